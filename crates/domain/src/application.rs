@@ -1,0 +1,117 @@
+//! Applications: the tenants. Each has integration credentials and an admin key.
+
+use crate::values::{ApplicationId, Digest, Secret, SecretKind};
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+/// A vendor's application, as stored: secrets only as digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub id: ApplicationId,
+    pub name: ApplicationName,
+    pub device_authentication: bool,
+    pub api_key: String,
+    pub api_secret_digest: Digest,
+    pub admin_api_key_digest: Digest,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An application just created, with the secrets that are shown this once.
+#[derive(Debug, Clone)]
+pub struct CreatedApplication {
+    pub application: Application,
+    pub api_secret: Secret,
+    pub admin_api_key: Secret,
+}
+
+impl CreatedApplication {
+    /// Fresh credentials for a new application.
+    #[must_use]
+    pub fn generate(
+        name: ApplicationName,
+        device_authentication: bool,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let api_secret = Secret::generate(SecretKind::ApiSecret);
+        let admin_api_key = Secret::generate(SecretKind::AdminApiKey);
+        let application = Application {
+            id: ApplicationId::generate(),
+            name,
+            device_authentication,
+            api_key: Secret::generate(SecretKind::ApiKey).expose().to_owned(),
+            api_secret_digest: api_secret.digest(),
+            admin_api_key_digest: admin_api_key.digest(),
+            created_at: now,
+        };
+        Self {
+            application,
+            api_secret,
+            admin_api_key,
+        }
+    }
+}
+
+/// What an operator may change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplicationUpdate {
+    pub name: Option<ApplicationName>,
+    pub device_authentication: Option<bool>,
+}
+
+/// 1 to 100 characters, no control characters, surrounding whitespace trimmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationName(String);
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ApplicationNameError {
+    #[error("must be 1 to 100 characters without control characters")]
+    Invalid,
+}
+
+impl ApplicationName {
+    /// # Errors
+    /// [`ApplicationNameError::Invalid`] for an empty, overlong or control-character name.
+    pub fn parse(raw: &str) -> Result<Self, ApplicationNameError> {
+        let name = raw.trim();
+        let chars = name.chars().count();
+        if chars == 0 || chars > 100 || name.chars().any(char::is_control) {
+            return Err(ApplicationNameError::Invalid);
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_application_stores_only_digests_of_its_secrets() {
+        let name = ApplicationName::parse(" My App ").unwrap();
+        let created = CreatedApplication::generate(name, true, Utc::now());
+        assert_eq!(created.application.name.as_str(), "My App");
+        assert!(created.application.api_key.starts_with("lk_app_"));
+        assert!(created.api_secret.expose().starts_with("lk_sec_"));
+        assert!(created.admin_api_key.expose().starts_with("lk_adm_"));
+        assert_eq!(
+            created.application.api_secret_digest,
+            created.api_secret.digest()
+        );
+        assert_eq!(
+            created.application.admin_api_key_digest,
+            created.admin_api_key.digest()
+        );
+    }
+
+    #[test]
+    fn empty_or_control_character_names_are_rejected() {
+        assert!(ApplicationName::parse("  ").is_err());
+        assert!(ApplicationName::parse("a\u{7}b").is_err());
+        assert!(ApplicationName::parse(&"x".repeat(101)).is_err());
+    }
+}

@@ -1,0 +1,78 @@
+//! One error enum per operation. `Unknown` carries infrastructure failures.
+
+use crate::ban::BanKind;
+use thiserror::Error;
+
+/// Creating a user in storage.
+#[derive(Debug, Error)]
+pub enum CreateUserError {
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Storing licenses.
+#[derive(Debug, Error)]
+pub enum StoreLicensesError {
+    #[error("a license with this code exists")]
+    DuplicateCode,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Checking an application's credentials.
+#[derive(Debug, Error)]
+pub enum AuthenticateError {
+    #[error("invalid application credentials")]
+    InvalidCredentials,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Signing up with a username and password.
+#[derive(Debug, Error)]
+pub enum SignUpError {
+    #[error("a hardware id is required by this application")]
+    HardwareIdRequired,
+    #[error("banned ({})", .0.as_str())]
+    Banned(BanKind),
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Signing up with a license code.
+#[derive(Debug, Error)]
+pub enum LicenseSignUpError {
+    #[error("a hardware id is required by this application")]
+    HardwareIdRequired,
+    #[error("banned ({})", .0.as_str())]
+    Banned(BanKind),
+    /// Unknown, used, or another application's: deliberately one variant.
+    #[error("invalid license code")]
+    InvalidCode,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Creating licenses through the admin API.
+#[derive(Debug, Error)]
+pub enum CreateLicensesError {
+    #[error("a license with one of these codes exists")]
+    DuplicateCode,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Creating a ban through the admin API.
+#[derive(Debug, Error)]
+pub enum CreateBanError {
+    #[error("no license with this code exists in the application")]
+    UnknownLicense,
+    #[error("no user with this username exists in the application")]
+    UnknownUser,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}

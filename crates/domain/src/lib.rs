@@ -1,0 +1,13 @@
+//! Latchkey's domain: the rules of signing up, licensing and banning, and the ports through
+//! which they reach storage and the runtime. No web framework, no database, no serde here.
+
+pub mod application;
+pub mod ban;
+pub mod errors;
+pub mod license;
+pub mod ports;
+pub mod services;
+pub mod user;
+pub mod values;
+
+pub use services::Latchkey;

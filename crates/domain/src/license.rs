@@ -1,0 +1,101 @@
+//! Licenses: single-use codes that grant minutes of membership, or a lifetime.
+
+use crate::user::Membership;
+use crate::values::{LicenseCode, LicenseId, UserId};
+use chrono::{DateTime, Duration, Utc};
+
+/// What a license grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenseDuration {
+    Minutes(u32),
+    Lifetime,
+}
+
+impl LicenseDuration {
+    /// About a hundred years: longer is a typo, or lifetime.
+    pub const MAX_MINUTES: u32 = 52_560_000;
+
+    /// The membership of a user whose time starts `now`.
+    #[must_use]
+    pub fn membership_from(self, now: DateTime<Utc>) -> Membership {
+        match self {
+            Self::Minutes(minutes) => Membership {
+                is_lifetime: false,
+                active_until: Some(now + Duration::minutes(i64::from(minutes))),
+            },
+            Self::Lifetime => Membership {
+                is_lifetime: true,
+                active_until: None,
+            },
+        }
+    }
+
+    #[must_use]
+    pub const fn minutes(self) -> Option<u32> {
+        match self {
+            Self::Minutes(minutes) => Some(minutes),
+            Self::Lifetime => None,
+        }
+    }
+}
+
+/// What is needed to store a license: the code itself goes to the store only to be digested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLicense {
+    pub id: LicenseId,
+    pub code: LicenseCode,
+    pub duration: LicenseDuration,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A stored license.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct License {
+    pub id: LicenseId,
+    pub duration: LicenseDuration,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub activated_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl License {
+    #[must_use]
+    pub const fn is_used(&self) -> bool {
+        self.activated_at.is_some()
+    }
+}
+
+/// A license as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseDetails {
+    pub license: License,
+    pub is_banned: bool,
+}
+
+/// A license just created, with its code in plaintext to show once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedLicense {
+    pub license: License,
+    pub code: LicenseCode,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minutes_license_starts_its_time_now() {
+        let now = Utc::now();
+        let membership = LicenseDuration::Minutes(90).membership_from(now);
+        assert_eq!(membership.active_until, Some(now + Duration::minutes(90)));
+        assert!(!membership.is_lifetime);
+        assert!(membership.is_active(now));
+    }
+
+    #[test]
+    fn a_lifetime_license_grants_lifetime_access() {
+        let membership = LicenseDuration::Lifetime.membership_from(Utc::now());
+        assert!(membership.is_lifetime);
+        assert_eq!(membership.active_until, None);
+    }
+}

@@ -1,0 +1,175 @@
+//! The use cases, as three traits the HTTP adapter calls (and mocks), implemented by
+//! [`Latchkey`] over the ports.
+
+mod admin;
+mod operator;
+mod sign_up;
+#[cfg(test)]
+mod test_support;
+
+use crate::application::{Application, ApplicationUpdate, CreatedApplication};
+use crate::ban::Ban;
+use crate::errors::{
+    AuthenticateError, CreateBanError, CreateLicensesError, LicenseSignUpError, SignUpError,
+};
+use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
+use crate::ports::{
+    ApplicationStore, BanStore, Clock, DeviceStore, LicenseStore, PasswordHasher, UnitOfWork,
+    UserStore,
+};
+use crate::user::{User, UserDetails};
+use crate::values::{
+    ApplicationId, BanId, ClientIp, HardwareId, IpBanRange, LicenseCode, Password, Username,
+};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+pub use admin::LicenseBatchError;
+
+/// A sign-up with a username and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordSignUp {
+    pub username: Username,
+    pub password: Password,
+    pub hardware_id: Option<HardwareId>,
+    pub ip: ClientIp,
+}
+
+/// A sign-up with a license code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseSignUp {
+    pub code: LicenseCode,
+    pub hardware_id: Option<HardwareId>,
+    pub ip: ClientIp,
+}
+
+/// Licenses to create: generated, or imported from the vendor's own codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseBatch {
+    codes: BatchCodes,
+    duration: LicenseDuration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum BatchCodes {
+    Generate(usize),
+    Import(Vec<LicenseCode>),
+}
+
+/// What a ban request names, before it is resolved to stored ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BanSubject {
+    Ip(IpBanRange),
+    HardwareId(HardwareId),
+    License(LicenseCode),
+    User(Username),
+}
+
+/// A ban request from the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanRequest {
+    pub subject: BanSubject,
+    pub reason: Option<String>,
+}
+
+/// A ban's reason is free text of at most this many characters.
+pub const MAX_BAN_REASON_CHARS: usize = 500;
+
+/// The integration API: what a vendor's shipped program may do.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait IntegrationApi: Send + Sync {
+    /// Checks `x-api-key` / `x-api-secret`; one error whichever is wrong.
+    async fn authenticate(
+        &self,
+        api_key: &str,
+        api_secret: &str,
+    ) -> Result<Application, AuthenticateError>;
+    async fn sign_up(
+        &self,
+        app: &Application,
+        request: PasswordSignUp,
+    ) -> Result<User, SignUpError>;
+    async fn sign_up_with_license_code(
+        &self,
+        app: &Application,
+        request: LicenseSignUp,
+    ) -> Result<User, LicenseSignUpError>;
+}
+
+/// The admin API: what a vendor's back office may do within its application.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AdminApi: Send + Sync {
+    async fn authenticate_admin(
+        &self,
+        admin_api_key: &str,
+    ) -> Result<Application, AuthenticateError>;
+    async fn create_licenses(
+        &self,
+        app: ApplicationId,
+        batch: LicenseBatch,
+    ) -> Result<Vec<CreatedLicense>, CreateLicensesError>;
+    async fn find_license(
+        &self,
+        app: ApplicationId,
+        code: &LicenseCode,
+    ) -> anyhow::Result<Option<LicenseDetails>>;
+    async fn create_ban(
+        &self,
+        app: ApplicationId,
+        request: BanRequest,
+    ) -> Result<Ban, CreateBanError>;
+    async fn list_bans(&self, app: ApplicationId) -> anyhow::Result<Vec<Ban>>;
+    /// `false` when the application has no such ban.
+    async fn delete_ban(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool>;
+    /// Finds a user by username, or by the license code they signed up or activated with.
+    async fn find_user(
+        &self,
+        app: ApplicationId,
+        username_or_code: &str,
+    ) -> anyhow::Result<Option<UserDetails>>;
+}
+
+/// The operator API: what the person running the server may do.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OperatorApi: Send + Sync {
+    async fn create_application(
+        &self,
+        name: crate::application::ApplicationName,
+        device_authentication: bool,
+    ) -> anyhow::Result<CreatedApplication>;
+    async fn list_applications(&self) -> anyhow::Result<Vec<Application>>;
+    async fn update_application(
+        &self,
+        id: ApplicationId,
+        update: ApplicationUpdate,
+    ) -> anyhow::Result<Option<Application>>;
+}
+
+/// The ports the use cases run on.
+#[derive(Clone)]
+pub struct Ports {
+    pub applications: Arc<dyn ApplicationStore>,
+    pub users: Arc<dyn UserStore>,
+    pub licenses: Arc<dyn LicenseStore>,
+    pub devices: Arc<dyn DeviceStore>,
+    pub bans: Arc<dyn BanStore>,
+    pub unit_of_work: Arc<dyn UnitOfWork>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The use cases over the ports; implements all three APIs.
+#[derive(Clone)]
+pub struct Latchkey {
+    ports: Ports,
+}
+
+impl Latchkey {
+    #[must_use]
+    pub fn new(ports: Ports) -> Self {
+        Self { ports }
+    }
+}

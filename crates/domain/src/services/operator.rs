@@ -1,0 +1,59 @@
+//! The operator API: creating and changing applications.
+
+use super::{Latchkey, OperatorApi};
+use crate::application::{Application, ApplicationName, ApplicationUpdate, CreatedApplication};
+use crate::values::ApplicationId;
+use async_trait::async_trait;
+
+#[async_trait]
+impl OperatorApi for Latchkey {
+    async fn create_application(
+        &self,
+        name: ApplicationName,
+        device_authentication: bool,
+    ) -> anyhow::Result<CreatedApplication> {
+        let created =
+            CreatedApplication::generate(name, device_authentication, self.ports.clock.now());
+        self.ports.applications.create(&created.application).await?;
+        Ok(created)
+    }
+
+    async fn list_applications(&self) -> anyhow::Result<Vec<Application>> {
+        self.ports.applications.list().await
+    }
+
+    async fn update_application(
+        &self,
+        id: ApplicationId,
+        update: ApplicationUpdate,
+    ) -> anyhow::Result<Option<Application>> {
+        self.ports.applications.update(id, &update).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::test_support::Mocks;
+
+    #[tokio::test]
+    async fn a_created_application_is_stored_with_digests_and_returned_with_plaintext() {
+        let mut mocks = Mocks::default();
+        mocks
+            .applications
+            .expect_create()
+            .withf(|app| app.name.as_str() == "My App" && app.device_authentication)
+            .times(1)
+            .return_once(|_| Ok(()));
+        let name = ApplicationName::parse("My App").unwrap();
+        let created = mocks
+            .service()
+            .create_application(name, true)
+            .await
+            .unwrap();
+        assert_eq!(
+            created.application.api_secret_digest,
+            created.api_secret.digest()
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! The integration API: application credentials and both sign-ups.
+//!
+//! Order matters in both sign-ups: validation and ban checks come before hashing and before
+//! any write, and all writes share one transaction, so a refused sign-up changes nothing.
+
+use super::{IntegrationApi, Latchkey, LicenseSignUp, PasswordSignUp};
+use crate::application::Application;
+use crate::ban::BanProbe;
+use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
+use crate::user::{Credential, Membership, NewUser, User};
+use crate::values::{Digest, UserId, Username};
+use async_trait::async_trait;
+
+#[async_trait]
+impl IntegrationApi for Latchkey {
+    async fn authenticate(
+        &self,
+        api_key: &str,
+        api_secret: &str,
+    ) -> Result<Application, AuthenticateError> {
+        let presented = Digest::of(api_secret);
+        match self.ports.applications.find_by_api_key(api_key).await? {
+            Some(app) if app.api_secret_digest.matches(&presented) => Ok(app),
+            _ => Err(AuthenticateError::InvalidCredentials),
+        }
+    }
+
+    async fn sign_up(
+        &self,
+        app: &Application,
+        request: PasswordSignUp,
+    ) -> Result<User, SignUpError> {
+        let PasswordSignUp {
+            username,
+            password,
+            hardware_id,
+            ip,
+        } = request;
+        if app.device_authentication && hardware_id.is_none() {
+            return Err(SignUpError::HardwareIdRequired);
+        }
+        let probe = BanProbe {
+            ip: Some(ip),
+            hardware_id: hardware_id.clone(),
+            ..BanProbe::default()
+        };
+        if let Some(kind) = self.ports.bans.find_ban(app.id, &probe).await? {
+            return Err(SignUpError::Banned(kind));
+        }
+        // A cheap look first so that a taken name costs no hash; the unique index decides races.
+        if self
+            .ports
+            .users
+            .find_by_username(app.id, &username)
+            .await?
+            .is_some()
+        {
+            return Err(SignUpError::UsernameTaken);
+        }
+        let hash = self.ports.hasher.hash(&password).await?;
+        let now = self.ports.clock.now();
+        let new_user = NewUser {
+            id: UserId::generate(),
+            username,
+            credential: Credential::Password(hash),
+            membership: Membership::default(),
+            signup_ip: ip,
+            created_at: now,
+        };
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        let user = tx
+            .create_user(app.id, &new_user)
+            .await
+            .map_err(|error| match error {
+                CreateUserError::UsernameTaken => SignUpError::UsernameTaken,
+                CreateUserError::Unknown(error) => SignUpError::Unknown(error),
+            })?;
+        if let Some(hardware_id) = &hardware_id {
+            tx.register_device(app.id, user.id, hardware_id, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn sign_up_with_license_code(
+        &self,
+        app: &Application,
+        request: LicenseSignUp,
+    ) -> Result<User, LicenseSignUpError> {
+        let LicenseSignUp {
+            code,
+            hardware_id,
+            ip,
+        } = request;
+        if app.device_authentication && hardware_id.is_none() {
+            return Err(LicenseSignUpError::HardwareIdRequired);
+        }
+        // Looked up first to check its ban; redemption below is what settles races.
+        let license = match self.ports.licenses.find_by_code(app.id, &code).await? {
+            Some(license) if !license.is_used() => license,
+            _ => return Err(LicenseSignUpError::InvalidCode),
+        };
+        let probe = BanProbe {
+            ip: Some(ip),
+            hardware_id: hardware_id.clone(),
+            license: Some(license.id),
+            user: None,
+        };
+        if let Some(kind) = self.ports.bans.find_ban(app.id, &probe).await? {
+            return Err(LicenseSignUpError::Banned(kind));
+        }
+        let now = self.ports.clock.now();
+        let new_user = NewUser {
+            id: UserId::generate(),
+            username: Username::generate(),
+            credential: Credential::LicenseCode,
+            membership: license.duration.membership_from(now),
+            signup_ip: ip,
+            created_at: now,
+        };
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        // The user row comes first because the license records who used it.
+        let user = tx
+            .create_user(app.id, &new_user)
+            .await
+            .map_err(|error| match error {
+                // 130 random bits collided: not the client's fault, and not worth a retry loop.
+                CreateUserError::UsernameTaken => {
+                    LicenseSignUpError::Unknown(anyhow::anyhow!("generated username collided"))
+                }
+                CreateUserError::Unknown(error) => LicenseSignUpError::Unknown(error),
+            })?;
+        if tx
+            .redeem_license(app.id, &code, user.id, now)
+            .await?
+            .is_none()
+        {
+            return Err(LicenseSignUpError::InvalidCode); // dropping `tx` rolls the user back
+        }
+        if let Some(hardware_id) = &hardware_id {
+            tx.register_device(app.id, user.id, hardware_id, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+}
+
+#[cfg(test)]
+mod tests;

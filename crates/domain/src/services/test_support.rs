@@ -1,0 +1,107 @@
+//! Mocked ports for the use-case tests: each test sets only the expectations its rule needs,
+//! so any other store call fails the test.
+
+use super::{Latchkey, Ports};
+use crate::application::{Application, ApplicationName};
+use crate::license::{License, LicenseDuration};
+use crate::ports::{
+    MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockLicenseStore,
+    MockPasswordHasher, MockSignUpTransaction, MockUnitOfWork, MockUserStore,
+};
+use crate::user::{Credential, Membership, NewUser, User};
+use crate::values::{ApplicationId, ClientIp, Digest, LicenseId};
+use chrono::{DateTime, TimeZone, Utc};
+use std::sync::Arc;
+
+pub(crate) fn fixed_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+pub(crate) fn application(device_authentication: bool) -> Application {
+    Application {
+        id: ApplicationId::generate(),
+        name: ApplicationName::parse("Test App").unwrap(),
+        device_authentication,
+        api_key: "lk_app_key".to_owned(),
+        api_secret_digest: Digest::of("lk_sec_secret"),
+        admin_api_key_digest: Digest::of("lk_adm_admin"),
+        created_at: fixed_now(),
+    }
+}
+
+pub(crate) fn ip() -> ClientIp {
+    ClientIp::parse("203.0.113.7").unwrap()
+}
+
+pub(crate) fn unused_license(duration: LicenseDuration) -> License {
+    License {
+        id: LicenseId::generate(),
+        duration,
+        activated_at: None,
+        activated_by: None,
+        created_at: fixed_now(),
+    }
+}
+
+/// What a store returns for a user it was asked to create.
+pub(crate) fn stored(user: &NewUser) -> User {
+    User {
+        id: user.id,
+        username: user.username.as_str().to_owned(),
+        credential: user.credential.clone(),
+        membership: user.membership,
+        signup_ip: Some(user.signup_ip),
+        last_ip: Some(user.signup_ip),
+        created_at: user.created_at,
+    }
+}
+
+pub(crate) fn password_user() -> User {
+    User {
+        id: crate::values::UserId::generate(),
+        username: "john_doe".to_owned(),
+        credential: Credential::LicenseCode,
+        membership: Membership::default(),
+        signup_ip: None,
+        last_ip: None,
+        created_at: fixed_now(),
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Mocks {
+    pub applications: MockApplicationStore,
+    pub users: MockUserStore,
+    pub licenses: MockLicenseStore,
+    pub devices: MockDeviceStore,
+    pub bans: MockBanStore,
+    pub unit_of_work: MockUnitOfWork,
+    pub hasher: MockPasswordHasher,
+}
+
+impl Mocks {
+    /// Expects exactly one transaction, set up by `tx`.
+    pub(crate) fn expect_transaction(&mut self, tx: MockSignUpTransaction) {
+        self.unit_of_work
+            .expect_begin()
+            .times(1)
+            .return_once(move || Ok(Box::new(tx)));
+    }
+
+    pub(crate) fn service(self) -> Latchkey {
+        let mut clock = MockClock::new();
+        clock.expect_now().returning(fixed_now);
+        Latchkey::new(Ports {
+            applications: Arc::new(self.applications),
+            users: Arc::new(self.users),
+            licenses: Arc::new(self.licenses),
+            devices: Arc::new(self.devices),
+            bans: Arc::new(self.bans),
+            unit_of_work: Arc::new(self.unit_of_work),
+            hasher: Arc::new(self.hasher),
+            clock: Arc::new(clock),
+        })
+    }
+}

@@ -1,0 +1,17 @@
+//! Validated value types. Holding one means it is valid: nothing downstream re-checks it.
+
+mod hardware_id;
+mod ids;
+mod ip;
+mod license_code;
+mod password;
+mod secret;
+mod username;
+
+pub use hardware_id::{HardwareId, HardwareIdError};
+pub use ids::{ApplicationId, BanId, DeviceId, LicenseId, UserId};
+pub use ip::{ClientIp, IpBanRange, IpError};
+pub use license_code::{LicenseCode, LicenseCodeError};
+pub use password::{Password, PasswordError, PasswordHash};
+pub use secret::{Digest, Secret, SecretKind};
+pub use username::{Username, UsernameError};
