@@ -1,1 +1,16 @@
-//! placeholder
+//! Latchkey's schema as sea-orm migrations. The same migrations run unchanged on PostgreSQL
+//! and SQLite: only portable column types, and uniqueness in indexes, not in code.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_create_tables;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_create_tables::Migration)]
+    }
+}

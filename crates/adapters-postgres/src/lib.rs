@@ -1,1 +1,18 @@
-//! placeholder
+//! sea-orm implementations of every storage port, on PostgreSQL or SQLite.
+//!
+//! One [`SeaOrmStore`] implements all the ports over one connection pool; each module holds
+//! one port and the conversions between its table and the domain type.
+
+mod applications;
+mod bans;
+mod connection;
+mod devices;
+mod entities;
+mod licenses;
+mod transaction;
+mod users;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use connection::{DatabaseSettings, SeaOrmStore};

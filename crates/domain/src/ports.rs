@@ -12,7 +12,7 @@ use crate::values::{
     ApplicationId, BanId, Digest, HardwareId, LicenseCode, Password, PasswordHash, UserId, Username,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 
 /// The registry of applications (tenants).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -140,13 +140,14 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-/// The wall clock.
+/// The wall clock, to the microsecond: what every database stores, so a stored time reads
+/// back equal.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 

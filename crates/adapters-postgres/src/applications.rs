@@ -1,0 +1,110 @@
+//! [`ApplicationStore`]: the tenants.
+
+use crate::SeaOrmStore;
+use crate::entities::application::{self, ActiveModel, Column, Entity};
+use anyhow::Context as _;
+use async_trait::async_trait;
+use domain::application::{Application, ApplicationName, ApplicationUpdate};
+use domain::ports::ApplicationStore;
+use domain::values::{ApplicationId, Digest};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+impl TryFrom<application::Model> for Application {
+    type Error = anyhow::Error;
+
+    fn try_from(model: application::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: ApplicationId::from_uuid(model.id),
+            name: ApplicationName::parse(&model.name).context("stored application name")?,
+            device_authentication: model.device_authentication,
+            api_key: model.api_key,
+            api_secret_digest: Digest::from_slice(&model.api_secret_digest)
+                .context("stored api secret digest")?,
+            admin_api_key_digest: Digest::from_slice(&model.admin_api_key_digest)
+                .context("stored admin key digest")?,
+            created_at: model.created_at,
+        })
+    }
+}
+
+fn convert(models: Vec<application::Model>) -> anyhow::Result<Vec<Application>> {
+    models.into_iter().map(Application::try_from).collect()
+}
+
+#[async_trait]
+impl ApplicationStore for SeaOrmStore {
+    async fn create(&self, app: &Application) -> anyhow::Result<()> {
+        let model = ActiveModel {
+            id: Set(app.id.as_uuid()),
+            name: Set(app.name.as_str().to_owned()),
+            device_authentication: Set(app.device_authentication),
+            api_key: Set(app.api_key.clone()),
+            api_secret_digest: Set(app.api_secret_digest.as_bytes().to_vec()),
+            admin_api_key_digest: Set(app.admin_api_key_digest.as_bytes().to_vec()),
+            created_at: Set(app.created_at),
+        };
+        Entity::insert(model)
+            .exec_without_returning(&self.db)
+            .await
+            .context("inserting an application")?;
+        Ok(())
+    }
+
+    async fn list(&self) -> anyhow::Result<Vec<Application>> {
+        let models = Entity::find()
+            .order_by_asc(Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .context("listing applications")?;
+        convert(models)
+    }
+
+    async fn find_by_api_key(&self, api_key: &str) -> anyhow::Result<Option<Application>> {
+        Entity::find()
+            .filter(Column::ApiKey.eq(api_key))
+            .one(&self.db)
+            .await
+            .context("finding an application by api key")?
+            .map(Application::try_from)
+            .transpose()
+    }
+
+    async fn find_by_admin_key(&self, digest: &Digest) -> anyhow::Result<Option<Application>> {
+        Entity::find()
+            .filter(Column::AdminApiKeyDigest.eq(digest.as_bytes().to_vec()))
+            .one(&self.db)
+            .await
+            .context("finding an application by admin key")?
+            .map(Application::try_from)
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        id: ApplicationId,
+        update: &ApplicationUpdate,
+    ) -> anyhow::Result<Option<Application>> {
+        let Some(model) = Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await
+            .context("finding an application to update")?
+        else {
+            return Ok(None);
+        };
+        if update == &ApplicationUpdate::default() {
+            return Application::try_from(model).map(Some);
+        }
+        let mut active: ActiveModel = model.into();
+        if let Some(name) = &update.name {
+            active.name = Set(name.as_str().to_owned());
+        }
+        if let Some(device_authentication) = update.device_authentication {
+            active.device_authentication = Set(device_authentication);
+        }
+        let model = active
+            .update(&self.db)
+            .await
+            .context("updating an application")?;
+        Application::try_from(model).map(Some)
+    }
+}

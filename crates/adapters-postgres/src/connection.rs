@@ -1,0 +1,125 @@
+//! Connecting, migrating and checking readiness.
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use domain::ports::Readiness;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use std::path::Path;
+use std::time::Duration;
+
+/// How to reach the database.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://path`.
+    pub url: String,
+    pub max_connections: u32,
+    /// How long a request may wait for a pooled connection, or for a new one.
+    pub acquire_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    #[must_use]
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The storage adapter: every port over one pool.
+#[derive(Debug, Clone)]
+pub struct SeaOrmStore {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl SeaOrmStore {
+    /// Connects; for SQLite, creates the file (and its folder) when missing.
+    ///
+    /// # Errors
+    /// When the URL is malformed or the database cannot be reached.
+    pub async fn connect(settings: &DatabaseSettings) -> anyhow::Result<Self> {
+        if let Some(path) = sqlite_path(&settings.url)
+            && let Some(dir) = Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the SQLite folder {}", dir.display()))?;
+        }
+        let mut options = ConnectOptions::new(settings.url.clone());
+        options
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .connect_timeout(settings.acquire_timeout)
+            .acquire_timeout(settings.acquire_timeout)
+            .sqlx_logging(false)
+            // WAL lets readers run beside the one writer; writers queue on the busy timeout.
+            .map_sqlx_sqlite_opts(|options| {
+                options
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        let db = Database::connect(options)
+            .await
+            .context("connecting to the database")?;
+        Ok(Self { db })
+    }
+
+    /// Applies pending migrations.
+    ///
+    /// # Errors
+    /// When a migration fails.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.db, None)
+            .await
+            .context("applying migrations")
+    }
+
+    #[must_use]
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// The pool, for tests that inspect what was stored.
+    #[must_use]
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+#[async_trait]
+impl Readiness for SeaOrmStore {
+    async fn check(&self) -> anyhow::Result<()> {
+        self.db.ping().await.context("pinging the database")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_paths_are_read_from_both_url_forms() {
+        assert_eq!(
+            sqlite_path("sqlite://data/latchkey.db?mode=rwc"),
+            Some("data/latchkey.db")
+        );
+        assert_eq!(sqlite_path("sqlite:x.db"), Some("x.db"));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://localhost/db"), None);
+    }
+}

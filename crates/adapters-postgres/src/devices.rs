@@ -1,0 +1,65 @@
+//! [`DeviceStore`], and the insert that sign-up transactions use.
+
+use crate::SeaOrmStore;
+use crate::entities::device::{self, ActiveModel, Column, Entity};
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::ports::DeviceStore;
+use domain::user::Device;
+use domain::values::{ApplicationId, DeviceId, HardwareId, UserId};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+impl TryFrom<device::Model> for Device {
+    type Error = anyhow::Error;
+
+    fn try_from(model: device::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            id: DeviceId::from_uuid(model.id),
+            hardware_id: HardwareId::parse(&model.hardware_id).context("stored hardware id")?,
+            registered_at: model.registered_at,
+        })
+    }
+}
+
+pub(crate) async fn insert<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: UserId,
+    hardware_id: &HardwareId,
+    at: DateTime<Utc>,
+) -> anyhow::Result<Device> {
+    let id = DeviceId::generate();
+    let model = ActiveModel {
+        id: Set(id.as_uuid()),
+        application_id: Set(app.as_uuid()),
+        user_id: Set(user.as_uuid()),
+        hardware_id: Set(hardware_id.as_str().to_owned()),
+        registered_at: Set(at),
+    };
+    Entity::insert(model)
+        .exec_without_returning(db)
+        .await
+        .context("registering a device")?;
+    Ok(Device {
+        id,
+        hardware_id: hardware_id.clone(),
+        registered_at: at,
+    })
+}
+
+#[async_trait]
+impl DeviceStore for SeaOrmStore {
+    async fn list_for_user(&self, app: ApplicationId, user: UserId) -> anyhow::Result<Vec<Device>> {
+        Entity::find()
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::UserId.eq(user.as_uuid()))
+            .order_by_asc(Column::RegisteredAt)
+            .all(&self.db)
+            .await
+            .context("listing a user's devices")?
+            .into_iter()
+            .map(Device::try_from)
+            .collect()
+    }
+}

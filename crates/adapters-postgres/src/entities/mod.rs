@@ -1,0 +1,7 @@
+//! sea-orm models of the tables in `migrations/`. They never leave this crate.
+
+pub mod application;
+pub mod ban;
+pub mod device;
+pub mod license;
+pub mod user;

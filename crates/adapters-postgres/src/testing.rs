@@ -1,0 +1,135 @@
+//! Fresh, migrated databases for tests: one per test, on PostgreSQL or SQLite.
+//!
+//! PostgreSQL is the server at `DATABASE_URL` (an admin URL, any database), else
+//! `postgres://postgres@127.0.0.1:5432/postgres`. `make test` provides one either way.
+
+use crate::{DatabaseSettings, SeaOrmStore};
+use anyhow::Context as _;
+use sea_orm::{ConnectionTrait, Database};
+use tempfile::TempDir;
+
+/// A migrated database that lives as long as this value (SQLite) or the server (PostgreSQL).
+pub struct TestDatabase {
+    pub store: SeaOrmStore,
+    /// The URL the store was opened with, for starting a server on the same database.
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+/// The PostgreSQL server the tests use.
+#[must_use]
+pub fn postgres_admin_url() -> String {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// A new, empty, migrated PostgreSQL database named `latchkey_test_<uuid>`.
+///
+/// # Errors
+/// When no PostgreSQL server is reachable (run the suite through `make test`).
+pub async fn fresh_postgres() -> anyhow::Result<TestDatabase> {
+    let admin_url = postgres_admin_url();
+    let admin = Database::connect(&admin_url).await.with_context(|| {
+        format!("PostgreSQL is not reachable at {admin_url}: run the tests with `make test`")
+    })?;
+    let name = format!("latchkey_test_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .context("creating a test database")?;
+    admin
+        .close()
+        .await
+        .context("closing the admin connection")?;
+    let url = with_database(&admin_url, &name);
+    let store = SeaOrmStore::connect(&DatabaseSettings::new(url.clone())).await?;
+    store.migrate().await?;
+    Ok(TestDatabase {
+        store,
+        url,
+        _dir: None,
+    })
+}
+
+/// A new, migrated SQLite database in a temporary folder.
+///
+/// # Errors
+/// When the folder or the database cannot be created.
+pub async fn fresh_sqlite() -> anyhow::Result<TestDatabase> {
+    let dir = tempfile::tempdir().context("creating a temporary folder")?;
+    let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+    let store = SeaOrmStore::connect(&DatabaseSettings::new(url.clone())).await?;
+    store.migrate().await?;
+    Ok(TestDatabase {
+        store,
+        url,
+        _dir: Some(dir),
+    })
+}
+
+impl TestDatabase {
+    /// Everything stored, as text, to search for what must not be there: on PostgreSQL every
+    /// row of every table; on SQLite the database files themselves.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn dump(&self) -> anyhow::Result<String> {
+        use sea_orm::Statement;
+        let mut out = String::new();
+        if let Some(dir) = &self._dir {
+            for entry in std::fs::read_dir(dir.path()).context("listing the SQLite files")? {
+                let bytes = std::fs::read(entry.context("a SQLite file")?.path())?;
+                out.push_str(&String::from_utf8_lossy(&bytes));
+            }
+            return Ok(out);
+        }
+        let db = self.store.connection();
+        for table in ["applications", "users", "licenses", "devices", "bans"] {
+            let sql = format!("SELECT CAST(t AS TEXT) AS row FROM {table} t");
+            let statement = Statement::from_string(db.get_database_backend(), sql);
+            for row in db
+                .query_all_raw(statement)
+                .await
+                .context("dumping a table")?
+            {
+                out.push_str(&row.try_get::<String>("", "row").context("a dumped row")?);
+                out.push('\n');
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn the_database_name_is_replaced_and_options_kept() {
+        assert_eq!(
+            with_database("postgres://u@h:5/postgres", "t"),
+            "postgres://u@h:5/t"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5/x?sslmode=disable", "t"),
+            "postgres://u@h:5/t?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h:5", "t"), "postgres://u@h:5/t");
+    }
+}

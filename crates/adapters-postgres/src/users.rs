@@ -1,0 +1,117 @@
+//! [`UserStore`], and the insert that sign-up transactions use.
+
+use crate::SeaOrmStore;
+use crate::entities::user::{self, ActiveModel, Column, Entity};
+use anyhow::Context as _;
+use async_trait::async_trait;
+use domain::errors::CreateUserError;
+use domain::ports::UserStore;
+use domain::user::{Credential, Membership, NewUser, User};
+use domain::values::{ApplicationId, ClientIp, PasswordHash, UserId, Username};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
+
+const PASSWORD: &str = "username_password";
+const LICENSE_CODE: &str = "license_code";
+
+impl TryFrom<user::Model> for User {
+    type Error = anyhow::Error;
+
+    fn try_from(model: user::Model) -> anyhow::Result<Self> {
+        let credential = match model.credential_type.as_str() {
+            PASSWORD => Credential::Password(PasswordHash::from_phc(
+                model
+                    .password_hash
+                    .context("a password user without a hash")?,
+            )),
+            LICENSE_CODE => Credential::LicenseCode,
+            other => anyhow::bail!("unknown credential type {other:?}"),
+        };
+        let ip = |stored: Option<String>| -> anyhow::Result<Option<ClientIp>> {
+            stored
+                .map(|ip| ClientIp::parse(&ip).context("stored ip"))
+                .transpose()
+        };
+        Ok(Self {
+            id: UserId::from_uuid(model.id),
+            username: model.username,
+            credential,
+            membership: Membership {
+                is_lifetime: model.is_lifetime,
+                active_until: model.active_until,
+            },
+            signup_ip: ip(model.signup_ip)?,
+            last_ip: ip(model.last_ip)?,
+            created_at: model.created_at,
+        })
+    }
+}
+
+/// Inserts a user; the unique index on (application, canonical username) decides races.
+pub(crate) async fn insert<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: &NewUser,
+) -> Result<User, CreateUserError> {
+    let (credential_type, password_hash) = match &user.credential {
+        Credential::Password(hash) => (PASSWORD, Some(hash.as_str().to_owned())),
+        Credential::LicenseCode => (LICENSE_CODE, None),
+    };
+    let active = ActiveModel {
+        id: Set(user.id.as_uuid()),
+        application_id: Set(app.as_uuid()),
+        username: Set(user.username.as_str().to_owned()),
+        username_canonical: Set(user.username.canonical().to_owned()),
+        password_hash: Set(password_hash),
+        credential_type: Set(credential_type.to_owned()),
+        is_lifetime: Set(user.membership.is_lifetime),
+        active_until: Set(user.membership.active_until),
+        signup_ip: Set(Some(user.signup_ip.to_string())),
+        last_ip: Set(Some(user.signup_ip.to_string())),
+        created_at: Set(user.created_at),
+    };
+    let stored = User {
+        id: user.id,
+        username: user.username.as_str().to_owned(),
+        credential: user.credential.clone(),
+        membership: user.membership,
+        signup_ip: Some(user.signup_ip),
+        last_ip: Some(user.signup_ip),
+        created_at: user.created_at,
+    };
+    match Entity::insert(active).exec_without_returning(db).await {
+        Ok(_) => Ok(stored),
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(CreateUserError::UsernameTaken)
+        }
+        Err(error) => Err(anyhow::Error::new(error).context("inserting a user").into()),
+    }
+}
+
+#[async_trait]
+impl UserStore for SeaOrmStore {
+    async fn find_by_username(
+        &self,
+        app: ApplicationId,
+        username: &Username,
+    ) -> anyhow::Result<Option<User>> {
+        Entity::find()
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::UsernameCanonical.eq(username.canonical()))
+            .one(&self.db)
+            .await
+            .context("finding a user by username")?
+            .map(User::try_from)
+            .transpose()
+    }
+
+    async fn get(&self, app: ApplicationId, id: UserId) -> anyhow::Result<Option<User>> {
+        Entity::find()
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::Id.eq(id.as_uuid()))
+            .one(&self.db)
+            .await
+            .context("finding a user by id")?
+            .map(User::try_from)
+            .transpose()
+    }
+}
