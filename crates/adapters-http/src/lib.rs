@@ -1,1 +1,57 @@
-//! placeholder
+//! Latchkey's HTTP adapter (actix-web): routes, extractors, DTOs, errors and OpenAPI.
+//!
+//! Handlers receive the domain's service traits, so tests can mock them; [`HttpState`]
+//! registers everything on an `App`, for the server and for tests alike.
+
+mod auth;
+mod client_ip;
+mod dto;
+mod error;
+mod json;
+mod openapi;
+mod request_log;
+mod routes;
+
+pub use auth::OperatorToken;
+pub use client_ip::TrustedProxies;
+pub use dto::CreatedApplicationResponse;
+pub use error::{ApiError, ErrorBody};
+pub use json::MAX_BODY_BYTES;
+pub use openapi::ApiDoc;
+pub use request_log::log_request;
+
+use actix_web::web;
+use domain::ports::Readiness;
+use domain::services::{AdminApi, IntegrationApi, OperatorApi};
+use std::sync::Arc;
+
+/// What the routes need.
+#[derive(Clone)]
+pub struct HttpState {
+    pub integration: Arc<dyn IntegrationApi>,
+    pub admin: Arc<dyn AdminApi>,
+    pub operator: Arc<dyn OperatorApi>,
+    pub readiness: Arc<dyn Readiness>,
+    /// `None` turns the operator API off (404).
+    pub operator_token: Option<OperatorToken>,
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl HttpState {
+    /// Registers the state and every route: `App::new().configure(|cfg| state.configure(cfg))`.
+    pub fn configure(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(web::Data::from(self.integration.clone()))
+            .app_data(web::Data::from(self.admin.clone()))
+            .app_data(web::Data::from(self.operator.clone()))
+            .app_data(web::Data::from(self.readiness.clone()))
+            .app_data(web::Data::new(self.trusted_proxies.clone()))
+            .app_data(
+                web::PathConfig::default()
+                    .error_handler(|_, _| ApiError::NotFound("resource").into()),
+            );
+        if let Some(token) = &self.operator_token {
+            cfg.app_data(web::Data::new(token.clone()));
+        }
+        routes::configure(cfg);
+    }
+}

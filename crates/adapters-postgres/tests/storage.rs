@@ -1,5 +1,6 @@
 //! The storage adapter against real databases: every test runs on PostgreSQL and on SQLite,
 //! each on a fresh, migrated database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use adapters_postgres::SeaOrmStore;
 use adapters_postgres::testing::{TestDatabase, fresh_postgres, fresh_sqlite};

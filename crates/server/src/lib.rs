@@ -1,1 +1,127 @@
-//! placeholder
+//! The `latchkey` binary's library half: configuration, telemetry, wiring. Nothing clever:
+//! build the storage adapter, then the domain service, then the HTTP server.
+
+pub mod hashing;
+pub mod settings;
+pub mod telemetry;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer};
+use adapters_http::{HttpState, OperatorToken, TrustedProxies, log_request};
+use adapters_postgres::{DatabaseSettings, SeaOrmStore};
+use anyhow::Context as _;
+use domain::Latchkey;
+use domain::ports::SystemClock;
+use domain::services::Ports;
+use hashing::Argon2Hasher;
+use secrecy::ExposeSecret;
+use settings::Settings;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connects to the database and applies pending migrations.
+///
+/// # Errors
+/// When the database cannot be reached or a migration fails.
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
+    let database = DatabaseSettings {
+        url: settings.database.url.clone(),
+        max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+    };
+    let store = SeaOrmStore::connect(&database).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// The domain service over the storage adapter and the argon2 hasher.
+///
+/// # Errors
+/// When the hasher cannot be built.
+pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latchkey> {
+    let store = Arc::new(store.clone());
+    let max_hashes = match settings.hashing.max_concurrent {
+        0 => cores(),
+        n => n,
+    };
+    Ok(Latchkey::new(Ports {
+        applications: store.clone(),
+        users: store.clone(),
+        licenses: store.clone(),
+        devices: store.clone(),
+        bans: store.clone(),
+        unit_of_work: store,
+        hasher: Arc::new(Argon2Hasher::new(max_hashes)?),
+        clock: Arc::new(SystemClock),
+    }))
+}
+
+/// A bound, not yet running, HTTP server.
+pub struct Server {
+    port: u16,
+    server: actix_web::dev::Server,
+}
+
+impl Server {
+    /// Migrates, wires and binds (port 0 picks a free port).
+    ///
+    /// # Errors
+    /// When the database, the bind address or a setting is unusable.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let store = connect_and_migrate(settings).await?;
+        let service = Arc::new(service(&store, settings)?);
+        let trusted_proxies = TrustedProxies::parse(&settings.http.trusted_proxies)
+            .map_err(|error| anyhow::anyhow!("http.trusted_proxies: {error}"))?;
+        let state = HttpState {
+            integration: service.clone(),
+            admin: service.clone(),
+            operator: service,
+            readiness: Arc::new(store),
+            operator_token: settings
+                .operator
+                .token
+                .as_ref()
+                .map(|t| OperatorToken::new(t.expose_secret())),
+            trusted_proxies,
+        };
+        let listener = TcpListener::bind(&settings.http.bind)
+            .with_context(|| format!("binding {}", settings.http.bind))?;
+        let port = listener
+            .local_addr()
+            .context("reading the bound address")?
+            .port();
+        let workers = match settings.http.workers {
+            0 => cores(),
+            n => n,
+        };
+        let server = HttpServer::new(move || {
+            let state = state.clone();
+            App::new()
+                .wrap(from_fn(log_request))
+                .configure(move |cfg| state.configure(cfg))
+        })
+        .workers(workers)
+        .listen(listener)
+        .context("listening")?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the process is told to stop.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

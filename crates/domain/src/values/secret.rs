@@ -1,17 +1,30 @@
 //! Random secrets and their SHA-256 digests: the store only ever sees digests.
 
-use data_encoding::BASE32_NOPAD;
+use data_encoding::{Encoding, Specification};
 use rand::RngCore;
 use sha2::{Digest as _, Sha256};
 use std::fmt;
+use std::sync::LazyLock;
 use subtle::ConstantTimeEq;
 
-/// `n` bytes from the operating system's CSPRNG, in RFC 4648 base32 (no 0, 1, 8 or 9 to
-/// misread).
+/// Crockford's base32 alphabet: no I, L, O or U, so nothing reads as another symbol.
+pub(crate) const ALPHABET: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+static CROCKFORD: LazyLock<Option<Encoding>> = LazyLock::new(|| {
+    let mut spec = Specification::new();
+    spec.symbols.push_str(ALPHABET);
+    spec.encoding().ok()
+});
+
+/// `bytes` random bytes from the operating system's CSPRNG, in Crockford base32.
 pub(crate) fn random_base32(bytes: usize) -> String {
     let mut buf = vec![0_u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
-    BASE32_NOPAD.encode(&buf)
+    match CROCKFORD.as_ref() {
+        Some(encoding) => encoding.encode(&buf),
+        // The alphabet is a valid 32-symbol spec; this arm exists to avoid a panic path.
+        None => data_encoding::BASE32_NOPAD.encode(&buf),
+    }
 }
 
 /// What a secret is for; its prefix makes a leaked one recognisable.

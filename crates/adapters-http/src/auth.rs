@@ -1,0 +1,109 @@
+//! Who is calling: an application's integration credentials, its admin key, or the operator.
+
+use crate::error::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use domain::application::Application;
+use domain::errors::AuthenticateError;
+use domain::services::{AdminApi, IntegrationApi};
+use domain::values::Digest;
+use futures_util::future::LocalBoxFuture;
+use std::future::{Ready, ready};
+
+/// The application named by `x-api-key` / `x-api-secret`.
+pub struct IntegrationApp(pub Application);
+
+/// The application whose admin key is the bearer token.
+pub struct AdminApp(pub Application);
+
+/// Proof that the caller holds the operator token.
+pub struct Operator;
+
+/// The operator token from configuration, kept only as a digest.
+#[derive(Clone)]
+pub struct OperatorToken(Digest);
+
+impl OperatorToken {
+    #[must_use]
+    pub fn new(token: &str) -> Self {
+        Self(Digest::of(token))
+    }
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+}
+
+fn bearer(req: &HttpRequest) -> Option<&str> {
+    let value = header_str(req, header::AUTHORIZATION.as_str())?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn map_auth(error: AuthenticateError, invalid: ApiError) -> ApiError {
+    match error {
+        AuthenticateError::InvalidCredentials => invalid,
+        AuthenticateError::Unknown(error) => ApiError::Internal(error),
+    }
+}
+
+impl FromRequest for IntegrationApp {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = header_str(req, "x-api-key").map(str::to_owned);
+        let secret = header_str(req, "x-api-secret").map(str::to_owned);
+        let service = req.app_data::<web::Data<dyn IntegrationApi>>().cloned();
+        Box::pin(async move {
+            let (Some(key), Some(secret), Some(service)) = (key, secret, service) else {
+                return Err(ApiError::InvalidApplicationCredentials);
+            };
+            let app = service
+                .authenticate(&key, &secret)
+                .await
+                .map_err(|e| map_auth(e, ApiError::InvalidApplicationCredentials))?;
+            Ok(Self(app))
+        })
+    }
+}
+
+impl FromRequest for AdminApp {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = bearer(req).map(str::to_owned);
+        let service = req.app_data::<web::Data<dyn AdminApi>>().cloned();
+        Box::pin(async move {
+            let (Some(key), Some(service)) = (key, service) else {
+                return Err(ApiError::InvalidAdminKey);
+            };
+            let app = service
+                .authenticate_admin(&key)
+                .await
+                .map_err(|e| map_auth(e, ApiError::InvalidAdminKey))?;
+            Ok(Self(app))
+        })
+    }
+}
+
+impl FromRequest for Operator {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    /// With no operator token configured the operator API does not exist: 404.
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(expected) = req.app_data::<web::Data<OperatorToken>>() else {
+            return ready(Err(ApiError::NotFound("route")));
+        };
+        let presented = bearer(req).map(Digest::of);
+        ready(match presented {
+            Some(presented) if expected.0.matches(&presented) => Ok(Self),
+            _ => Err(ApiError::InvalidOperatorToken),
+        })
+    }
+}

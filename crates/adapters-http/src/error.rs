@@ -1,0 +1,234 @@
+//! `ApiError`: every failure a client can see, in the contract's `{"detail","code","field"?}`
+//! form. Public messages are written here by hand; a 5xx logs its cause and says nothing.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+use utoipa::ToSchema;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A human-readable message.
+    pub detail: String,
+    /// A stable, snake_case code to branch on.
+    pub code: &'static str,
+    /// The request field at fault, for validation errors about one field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// 401: missing, unknown or wrong `x-api-key` / `x-api-secret`.
+    InvalidApplicationCredentials,
+    /// 401: missing or wrong admin key.
+    InvalidAdminKey,
+    /// 401: missing or wrong operator token.
+    InvalidOperatorToken,
+    /// 403: the client IP, device, license or user is banned.
+    Banned,
+    /// 404: no such route or resource.
+    NotFound(&'static str),
+    /// 405: the route exists, the method does not.
+    MethodNotAllowed,
+    /// 409: a license with one of the codes exists.
+    LicenseCodeExists,
+    /// 413: the body is over 64 KiB.
+    PayloadTooLarge,
+    /// 415: the body is not JSON.
+    UnsupportedMediaType,
+    /// 422: the body is not parseable JSON.
+    InvalidJson,
+    /// 422: a field is missing or malformed.
+    Validation {
+        field: Option<String>,
+        detail: String,
+    },
+    /// 422: the username is taken in this application.
+    UsernameTaken,
+    /// 422: unknown, used, or another application's license code (one body for all three).
+    InvalidLicenseCode,
+    /// 503: a dependency is down.
+    Unavailable,
+    /// 500: a bug or an unexpected failure; logged, never shown.
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    pub fn field(field: &str, detail: impl fmt::Display) -> Self {
+        Self::Validation {
+            field: Some(field.to_owned()),
+            detail: format!("{field}: {detail}"),
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidApplicationCredentials => "invalid_application_credentials",
+            Self::InvalidAdminKey => "invalid_admin_key",
+            Self::InvalidOperatorToken => "invalid_operator_token",
+            Self::Banned => "banned",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::LicenseCodeExists => "license_code_exists",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::InvalidJson => "invalid_json",
+            Self::Validation { .. } => "validation_failed",
+            Self::UsernameTaken => "username_taken",
+            Self::InvalidLicenseCode => "invalid_license_code",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::InvalidApplicationCredentials => "invalid application credentials".into(),
+            Self::InvalidAdminKey => "invalid admin API key".into(),
+            Self::InvalidOperatorToken => "invalid operator token".into(),
+            Self::Banned => "banned".into(),
+            Self::NotFound(what) => format!("{what} not found"),
+            Self::MethodNotAllowed => "method not allowed".into(),
+            Self::LicenseCodeExists => "a license with one of these codes exists".into(),
+            Self::PayloadTooLarge => "the request body is larger than 64 KiB".into(),
+            Self::UnsupportedMediaType => "the request body must be JSON".into(),
+            Self::InvalidJson => "the request body is not valid JSON".into(),
+            Self::Validation { detail, .. } => detail.clone(),
+            Self::UsernameTaken => "the username is taken".into(),
+            Self::InvalidLicenseCode => "invalid license code".into(),
+            Self::Unavailable => "the service is temporarily unavailable".into(),
+            Self::Internal(_) => "internal server error".into(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::InvalidApplicationCredentials
+            | Self::InvalidAdminKey
+            | Self::InvalidOperatorToken => StatusCode::UNAUTHORIZED,
+            Self::Banned => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::LicenseCodeExists => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::InvalidJson
+            | Self::Validation { .. }
+            | Self::UsernameTaken
+            | Self::InvalidLicenseCode => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(error) = self {
+            tracing::error!(error = format!("{error:#}"), "request failed");
+        }
+        let field = match self {
+            Self::Validation { field, .. } => field.clone(),
+            _ => None,
+        };
+        let mut response = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unavailable) {
+            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        }
+        response.json(ErrorBody {
+            detail: self.detail(),
+            code: self.code(),
+            field,
+        })
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(error: anyhow::Error) -> Self {
+        Self::Internal(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::to_bytes;
+
+    async fn body(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.error_response();
+        let status = response.status();
+        let bytes = to_bytes(response.into_body()).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn every_error_has_its_status_and_the_contract_body() {
+        let cases = [
+            (
+                ApiError::InvalidApplicationCredentials,
+                401,
+                "invalid_application_credentials",
+            ),
+            (ApiError::InvalidAdminKey, 401, "invalid_admin_key"),
+            (
+                ApiError::InvalidOperatorToken,
+                401,
+                "invalid_operator_token",
+            ),
+            (ApiError::Banned, 403, "banned"),
+            (ApiError::NotFound("license"), 404, "not_found"),
+            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (ApiError::LicenseCodeExists, 409, "license_code_exists"),
+            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (
+                ApiError::UnsupportedMediaType,
+                415,
+                "unsupported_media_type",
+            ),
+            (ApiError::InvalidJson, 422, "invalid_json"),
+            (ApiError::UsernameTaken, 422, "username_taken"),
+            (ApiError::InvalidLicenseCode, 422, "invalid_license_code"),
+            (ApiError::Unavailable, 503, "service_unavailable"),
+        ];
+        for (error, status, code) in cases {
+            let (actual, body) = body(error).await;
+            assert_eq!(actual.as_u16(), status, "{code}");
+            assert_eq!(body["code"], code);
+            assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+            assert!(body.get("field").is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_validation_error_names_its_field() {
+        let (status, body) = body(ApiError::field("username", "must be 3 to 32 characters")).await;
+        assert_eq!(status.as_u16(), 422);
+        assert_eq!(body["code"], "validation_failed");
+        assert_eq!(body["field"], "username");
+    }
+
+    #[tokio::test]
+    async fn an_internal_error_hides_its_cause() {
+        let (status, body) =
+            body(ApiError::Internal(anyhow::anyhow!("SELECT secret FROM db"))).await;
+        assert_eq!(status.as_u16(), 500);
+        assert_eq!(body["detail"], "internal server error");
+        assert!(!body.to_string().contains("SELECT"));
+    }
+
+    #[test]
+    fn unavailable_carries_retry_after() {
+        let response = ApiError::Unavailable.error_response();
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+    }
+}

@@ -1,0 +1,58 @@
+//! The OpenAPI 3.1 document, generated from the handlers and DTOs so it cannot drift.
+
+use crate::routes::{admin, integration, operator, service};
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Latchkey",
+        description = "Self-hosted licensing and user authentication, speaking Authgate's integration wire format."
+    ),
+    paths(
+        integration::sign_up,
+        integration::sign_up_with_license_code,
+        operator::create_application,
+        operator::list_applications,
+        operator::update_application,
+        admin::create_licenses,
+        admin::get_license,
+        admin::create_ban,
+        admin::list_bans,
+        admin::delete_ban,
+        admin::get_user,
+        service::livez,
+        service::readyz,
+        service::openapi,
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "integration", description = "Called by the vendor's shipped program"),
+        (name = "admin", description = "Called by the vendor's back office, per application"),
+        (name = "operator", description = "Called by whoever runs the server"),
+        (name = "service", description = "Health and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer =
+            || SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build());
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
+        components.add_security_scheme(
+            "api_secret",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-secret"))),
+        );
+        components.add_security_scheme("admin_api_key", bearer());
+        components.add_security_scheme("operator_token", bearer());
+    }
+}

@@ -1,0 +1,164 @@
+//! `/api/admin`: what a vendor's back office calls, scoped to the admin key's application.
+
+use crate::auth::AdminApp;
+use crate::dto::{
+    BanListResponse, BanResponse, CreateBanRequest, CreateLicensesRequest, CreatedLicensesResponse,
+    LicenseResponse, UserDetailsResponse,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::json::JsonBody;
+use actix_web::{HttpResponse, web};
+use domain::errors::{CreateBanError, CreateLicensesError};
+use domain::services::AdminApi;
+use domain::values::{BanId, LicenseCode};
+use uuid::Uuid;
+
+/// Create licenses: `count` generated codes, or import `codes`. Codes are shown only here.
+#[utoipa::path(
+    post, path = "/api/admin/licenses", tag = "admin",
+    request_body = CreateLicensesRequest,
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 201, description = "The new licenses with their codes", body = CreatedLicensesResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 409, description = "An imported code exists", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+    )
+)]
+pub async fn create_licenses(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+    body: JsonBody<CreateLicensesRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let batch = body.0.try_into_domain()?;
+    let created = service
+        .create_licenses(app.0.id, batch)
+        .await
+        .map_err(|error| match error {
+            CreateLicensesError::DuplicateCode => ApiError::LicenseCodeExists,
+            CreateLicensesError::Unknown(error) => ApiError::Internal(error),
+        })?;
+    Ok(HttpResponse::Created().json(CreatedLicensesResponse::from(created)))
+}
+
+/// Look up a license by its code.
+#[utoipa::path(
+    get, path = "/api/admin/license/{code}", tag = "admin",
+    params(("code" = String, Path, description = "The license code")),
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 200, description = "The license", body = LicenseResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "No such license in this application", body = ErrorBody),
+    )
+)]
+pub async fn get_license(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+    code: web::Path<String>,
+) -> Result<web::Json<LicenseResponse>, ApiError> {
+    let not_found = || ApiError::NotFound("license");
+    let code = LicenseCode::parse(&code).map_err(|_| not_found())?;
+    let details = service
+        .find_license(app.0.id, &code)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(web::Json(details.into()))
+}
+
+/// Ban an IP address or range, a hardware id, a license or a user.
+#[utoipa::path(
+    post, path = "/api/admin/bans", tag = "admin",
+    request_body = CreateBanRequest,
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 201, description = "The ban", body = BanResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Invalid type or value, or an unknown license or user", body = ErrorBody),
+    )
+)]
+pub async fn create_ban(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+    body: JsonBody<CreateBanRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.0.try_into_domain()?;
+    let ban = service
+        .create_ban(app.0.id, request)
+        .await
+        .map_err(|error| match error {
+            CreateBanError::UnknownLicense | CreateBanError::UnknownUser => {
+                ApiError::field("value", error)
+            }
+            CreateBanError::Unknown(error) => ApiError::Internal(error),
+        })?;
+    Ok(HttpResponse::Created().json(BanResponse::from(ban)))
+}
+
+/// List the application's bans.
+#[utoipa::path(
+    get, path = "/api/admin/bans", tag = "admin",
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 200, description = "Every ban of the application", body = BanListResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+    )
+)]
+pub async fn list_bans(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+) -> Result<web::Json<BanListResponse>, ApiError> {
+    let bans = service.list_bans(app.0.id).await?;
+    Ok(web::Json(BanListResponse {
+        bans: bans.into_iter().map(BanResponse::from).collect(),
+    }))
+}
+
+/// Lift a ban.
+#[utoipa::path(
+    delete, path = "/api/admin/bans/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "The ban id")),
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "No such ban in this application", body = ErrorBody),
+    )
+)]
+pub async fn delete_ban(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    if service
+        .delete_ban(app.0.id, BanId::from_uuid(id.into_inner()))
+        .await?
+    {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound("ban"))
+    }
+}
+
+/// Look up a user by username, or by the license code they signed up with.
+#[utoipa::path(
+    get, path = "/api/admin/user/{username_or_license_code}", tag = "admin",
+    params(("username_or_license_code" = String, Path, description = "A username or a license code")),
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 200, description = "The user and their devices", body = UserDetailsResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 404, description = "No such user in this application", body = ErrorBody),
+    )
+)]
+pub async fn get_user(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+    query: web::Path<String>,
+) -> Result<web::Json<UserDetailsResponse>, ApiError> {
+    let details = service
+        .find_user(app.0.id, &query)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
+    Ok(web::Json(details.into()))
+}

@@ -1,0 +1,52 @@
+//! Every route, registered in one place.
+
+pub mod admin;
+pub mod integration;
+pub mod operator;
+pub mod service;
+
+use crate::error::ApiError;
+use actix_web::{HttpResponse, Resource, web};
+
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed)
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}
+
+/// A resource whose other methods answer 405 in the contract's error format.
+fn resource(path: &str) -> Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/livez").route(web::get().to(service::livez)))
+        .service(resource("/readyz").route(web::get().to(service::readyz)))
+        .service(resource("/api/openapi.json").route(web::get().to(service::openapi)))
+        .service(resource("/api/integration/sign_up").route(web::post().to(integration::sign_up)))
+        .service(
+            resource("/api/integration/sign_up_with_license_code")
+                .route(web::post().to(integration::sign_up_with_license_code)),
+        )
+        .service(
+            resource("/api/operator/applications")
+                .route(web::post().to(operator::create_application))
+                .route(web::get().to(operator::list_applications)),
+        )
+        .service(
+            resource("/api/operator/applications/{id}")
+                .route(web::patch().to(operator::update_application)),
+        )
+        .service(resource("/api/admin/licenses").route(web::post().to(admin::create_licenses)))
+        .service(resource("/api/admin/license/{code}").route(web::get().to(admin::get_license)))
+        .service(
+            resource("/api/admin/bans")
+                .route(web::post().to(admin::create_ban))
+                .route(web::get().to(admin::list_bans)),
+        )
+        .service(resource("/api/admin/bans/{id}").route(web::delete().to(admin::delete_ban)))
+        .service(resource("/api/admin/user/{query}").route(web::get().to(admin::get_user)))
+        .default_service(web::to(not_found));
+}

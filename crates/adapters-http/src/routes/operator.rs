@@ -1,0 +1,87 @@
+//! `/api/operator`: what the person running the server calls.
+
+use crate::auth::Operator;
+use crate::dto::{
+    ApplicationListResponse, ApplicationResponse, CreateApplicationRequest,
+    CreatedApplicationResponse, UpdateApplicationRequest,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::json::JsonBody;
+use actix_web::{HttpResponse, web};
+use domain::services::OperatorApi;
+use domain::values::ApplicationId;
+use uuid::Uuid;
+
+/// Create an application. Its secret and admin key are shown only in this response.
+#[utoipa::path(
+    post, path = "/api/operator/applications", tag = "operator",
+    request_body = CreateApplicationRequest,
+    security(("operator_token" = [])),
+    responses(
+        (status = 201, description = "The new application with its secrets", body = CreatedApplicationResponse),
+        (status = 401, description = "Missing or wrong operator token", body = ErrorBody),
+        (status = 404, description = "No operator token is configured", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+    )
+)]
+pub async fn create_application(
+    _: Operator,
+    service: web::Data<dyn OperatorApi>,
+    body: JsonBody<CreateApplicationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (name, device_authentication) = body.0.try_into_domain()?;
+    let created = service
+        .create_application(name, device_authentication)
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedApplicationResponse::from(created)))
+}
+
+/// List applications (no secrets).
+#[utoipa::path(
+    get, path = "/api/operator/applications", tag = "operator",
+    security(("operator_token" = [])),
+    responses(
+        (status = 200, description = "Every application", body = ApplicationListResponse),
+        (status = 401, description = "Missing or wrong operator token", body = ErrorBody),
+        (status = 404, description = "No operator token is configured", body = ErrorBody),
+    )
+)]
+pub async fn list_applications(
+    _: Operator,
+    service: web::Data<dyn OperatorApi>,
+) -> Result<web::Json<ApplicationListResponse>, ApiError> {
+    let applications = service.list_applications().await?;
+    Ok(web::Json(ApplicationListResponse {
+        applications: applications
+            .into_iter()
+            .map(ApplicationResponse::from)
+            .collect(),
+    }))
+}
+
+/// Rename an application or switch device authentication.
+#[utoipa::path(
+    patch, path = "/api/operator/applications/{id}", tag = "operator",
+    params(("id" = Uuid, Path, description = "The application id")),
+    request_body = UpdateApplicationRequest,
+    security(("operator_token" = [])),
+    responses(
+        (status = 200, description = "The updated application", body = ApplicationResponse),
+        (status = 401, description = "Missing or wrong operator token", body = ErrorBody),
+        (status = 404, description = "No such application", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+    )
+)]
+pub async fn update_application(
+    _: Operator,
+    service: web::Data<dyn OperatorApi>,
+    id: web::Path<Uuid>,
+    body: JsonBody<UpdateApplicationRequest>,
+) -> Result<web::Json<ApplicationResponse>, ApiError> {
+    let update = body.0.try_into_domain()?;
+    let app = service
+        .update_application(ApplicationId::from_uuid(id.into_inner()), update)
+        .await?
+        .ok_or(ApiError::NotFound("application"))?;
+    Ok(web::Json(app.into()))
+}

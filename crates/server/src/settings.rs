@@ -1,0 +1,116 @@
+//! Typed settings, layered: defaults → optional file (`--config`) → `LATCHKEY__SECTION__KEY`
+//! environment variables. Secrets live in types that do not print.
+
+use anyhow::Context as _;
+use config::{Config, Environment, File};
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub database: DatabaseSection,
+    pub http: HttpSection,
+    pub operator: OperatorSection,
+    pub hashing: HashingSection,
+    pub log: LogSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSection {
+    /// `sqlite://path` or `postgres://user@host/db`.
+    pub url: String,
+    pub max_connections: u32,
+    /// How long a request waits for a database connection before failing.
+    pub acquire_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSection {
+    pub bind: String,
+    /// Comma-separated addresses or CIDR ranges whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: String,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct OperatorSection {
+    /// Bearer token of the operator API; unset turns the operator API off.
+    pub token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HashingSection {
+    /// How many argon2 hashes may run at once; 0 means one per core.
+    pub max_concurrent: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSection {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// A `tracing` filter such as `info` or `latchkey=debug,info`.
+    pub level: String,
+}
+
+impl Settings {
+    /// Reads the layers; `file` is optional.
+    ///
+    /// # Errors
+    /// When the file cannot be read or a value has the wrong type.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut builder = Config::builder()
+            .set_default("database.url", "sqlite://data/latchkey.db")?
+            .set_default("database.max_connections", 10)?
+            .set_default("database.acquire_timeout_ms", 3000)?
+            .set_default("http.bind", "127.0.0.1:8080")?
+            .set_default("http.trusted_proxies", "")?
+            .set_default("http.workers", 0)?
+            .set_default("hashing.max_concurrent", 0)?
+            .set_default("log.format", "pretty")?
+            .set_default("log.level", "info")?;
+        if let Some(file) = file {
+            builder = builder.add_source(File::from(file).required(true));
+        }
+        builder
+            .add_source(
+                Environment::with_prefix("LATCHKEY")
+                    .prefix_separator("__")
+                    .separator("__"),
+            )
+            .build()
+            .context("reading the configuration")?
+            .try_deserialize()
+            .context("reading the configuration")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn defaults_serve_locally_from_sqlite_with_no_operator_api() {
+        let settings = Settings::load(None).unwrap();
+        assert_eq!(settings.http.bind, "127.0.0.1:8080");
+        assert!(settings.database.url.starts_with("sqlite://data/"));
+        assert!(settings.operator.token.is_none());
+    }
+
+    #[test]
+    fn a_file_overrides_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(
+            &path,
+            "[http]\nbind = \"0.0.0.0:9000\"\n[operator]\ntoken = \"t0ken\"\n",
+        )
+        .unwrap();
+        let settings = Settings::load(Some(&path)).unwrap();
+        assert_eq!(settings.http.bind, "0.0.0.0:9000");
+        assert_eq!(settings.operator.token.unwrap().expose_secret(), "t0ken");
+        assert!(!format!("{:?}", Settings::load(Some(&path)).unwrap()).contains("t0ken"));
+    }
+}
