@@ -1,0 +1,13 @@
+//! End-to-end tests: each starts the real server on port 0 over a fresh database and calls
+//! it over HTTP. Every scenario runs on PostgreSQL and on SQLite.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod admin;
+mod license_sign_up;
+mod operator;
+mod races;
+mod secrets;
+mod service;
+mod sign_up;

@@ -1,0 +1,69 @@
+//! What must never be stored or logged in plaintext, after a full end-to-end run.
+
+use crate::helpers::{Backend, OPERATOR_TOKEN, TestApp, captured_logs};
+use crate::on_both_backends;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+on_both_backends!(no_secret_code_or_password_is_stored_or_logged_in_plaintext);
+
+async fn no_secret_code_or_password_is_stored_or_logged_in_plaintext(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let creds = app.create_app(true).await;
+    let password = "correct-horse-battery-staple";
+    let body = json!({"username": "secretive", "password": password, "hardware_id": "hw-secret"});
+    assert_eq!(app.sign_up(&creds, body).await.0, 200);
+    let codes = app.mint(&creds, 2, Some(60)).await;
+    assert_eq!(
+        app.license_sign_up(&creds, json!({"code": codes[0], "hardware_id": "hw"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(app.license(&creds, &codes[0]).await.0, 200);
+    assert_eq!(app.user(&creds, &codes[0]).await.0, 200);
+    assert_eq!(app.ban(&creds, "license", &codes[1]).await.0, 201);
+
+    let db = app.db.store.connection();
+    let statement = Statement::from_string(
+        db.get_database_backend(),
+        "SELECT password_hash FROM users WHERE username = 'secretive'",
+    );
+    let row = db.query_one_raw(statement).await.unwrap().unwrap();
+    let hash: String = row.try_get("", "password_hash").unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+
+    let mut secrets = vec![
+        creds.api_secret.clone(),
+        creds.admin_api_key.clone(),
+        password.to_owned(),
+    ];
+    for code in &codes {
+        secrets.push(code.clone());
+        secrets.push(code.replace('-', ""));
+    }
+    let dump = app.db.dump().await.unwrap();
+    assert!(
+        dump.contains(&creds.api_key),
+        "the dump reads stored values"
+    );
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("/api/admin/license/{code}"),
+        "requests are logged by route pattern"
+    );
+    secrets.push(OPERATOR_TOKEN.to_owned());
+    for secret in &secrets {
+        assert!(
+            !dump.contains(secret.as_str()),
+            "stored in plaintext: {secret}"
+        );
+        assert!(
+            !logs.contains(secret.as_str()),
+            "logged in plaintext: {secret}"
+        );
+    }
+}

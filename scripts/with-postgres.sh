@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs a command with DATABASE_URL naming a reachable PostgreSQL server (an admin URL; each
+# test creates its own database on it):
+#   1. $DATABASE_URL, when set;
+#   2. else the server on 127.0.0.1:${PGPORT_DEFAULT:-5432} (user postgres, trust auth);
+#   3. else a throwaway cluster started from the installed PostgreSQL binaries on a free
+#      port, stopped and deleted on exit;
+#   4. else it fails, saying what to install.
+# Test databases (latchkey_test_*) are dropped afterwards.
+set -euo pipefail
+
+log() { printf 'with-postgres: %s\n' "$*" >&2; }
+
+tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+find_bin() {
+  command -v "$1" 2>/dev/null && return
+  ls -d /usr/lib/postgresql/*/bin/"$1" 2>/dev/null | sort -V | tail -n 1
+}
+
+cluster_dir=""
+cleanup() {
+  local status=$?
+  if [ -n "${DATABASE_URL:-}" ] && command -v psql >/dev/null 2>&1; then
+    psql "$DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'latchkey\_test\_%'" 2>/dev/null |
+      while read -r name; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$name\"" >/dev/null 2>&1 || true; done
+  fi
+  if [ -n "$cluster_dir" ]; then
+    as_postgres "$pg_ctl" -D "$cluster_dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$cluster_dir"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+
+# initdb and postgres refuse to run as root: run them as the postgres user then.
+as_postgres() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_throwaway_cluster() {
+  local initdb pg_ctl_bin port
+  initdb=$(find_bin initdb || true)
+  pg_ctl_bin=$(find_bin pg_ctl || true)
+  if [ -z "$initdb" ] || [ -z "$pg_ctl_bin" ]; then
+    log "no PostgreSQL is reachable and none is installed."
+    log "Install it (Debian/Ubuntu: apt-get install postgresql) or set DATABASE_URL=postgres://user@host:port/postgres."
+    exit 1
+  fi
+  pg_ctl="$pg_ctl_bin"
+  if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
+    log "running as root needs a 'postgres' user to own the throwaway cluster"; exit 1
+  fi
+  cluster_dir=$(mktemp -d /tmp/latchkey-pg.XXXXXX)
+  chmod 755 "$cluster_dir"
+  [ "$(id -u)" = 0 ] && chown postgres "$cluster_dir"
+  port=55432
+  while tcp_open 127.0.0.1 "$port"; do port=$((port + 1)); done
+  log "starting a throwaway PostgreSQL cluster on 127.0.0.1:$port"
+  as_postgres "$initdb" -D "$cluster_dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  as_postgres "$pg_ctl" -D "$cluster_dir/data" -l "$cluster_dir/log" -w \
+    -o "-p $port -k $cluster_dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+pg_ctl=""
+if [ -n "${DATABASE_URL:-}" ]; then
+  log "using DATABASE_URL"
+elif tcp_open 127.0.0.1 "${PGPORT_DEFAULT:-5432}"; then
+  export DATABASE_URL="postgres://postgres@127.0.0.1:${PGPORT_DEFAULT:-5432}/postgres"
+  log "using PostgreSQL on 127.0.0.1:${PGPORT_DEFAULT:-5432}"
+else
+  start_throwaway_cluster
+fi
+
+"$@"
