@@ -263,7 +263,7 @@ async fn license_codes_are_scoped_by_application_and_unique_within_one(db: TestD
         duration: LicenseDuration::Lifetime,
         created_at: now(),
     };
-    let duplicate = store.create_many(a, &[again.clone()]).await;
+    let duplicate = store.create_many(a, std::slice::from_ref(&again)).await;
     assert!(matches!(duplicate, Err(StoreLicensesError::DuplicateCode)));
     assert_eq!(
         store.create_many(b, &[again]).await.unwrap().len(),

@@ -11,6 +11,7 @@ use std::path::Path;
 pub struct Settings {
     pub database: DatabaseSection,
     pub http: HttpSection,
+    #[serde(default)]
     pub operator: OperatorSection,
     pub hashing: HashingSection,
     pub log: LogSection,
@@ -34,7 +35,7 @@ pub struct HttpSection {
     pub workers: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct OperatorSection {
     /// Bearer token of the operator API; unset turns the operator API off.
     pub token: Option<SecretString>,
