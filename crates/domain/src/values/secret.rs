@@ -127,6 +127,13 @@ mod tests {
     }
 
     #[test]
+    fn random_text_uses_only_the_unambiguous_alphabet() {
+        let text = random_base32(64);
+        assert_eq!(text.len(), 103);
+        assert!(text.chars().all(|c| ALPHABET.contains(c)), "{text}");
+    }
+
+    #[test]
     fn a_digest_matches_only_the_same_plaintext() {
         assert!(Digest::of("a").matches(&Digest::of("a")));
         assert!(!Digest::of("a").matches(&Digest::of("b")));
