@@ -325,9 +325,15 @@ impl CreateBanRequest {
             BanKind::User => BanSubject::User(Username::parse(&self.value).map_err(|e| value(&e))?),
         };
         if let Some(reason) = &self.reason
-            && reason.chars().count() > MAX_BAN_REASON_CHARS
+            && (reason.chars().count() > MAX_BAN_REASON_CHARS
+                || reason
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\t')))
         {
-            return Err(ApiError::field("reason", "must be at most 500 characters"));
+            return Err(ApiError::field(
+                "reason",
+                "must be at most 500 characters, without control characters",
+            ));
         }
         Ok(BanRequest {
             subject,

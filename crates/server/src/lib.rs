@@ -82,11 +82,14 @@ impl Server {
             admin: service.clone(),
             operator: service,
             readiness: Arc::new(store),
+            // An empty token would let `Authorization: Bearer ` in: treat it as unset.
             operator_token: settings
                 .operator
                 .token
                 .as_ref()
-                .map(|t| OperatorToken::new(t.expose_secret())),
+                .map(ExposeSecret::expose_secret)
+                .filter(|token| !token.trim().is_empty())
+                .map(OperatorToken::new),
             trusted_proxies,
         };
         let listener = TcpListener::bind(&settings.http.bind)

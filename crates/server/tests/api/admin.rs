@@ -169,6 +169,14 @@ async fn invalid_ban_values_are_refused(backend: Backend) {
         assert_error(&answer, 422, "validation_failed");
         assert_eq!(answer.1["field"], field, "{kind} {value}");
     }
+    let nul_reason = json!({"type": "ip", "value": "10.0.0.1", "reason": "bad\u{0}actor"});
+    let answer = send(
+        app.admin(&creds, Method::POST, "/api/admin/bans")
+            .json(&nul_reason),
+    )
+    .await;
+    assert_error(&answer, 422, "validation_failed");
+    assert_eq!(answer.1["field"], "reason");
     let (_, list) = send(app.admin(&creds, Method::GET, "/api/admin/bans")).await;
     assert!(
         list["bans"].as_array().unwrap().is_empty(),
