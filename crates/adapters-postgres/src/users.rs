@@ -69,17 +69,8 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         last_ip: Set(Some(user.signup_ip.to_string())),
         created_at: Set(user.created_at),
     };
-    let stored = User {
-        id: user.id,
-        username: user.username.as_str().to_owned(),
-        credential: user.credential.clone(),
-        membership: user.membership,
-        signup_ip: Some(user.signup_ip),
-        last_ip: Some(user.signup_ip),
-        created_at: user.created_at,
-    };
     match Entity::insert(active).exec_without_returning(db).await {
-        Ok(_) => Ok(stored),
+        Ok(_) => Ok(user.created()),
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(CreateUserError::UsernameTaken)
         }

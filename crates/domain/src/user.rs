@@ -36,6 +36,22 @@ pub struct NewUser {
     pub created_at: DateTime<Utc>,
 }
 
+impl NewUser {
+    /// The user as stored right after creation: the sign-up IP is also the last IP.
+    #[must_use]
+    pub fn created(&self) -> User {
+        User {
+            id: self.id,
+            username: self.username.as_str().to_owned(),
+            credential: self.credential.clone(),
+            membership: self.membership,
+            signup_ip: Some(self.signup_ip),
+            last_ip: Some(self.signup_ip),
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// A stored user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

@@ -47,15 +47,7 @@ pub(crate) fn unused_license(duration: LicenseDuration) -> License {
 
 /// What a store returns for a user it was asked to create.
 pub(crate) fn stored(user: &NewUser) -> User {
-    User {
-        id: user.id,
-        username: user.username.as_str().to_owned(),
-        credential: user.credential.clone(),
-        membership: user.membership,
-        signup_ip: Some(user.signup_ip),
-        last_ip: Some(user.signup_ip),
-        created_at: user.created_at,
-    }
+    user.created()
 }
 
 pub(crate) fn password_user() -> User {
