@@ -332,6 +332,13 @@ async fn a_sign_up_with_a_taken_username_is_422_username_taken() {
 }
 
 #[actix_web::test]
+async fn a_sign_up_shed_by_a_busy_hasher_is_503_with_retry_after() {
+    let reply = sign_up_failing_with(SignUpError::Busy).await;
+    reply.assert_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    assert!(reply.headers.contains_key("retry-after"));
+}
+
+#[actix_web::test]
 async fn an_unexpected_sign_up_failure_is_500_with_a_body_that_hides_the_cause() {
     let cause = anyhow::anyhow!("connection to db.internal:5432 refused")
         .context("SELECT password_hash FROM users");

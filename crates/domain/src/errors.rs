@@ -30,6 +30,16 @@ pub enum AuthenticateError {
     Unknown(#[from] anyhow::Error),
 }
 
+/// Hashing a password.
+#[derive(Debug, Error)]
+pub enum HashError {
+    /// Every hashing slot stayed taken for longer than the configured wait: shed load.
+    #[error("too many passwords are being hashed; try again shortly")]
+    Busy,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
 /// Signing up with a username and password.
 #[derive(Debug, Error)]
 pub enum SignUpError {
@@ -39,8 +49,19 @@ pub enum SignUpError {
     Banned(BanKind),
     #[error("the username is taken")]
     UsernameTaken,
+    #[error("overloaded; try again shortly")]
+    Busy,
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
+}
+
+impl From<HashError> for SignUpError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Unknown(error) => Self::Unknown(error),
+        }
+    }
 }
 
 /// Signing up with a license code.

@@ -5,7 +5,7 @@
 
 use crate::application::{Application, ApplicationUpdate};
 use crate::ban::{Ban, BanKind, BanProbe, NewBan};
-use crate::errors::{CreateUserError, StoreLicensesError};
+use crate::errors::{CreateUserError, HashError, StoreLicensesError};
 use crate::license::{License, NewLicense};
 use crate::user::{Device, NewUser, User};
 use crate::values::{
@@ -131,7 +131,9 @@ pub trait SignUpTransaction: Send {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
-    async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash>;
+    /// # Errors
+    /// - MUST return [`HashError::Busy`] rather than queue without bound.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
 }
 
 /// The time, so rules about time can be tested.

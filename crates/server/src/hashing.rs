@@ -1,55 +1,96 @@
-//! The argon2id [`PasswordHasher`]. Hashing is CPU- and memory-heavy, so it runs on the
-//! blocking pool, never on an async worker, and at most `max_concurrent` at once.
+//! The argon2id [`PasswordHasher`]. Hashing is CPU- and memory-heavy, so:
+//! - it runs on the blocking pool, never on an async worker;
+//! - at most `max_concurrent` hashes run at once; a request that waits longer than
+//!   `max_wait` for its turn is shed with [`HashError::Busy`] (503) instead of queueing;
+//! - each running hash uses a memory buffer from a pool of at most `max_concurrent`, reused
+//!   across hashes, so memory stays flat under a storm instead of growing with every thread
+//!   arena the allocator opens.
 
 use anyhow::Context as _;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
+use domain::errors::HashError;
 use domain::ports::PasswordHasher;
 use domain::values::{Password, PasswordHash};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane.
 pub const MEMORY_KIB: u32 = 19_456;
 pub const ITERATIONS: u32 = 2;
 pub const PARALLELISM: u32 = 1;
+const OUTPUT_LEN: usize = 32;
 
 pub struct Argon2Hasher {
-    argon2: Argon2<'static>,
+    params: Params,
     permits: Arc<Semaphore>,
+    max_wait: Duration,
+    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl Argon2Hasher {
     /// # Errors
     /// Never with the built-in parameters; kept fallible as argon2's constructor is.
-    pub fn new(max_concurrent: usize) -> anyhow::Result<Self> {
-        let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, None)
+    pub fn new(max_concurrent: usize, max_wait: Duration) -> anyhow::Result<Self> {
+        let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN))
             .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
         Ok(Self {
-            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params),
+            params,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            max_wait,
+            buffers: Arc::new(Mutex::new(Vec::new())),
         })
     }
 }
 
+/// One hash into `blocks`, as a PHC string; what `argon2`'s `hash_password` does, minus
+/// its allocation.
+fn hash_into(params: &Params, password: &[u8], blocks: &mut [Block]) -> anyhow::Result<String> {
+    let fail = |error: &dyn std::fmt::Display| anyhow::anyhow!("hashing a password: {error}");
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0_u8; 64];
+    let salt_bytes = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| fail(&e))?;
+    let output = Output::init_with(OUTPUT_LEN, |out| {
+        argon2
+            .hash_password_into_with_memory(password, salt_bytes, out, &mut *blocks)
+            .map_err(Into::into)
+    })
+    .map_err(|e| fail(&e))?;
+    let phc = argon2::password_hash::PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| fail(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
-    async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash> {
-        let _permit = self
-            .permits
-            .acquire()
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
             .await
+            .map_err(|_| HashError::Busy)?
             .context("the hashing semaphore closed")?;
-        let argon2 = self.argon2.clone();
-        let password = password.clone();
+        let (params, buffers, password) =
+            (self.params.clone(), self.buffers.clone(), password.clone());
         let phc = tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            argon2
-                .hash_password(password.expose().as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|error| anyhow::anyhow!("hashing a password: {error}"))
+            let _permit = permit;
+            let pooled = buffers.lock().ok().and_then(|mut pool| pool.pop());
+            let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); params.block_count()]);
+            let phc = hash_into(&params, password.expose().as_bytes(), &mut blocks);
+            if let Ok(mut pool) = buffers.lock() {
+                pool.push(blocks);
+            }
+            phc
         })
         .await
         .context("the hashing task failed")??;
@@ -62,9 +103,13 @@ mod tests {
     use super::*;
     use argon2::PasswordVerifier as _;
 
+    fn hasher(max_concurrent: usize, max_wait: Duration) -> Argon2Hasher {
+        Argon2Hasher::new(max_concurrent, max_wait).unwrap()
+    }
+
     #[tokio::test]
     async fn hashes_are_argon2id_phc_strings_with_the_minimum_parameters_and_verify() {
-        let hasher = Argon2Hasher::new(2).unwrap();
+        let hasher = hasher(2, Duration::from_secs(5));
         let password = Password::parse("secure_password123").unwrap();
         let hash = hasher.hash(&password).await.unwrap();
         assert!(
@@ -85,5 +130,27 @@ mod tests {
         );
         let again = hasher.hash(&password).await.unwrap();
         assert_ne!(again, hash, "each hash has its own salt");
+    }
+
+    #[tokio::test]
+    async fn memory_buffers_are_reused_not_reallocated() {
+        let hasher = hasher(1, Duration::from_secs(5));
+        let password = Password::parse("secure_password123").unwrap();
+        for _ in 0..3 {
+            hasher.hash(&password).await.unwrap();
+        }
+        assert_eq!(
+            hasher.buffers.lock().unwrap().len(),
+            1,
+            "one slot, one buffer"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_request_that_waits_too_long_for_a_slot_is_shed_as_busy() {
+        let hasher = hasher(1, Duration::from_millis(20));
+        let _taken = hasher.permits.clone().acquire_owned().await.unwrap();
+        let password = Password::parse("secure_password123").unwrap();
+        assert!(matches!(hasher.hash(&password).await, Err(HashError::Busy)));
     }
 }

@@ -56,7 +56,10 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
         devices: store.clone(),
         bans: store.clone(),
         unit_of_work: store,
-        hasher: Arc::new(Argon2Hasher::new(max_hashes)?),
+        hasher: Arc::new(Argon2Hasher::new(
+            max_hashes,
+            Duration::from_millis(settings.hashing.max_wait_ms),
+        )?),
         clock: Arc::new(SystemClock),
     }))
 }

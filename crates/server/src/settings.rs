@@ -45,6 +45,8 @@ pub struct OperatorSection {
 pub struct HashingSection {
     /// How many argon2 hashes may run at once; 0 means one per core.
     pub max_concurrent: usize,
+    /// How long a sign-up may wait for a hashing slot before it is answered 503.
+    pub max_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -69,6 +71,7 @@ impl Settings {
             .set_default("http.trusted_proxies", "")?
             .set_default("http.workers", 0)?
             .set_default("hashing.max_concurrent", 0)?
+            .set_default("hashing.max_wait_ms", 2000)?
             .set_default("log.format", "pretty")?
             .set_default("log.level", "info")?;
         if let Some(file) = file {

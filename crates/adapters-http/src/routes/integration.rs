@@ -25,6 +25,7 @@ fn hardware_id_required() -> ApiError {
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "Validation failed, invalid JSON, or username taken", body = ErrorBody),
+        (status = 503, description = "Overloaded: too many sign-ups waiting to be hashed; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn sign_up(
@@ -41,6 +42,7 @@ pub async fn sign_up(
             SignUpError::HardwareIdRequired => hardware_id_required(),
             SignUpError::Banned(_) => ApiError::Banned,
             SignUpError::UsernameTaken => ApiError::UsernameTaken,
+            SignUpError::Busy => ApiError::Unavailable,
             SignUpError::Unknown(error) => ApiError::Internal(error),
         })?;
     Ok(web::Json(user.into()))

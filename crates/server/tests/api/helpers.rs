@@ -99,7 +99,10 @@ pub fn settings(url: &str) -> Settings {
         operator: OperatorSection {
             token: Some(SecretString::from(OPERATOR_TOKEN)),
         },
-        hashing: HashingSection { max_concurrent: 0 },
+        hashing: HashingSection {
+            max_concurrent: 0,
+            max_wait_ms: 10_000,
+        },
         log: LogSection {
             format: "pretty".into(),
             level: "debug".into(),

@@ -379,3 +379,29 @@ async fn a_license_sign_up_starts_the_time_now_and_commits_user_license_and_devi
     assert!(user.membership.is_active(fixed_now()));
     assert!(user.username.starts_with("user-"));
 }
+
+#[tokio::test]
+async fn a_busy_hasher_sheds_the_sign_up_before_any_write() {
+    let mut mocks = Mocks::default();
+    mocks
+        .bans
+        .expect_find_ban()
+        .times(1)
+        .return_once(|_, _| Ok(None));
+    mocks
+        .users
+        .expect_find_by_username()
+        .times(1)
+        .return_once(|_, _| Ok(None));
+    mocks
+        .hasher
+        .expect_hash()
+        .times(1)
+        .return_once(|_| Err(crate::errors::HashError::Busy));
+    mocks.unit_of_work.expect_begin().never();
+    let result = mocks
+        .service()
+        .sign_up(&application(false), password_sign_up(None))
+        .await;
+    assert!(matches!(result, Err(SignUpError::Busy)));
+}
