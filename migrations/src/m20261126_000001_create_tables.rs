@@ -1,8 +1,8 @@
 //! Applications, users, licenses, devices and bans.
 //!
-//! Secrets are stored only as 32-byte SHA-256 digests. IP ban ranges are stored as 16-byte
-//! bounds (IPv4 as `::ffff:a.b.c.d`) so that "is this address banned?" is a bytewise range
-//! comparison that both databases index and compare the same way.
+//! Secrets are stored only as 32-byte SHA-256 digests. IP ban ranges are stored as 17-byte
+//! bounds (a family byte, then the address) so that "is this address banned?" is a bytewise
+//! range comparison that both databases index and compare the same way.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
@@ -216,8 +216,8 @@ impl MigrationTrait for Migration {
                     .col(string_len(Bans::Kind, 16))
                     .col(text(Bans::Value))
                     .col(text_null(Bans::MatchKey))
-                    .col(binary_len_null(Bans::IpStart, 16))
-                    .col(binary_len_null(Bans::IpEnd, 16))
+                    .col(binary_len_null(Bans::IpStart, 17))
+                    .col(binary_len_null(Bans::IpEnd, 17))
                     .col(text_null(Bans::Reason))
                     .col(timestamp_with_time_zone(Bans::CreatedAt))
                     .foreign_key(&mut belongs_to_application(

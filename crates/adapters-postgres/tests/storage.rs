@@ -293,6 +293,12 @@ async fn ip_bans_match_addresses_inside_their_range_in_both_families(db: TestDat
         BanTarget::Ip(IpBanRange::parse("192.0.2.9").unwrap()),
     )
     .await;
+    ban(
+        store,
+        app,
+        BanTarget::Ip(IpBanRange::parse("::/64").unwrap()),
+    )
+    .await;
     let cases = [
         ("203.0.113.0", true),
         ("203.0.113.255", true),
@@ -302,6 +308,8 @@ async fn ip_bans_match_addresses_inside_their_range_in_both_families(db: TestDat
         ("2001:db9::", false),
         ("192.0.2.9", true),
         ("192.0.2.10", false),
+        ("10.1.2.3", false),
+        ("::10.1.2.3", true),
     ];
     for (ip, banned) in cases {
         let probe = BanProbe {

@@ -76,10 +76,11 @@ impl Server {
     /// # Errors
     /// When the database, the bind address or a setting is unusable.
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let store = connect_and_migrate(settings).await?;
-        let service = Arc::new(service(&store, settings)?);
+        // Settings first, so a typo fails before anything touches the database.
         let trusted_proxies = TrustedProxies::parse(&settings.http.trusted_proxies)
             .map_err(|error| anyhow::anyhow!("http.trusted_proxies: {error}"))?;
+        let store = connect_and_migrate(settings).await?;
+        let service = Arc::new(service(&store, settings)?);
         let state = HttpState {
             integration: service.clone(),
             admin: service.clone(),

@@ -77,7 +77,7 @@ impl Settings {
         if let Some(file) = file {
             builder = builder.add_source(File::from(file).required(true));
         }
-        builder
+        let settings: Self = builder
             .add_source(
                 Environment::with_prefix("LATCHKEY")
                     .prefix_separator("__")
@@ -86,7 +86,13 @@ impl Settings {
             .build()
             .context("reading the configuration")?
             .try_deserialize()
-            .context("reading the configuration")
+            .context("reading the configuration")?;
+        anyhow::ensure!(
+            matches!(settings.log.format.as_str(), "pretty" | "json"),
+            "log.format must be pretty or json, not {:?}",
+            settings.log.format
+        );
+        Ok(settings)
     }
 }
 
@@ -116,5 +122,14 @@ mod tests {
         assert_eq!(settings.http.bind, "0.0.0.0:9000");
         assert_eq!(settings.operator.token.unwrap().expose_secret(), "t0ken");
         assert!(!format!("{:?}", Settings::load(Some(&path)).unwrap()).contains("t0ken"));
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(&path, "[log]\nformat = \"xml\"\n").unwrap();
+        let error = Settings::load(Some(&path)).unwrap_err();
+        assert!(error.to_string().contains("log.format"), "{error}");
     }
 }

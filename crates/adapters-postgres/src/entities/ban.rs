@@ -12,7 +12,7 @@ pub struct Model {
     pub value: String,
     /// What non-IP bans match on exactly: the hardware id, or the license's or user's id.
     pub match_key: Option<String>,
-    /// First and last address of an IP ban, as 16-byte keys.
+    /// First and last address of an IP ban, as 17-byte keys (`ClientIp::key`).
     pub ip_start: Option<Vec<u8>>,
     pub ip_end: Option<Vec<u8>>,
     pub reason: Option<String>,

@@ -96,20 +96,23 @@ impl IntegrationApi for Latchkey {
         if app.device_authentication && hardware_id.is_none() {
             return Err(LicenseSignUpError::HardwareIdRequired);
         }
-        // Looked up first to check its ban; redemption below is what settles races.
-        let license = match self.ports.licenses.find_by_code(app.id, &code).await? {
-            Some(license) if !license.is_used() => license,
-            _ => return Err(LicenseSignUpError::InvalidCode),
-        };
+        // Looked up first so its ban is checked with the others in one query; bans come
+        // before "invalid code", so a banned client cannot probe codes. Redemption below is
+        // what settles races.
+        let license = self.ports.licenses.find_by_code(app.id, &code).await?;
         let probe = BanProbe {
             ip: Some(ip),
             hardware_id: hardware_id.clone(),
-            license: Some(license.id),
+            license: license.as_ref().map(|license| license.id),
             user: None,
         };
         if let Some(kind) = self.ports.bans.find_ban(app.id, &probe).await? {
             return Err(LicenseSignUpError::Banned(kind));
         }
+        let license = match license {
+            Some(license) if !license.is_used() => license,
+            _ => return Err(LicenseSignUpError::InvalidCode),
+        };
         let now = self.ports.clock.now();
         let new_user = NewUser {
             id: UserId::generate(),

@@ -35,14 +35,23 @@ impl ClientIp {
         self.0
     }
 
-    /// A 16-byte key that orders all addresses of both families on one line: IPv4 as
-    /// `::ffff:a.b.c.d`. Ranges compare on it bytewise, which every database can do.
+    /// A 17-byte key that orders all addresses on one line: the family (4 or 6), then the
+    /// address, IPv4 right-aligned. Ranges compare on it bytewise, which every database
+    /// can do; the family byte keeps an IPv6 range from ever matching an IPv4 client.
     #[must_use]
-    pub fn key(&self) -> [u8; 16] {
+    pub fn key(&self) -> [u8; 17] {
+        let mut key = [0_u8; 17];
         match self.0 {
-            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-            IpAddr::V6(v6) => v6.octets(),
+            IpAddr::V4(v4) => {
+                key[0] = 4;
+                key[13..].copy_from_slice(&v4.octets());
+            }
+            IpAddr::V6(v6) => {
+                key[0] = 6;
+                key[1..].copy_from_slice(&v6.octets());
+            }
         }
+        key
     }
 }
 
@@ -72,7 +81,7 @@ impl IpBanRange {
 
     /// First and last key of the range, comparable with [`ClientIp::key`].
     #[must_use]
-    pub fn bounds(&self) -> ([u8; 16], [u8; 16]) {
+    pub fn bounds(&self) -> ([u8; 17], [u8; 17]) {
         (
             ClientIp::new(self.0.network()).key(),
             ClientIp::new(self.0.broadcast()).key(),
@@ -160,6 +169,8 @@ mod tests {
             ("2001:db8::/32", "2001:db8:ffff::1", true),
             ("2001:db8::/32", "2001:db9::", false),
             ("2001:db8::/32", "10.0.0.1", false),
+            ("::/64", "10.0.0.1", false),
+            ("10.0.0.0/8", "::a00:1", false),
             ("192.0.2.1", "192.0.2.1", true),
             ("192.0.2.1", "192.0.2.2", false),
         ];

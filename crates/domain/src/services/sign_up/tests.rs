@@ -240,6 +240,12 @@ async fn an_unknown_code_is_an_invalid_code() {
         .expect_find_by_code()
         .times(1)
         .return_once(|_, _| Ok(None));
+    mocks
+        .bans
+        .expect_find_ban()
+        .withf(|_, probe| probe.license.is_none() && probe.ip == Some(ip()))
+        .times(1)
+        .return_once(|_, _| Ok(None));
     let result = mocks
         .service()
         .sign_up_with_license_code(&application(false), license_sign_up(None))
@@ -259,6 +265,11 @@ async fn a_used_code_is_the_same_invalid_code_and_opens_no_transaction() {
         .expect_find_by_code()
         .times(1)
         .return_once(|_, _| Ok(Some(used)));
+    mocks
+        .bans
+        .expect_find_ban()
+        .times(1)
+        .return_once(|_, _| Ok(None));
     let result = mocks
         .service()
         .sign_up_with_license_code(&application(false), license_sign_up(None))
@@ -404,4 +415,27 @@ async fn a_busy_hasher_sheds_the_sign_up_before_any_write() {
         .sign_up(&application(false), password_sign_up(None))
         .await;
     assert!(matches!(result, Err(SignUpError::Busy)));
+}
+
+#[tokio::test]
+async fn a_banned_client_is_refused_even_with_an_unknown_code_so_it_cannot_probe_codes() {
+    let mut mocks = Mocks::default();
+    mocks
+        .licenses
+        .expect_find_by_code()
+        .times(1)
+        .return_once(|_, _| Ok(None));
+    mocks
+        .bans
+        .expect_find_ban()
+        .times(1)
+        .return_once(|_, _| Ok(Some(BanKind::Ip)));
+    let result = mocks
+        .service()
+        .sign_up_with_license_code(&application(false), license_sign_up(None))
+        .await;
+    assert!(matches!(
+        result,
+        Err(LicenseSignUpError::Banned(BanKind::Ip))
+    ));
 }
