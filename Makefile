@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run test lint fmt
+.PHONY: run test lint fmt bench
 
 ## Serve on 127.0.0.1:8080 from an SQLite file under ./data/ (created on first run).
 run:
@@ -18,3 +18,7 @@ lint:
 
 fmt:
 	cargo fmt --all
+
+## Benchmarks on a release build; they print their numbers (see docs/benchmarks.md).
+bench:
+	cargo bench -p server --bench hash_storm

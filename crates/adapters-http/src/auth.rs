@@ -46,7 +46,7 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 fn map_auth(error: AuthenticateError, invalid: ApiError) -> ApiError {
     match error {
         AuthenticateError::InvalidCredentials => invalid,
-        AuthenticateError::Unknown(error) => ApiError::Internal(error),
+        AuthenticateError::Unknown(error) => ApiError::from(error),
     }
 }
 

@@ -4,6 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use domain::errors::StoreUnavailable;
 use serde::Serialize;
 use std::fmt;
 use utoipa::ToSchema;
@@ -154,8 +155,14 @@ impl ResponseError for ApiError {
 }
 
 impl From<anyhow::Error> for ApiError {
+    /// 503 when storage is unreachable (the client may retry), else 500.
     fn from(error: anyhow::Error) -> Self {
-        Self::Internal(error)
+        if StoreUnavailable::is_cause_of(&error) {
+            tracing::warn!(error = format!("{error:#}"), "storage unavailable");
+            Self::Unavailable
+        } else {
+            Self::Internal(error)
+        }
     }
 }
 
@@ -224,6 +231,21 @@ mod tests {
         assert_eq!(status.as_u16(), 500);
         assert_eq!(body["detail"], "internal server error");
         assert!(!body.to_string().contains("SELECT"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_503_and_any_other_failure_500() {
+        let unavailable = anyhow::Error::new(std::io::Error::other("refused"))
+            .context(StoreUnavailable)
+            .context("finding a user");
+        assert_eq!(body(ApiError::from(unavailable)).await.0.as_u16(), 503);
+        assert_eq!(
+            body(ApiError::from(anyhow::anyhow!("bug")))
+                .await
+                .0
+                .as_u16(),
+            500
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! [`ApplicationStore`]: the tenants.
 
 use crate::SeaOrmStore;
+use crate::connection::DbResultExt as _;
 use crate::entities::application::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -46,7 +47,7 @@ impl ApplicationStore for SeaOrmStore {
         Entity::insert(model)
             .exec_without_returning(&self.db)
             .await
-            .context("inserting an application")?;
+            .or_unavailable("inserting an application")?;
         Ok(())
     }
 
@@ -55,7 +56,7 @@ impl ApplicationStore for SeaOrmStore {
             .order_by_asc(Column::CreatedAt)
             .all(&self.db)
             .await
-            .context("listing applications")?;
+            .or_unavailable("listing applications")?;
         convert(models)
     }
 
@@ -64,7 +65,7 @@ impl ApplicationStore for SeaOrmStore {
             .filter(Column::ApiKey.eq(api_key))
             .one(&self.db)
             .await
-            .context("finding an application by api key")?
+            .or_unavailable("finding an application by api key")?
             .map(Application::try_from)
             .transpose()
     }
@@ -74,7 +75,7 @@ impl ApplicationStore for SeaOrmStore {
             .filter(Column::AdminApiKeyDigest.eq(digest.as_bytes().to_vec()))
             .one(&self.db)
             .await
-            .context("finding an application by admin key")?
+            .or_unavailable("finding an application by admin key")?
             .map(Application::try_from)
             .transpose()
     }
@@ -87,7 +88,7 @@ impl ApplicationStore for SeaOrmStore {
         let Some(model) = Entity::find_by_id(id.as_uuid())
             .one(&self.db)
             .await
-            .context("finding an application to update")?
+            .or_unavailable("finding an application to update")?
         else {
             return Ok(None);
         };
@@ -104,7 +105,7 @@ impl ApplicationStore for SeaOrmStore {
         let model = active
             .update(&self.db)
             .await
-            .context("updating an application")?;
+            .or_unavailable("updating an application")?;
         Application::try_from(model).map(Some)
     }
 }

@@ -1,6 +1,7 @@
 //! [`BanStore`]: bans, and one query that checks all of a request's identifiers.
 
 use crate::SeaOrmStore;
+use crate::connection::DbResultExt as _;
 use crate::entities::ban::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -109,7 +110,7 @@ impl BanStore for SeaOrmStore {
         Entity::insert(model)
             .exec_without_returning(&self.db)
             .await
-            .context("inserting a ban")?;
+            .or_unavailable("inserting a ban")?;
         Ok(Ban {
             id: ban.id,
             target: ban.target.clone(),
@@ -124,7 +125,7 @@ impl BanStore for SeaOrmStore {
             .order_by_asc(Column::CreatedAt)
             .all(&self.db)
             .await
-            .context("listing bans")?
+            .or_unavailable("listing bans")?
             .into_iter()
             .map(Ban::try_from)
             .collect()
@@ -136,7 +137,7 @@ impl BanStore for SeaOrmStore {
             .filter(Column::Id.eq(id.as_uuid()))
             .exec(&self.db)
             .await
-            .context("deleting a ban")?;
+            .or_unavailable("deleting a ban")?;
         Ok(result.rows_affected > 0)
     }
 
@@ -156,7 +157,7 @@ impl BanStore for SeaOrmStore {
             .into_tuple()
             .one(&self.db)
             .await
-            .context("checking bans")?;
+            .or_unavailable("checking bans")?;
         kind.map(|kind| BanKind::parse(&kind).context("stored ban kind"))
             .transpose()
     }

@@ -2,12 +2,60 @@
 
 use anyhow::Context as _;
 use async_trait::async_trait;
+use domain::errors::StoreUnavailable;
 use domain::ports::Readiness;
 use migrations::{Migrator, MigratorTrait};
+use sea_orm::sqlx::Error as SqlxError;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr};
 use std::path::Path;
 use std::time::Duration;
+
+/// Marks the failures that mean "the database is unreachable now" with
+/// [`StoreUnavailable`], so the API answers 503 with `Retry-After`, not 500.
+pub(crate) fn store_error(error: DbErr, what: &'static str) -> anyhow::Error {
+    let unavailable = is_unavailable(&error);
+    let error = anyhow::Error::new(error).context(what);
+    if unavailable {
+        error.context(StoreUnavailable)
+    } else {
+        error
+    }
+}
+
+fn is_unavailable(error: &DbErr) -> bool {
+    let sqlx = match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx.as_ref() {
+        SqlxError::Io(_) | SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::Tls(_) => {
+            true
+        }
+        SqlxError::Protocol(_) | SqlxError::WorkerCrashed => true,
+        // PostgreSQL: 08 connection exception, 57 operator intervention (shutdown, statement
+        // timeout), 53 insufficient resources. SQLite: busy or locked past the busy timeout.
+        SqlxError::Database(db) => db.code().is_some_and(|code| {
+            ["08", "57", "53"]
+                .iter()
+                .any(|class| code.starts_with(class))
+                || matches!(code.as_ref(), "5" | "6" | "517" | "262")
+        }),
+        _ => false,
+    }
+}
+
+/// `.or_unavailable("what")`: `.context` for database results, with [`store_error`]'s marking.
+pub(crate) trait DbResultExt<T> {
+    fn or_unavailable(self, what: &'static str) -> anyhow::Result<T>;
+}
+
+impl<T> DbResultExt<T> for Result<T, DbErr> {
+    fn or_unavailable(self, what: &'static str) -> anyhow::Result<T> {
+        self.map_err(|error| store_error(error, what))
+    }
+}
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -17,6 +65,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// How long a request may wait for a pooled connection, or for a new one.
     pub acquire_timeout: Duration,
+    /// How long one PostgreSQL statement may run before the server cancels it.
+    pub statement_timeout: Duration,
 }
 
 impl DatabaseSettings {
@@ -26,6 +76,7 @@ impl DatabaseSettings {
             url: url.into(),
             max_connections: 10,
             acquire_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -49,6 +100,7 @@ impl SeaOrmStore {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating the SQLite folder {}", dir.display()))?;
         }
+        let statement_timeout_ms = settings.statement_timeout.as_millis();
         let mut options = ConnectOptions::new(settings.url.clone());
         options
             .max_connections(settings.max_connections)
@@ -56,6 +108,9 @@ impl SeaOrmStore {
             .connect_timeout(settings.acquire_timeout)
             .acquire_timeout(settings.acquire_timeout)
             .sqlx_logging(false)
+            .map_sqlx_postgres_opts(move |options| {
+                options.options([("statement_timeout", statement_timeout_ms.to_string())])
+            })
             // WAL lets readers run beside the one writer; writers queue on the busy timeout.
             .map_sqlx_sqlite_opts(|options| {
                 options
@@ -104,7 +159,7 @@ fn sqlite_path(url: &str) -> Option<&str> {
 #[async_trait]
 impl Readiness for SeaOrmStore {
     async fn check(&self) -> anyhow::Result<()> {
-        self.db.ping().await.context("pinging the database")
+        self.db.ping().await.or_unavailable("pinging the database")
     }
 }
 

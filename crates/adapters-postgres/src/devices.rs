@@ -1,6 +1,7 @@
 //! [`DeviceStore`], and the insert that sign-up transactions use.
 
 use crate::SeaOrmStore;
+use crate::connection::DbResultExt as _;
 use crate::entities::device::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -40,7 +41,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
     Entity::insert(model)
         .exec_without_returning(db)
         .await
-        .context("registering a device")?;
+        .or_unavailable("registering a device")?;
     Ok(Device {
         id,
         hardware_id: hardware_id.clone(),
@@ -57,7 +58,7 @@ impl DeviceStore for SeaOrmStore {
             .order_by_asc(Column::RegisteredAt)
             .all(&self.db)
             .await
-            .context("listing a user's devices")?
+            .or_unavailable("listing a user's devices")?
             .into_iter()
             .map(Device::try_from)
             .collect()

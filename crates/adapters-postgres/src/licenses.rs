@@ -1,6 +1,7 @@
 //! [`LicenseStore`], and the single-use redemption that sign-up transactions use.
 
 use crate::SeaOrmStore;
+use crate::connection::DbResultExt as _;
 use crate::entities::license::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -51,7 +52,7 @@ pub(crate) async fn redeem<C: ConnectionTrait>(
         .filter(Column::ActivatedAt.is_null())
         .exec_with_returning(db)
         .await
-        .context("redeeming a license")?;
+        .or_unavailable("redeeming a license")?;
     updated
         .into_iter()
         .next()
@@ -75,7 +76,11 @@ impl LicenseStore for SeaOrmStore {
             activated_by_user_id: Set(None),
             created_at: Set(new.created_at),
         });
-        let txn = self.db.begin().await.context("starting a license batch")?;
+        let txn = self
+            .db
+            .begin()
+            .await
+            .or_unavailable("starting a license batch")?;
         match Entity::insert_many(models)
             .exec_without_returning(&txn)
             .await
@@ -85,12 +90,12 @@ impl LicenseStore for SeaOrmStore {
                 return Err(StoreLicensesError::DuplicateCode);
             }
             Err(error) => {
-                return Err(anyhow::Error::new(error)
-                    .context("inserting licenses")
-                    .into());
+                return Err(crate::connection::store_error(error, "inserting licenses").into());
             }
         }
-        txn.commit().await.context("committing a license batch")?;
+        txn.commit()
+            .await
+            .or_unavailable("committing a license batch")?;
         Ok(licenses
             .iter()
             .map(|new| License {
@@ -113,7 +118,7 @@ impl LicenseStore for SeaOrmStore {
             .filter(Column::CodeDigest.eq(code.digest().as_bytes().to_vec()))
             .one(&self.db)
             .await
-            .context("finding a license by code")?
+            .or_unavailable("finding a license by code")?
             .map(License::try_from)
             .transpose()
     }

@@ -116,6 +116,143 @@ impl TestDatabase {
     }
 }
 
+/// A PostgreSQL cluster of its own, from the installed binaries, that a test may stop and
+/// start again (to see what happens while the database is down). Deleted when dropped.
+pub struct ThrowawayCluster {
+    dir: TempDir,
+    port: u16,
+    pg_ctl: std::path::PathBuf,
+}
+
+impl ThrowawayCluster {
+    /// Runs `initdb` and starts the cluster on a free port.
+    ///
+    /// # Errors
+    /// When PostgreSQL's binaries are not installed, or the cluster does not start.
+    pub fn start() -> anyhow::Result<Self> {
+        let initdb = postgres_binary("initdb")?;
+        let pg_ctl = postgres_binary("pg_ctl")?;
+        let dir = tempfile::tempdir().context("creating the cluster folder")?;
+        // initdb and postgres refuse to run as root; the folder then belongs to `postgres`.
+        if running_as_root() {
+            run(std::process::Command::new("chown")
+                .arg("postgres")
+                .arg(dir.path()))?;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let data = dir.path().join("data");
+        run(as_postgres(&initdb)
+            .arg("-D")
+            .arg(&data)
+            .args(["-U", "postgres", "--auth=trust"]))?;
+        let cluster = Self { dir, port, pg_ctl };
+        cluster.start_again()?;
+        Ok(cluster)
+    }
+
+    /// An admin URL of the cluster (its `postgres` database).
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Stops the server, disconnecting every client, and waits until it is down.
+    ///
+    /// # Errors
+    /// When `pg_ctl` fails.
+    pub fn stop(&self) -> anyhow::Result<()> {
+        run(self.pg_ctl().args(["stop", "-w", "-m", "fast"]))
+    }
+
+    /// Starts the server again and waits until it accepts connections.
+    ///
+    /// # Errors
+    /// When `pg_ctl` fails.
+    pub fn start_again(&self) -> anyhow::Result<()> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("log");
+        run(self
+            .pg_ctl()
+            .args(["start", "-w", "-o", &options, "-l"])
+            .arg(log))
+    }
+
+    fn pg_ctl(&self) -> std::process::Command {
+        let mut command = as_postgres(&self.pg_ctl);
+        command.arg("-D").arg(self.dir.path().join("data"));
+        command
+    }
+}
+
+impl Drop for ThrowawayCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .pg_ctl()
+            .args(["stop", "-w", "-m", "immediate"])
+            .output();
+    }
+}
+
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0\n"))
+}
+
+fn as_postgres(program: &std::path::Path) -> std::process::Command {
+    if running_as_root() {
+        let mut command = std::process::Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        std::process::Command::new(program)
+    }
+}
+
+fn run(command: &mut std::process::Command) -> anyhow::Result<()> {
+    let output = command
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
+    anyhow::ensure!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(())
+}
+
+/// `name` from PATH, else from the newest `/usr/lib/postgresql/*/bin`.
+fn postgres_binary(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    if let Some(path) = on_path {
+        return Ok(path);
+    }
+    let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| entry.path().join("bin").join(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.retain(|path: &std::path::PathBuf| path.is_file());
+    versions.sort();
+    versions
+        .pop()
+        .with_context(|| format!("PostgreSQL's {name} is not installed"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

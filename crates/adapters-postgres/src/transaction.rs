@@ -1,7 +1,7 @@
 //! [`UnitOfWork`]: a sign-up's writes in one database transaction.
 
+use crate::connection::DbResultExt as _;
 use crate::{SeaOrmStore, devices, licenses, users};
-use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::errors::CreateUserError;
@@ -23,7 +23,7 @@ impl UnitOfWork for SeaOrmStore {
             .db
             .begin()
             .await
-            .context("starting a sign-up transaction")?;
+            .or_unavailable("starting a sign-up transaction")?;
         Ok(Box::new(SeaOrmSignUp { txn }))
     }
 }
@@ -59,6 +59,9 @@ impl SignUpTransaction for SeaOrmSignUp {
     }
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
-        self.txn.commit().await.context("committing a sign-up")
+        self.txn
+            .commit()
+            .await
+            .or_unavailable("committing a sign-up")
     }
 }

@@ -1,6 +1,7 @@
 //! [`UserStore`], and the insert that sign-up transactions use.
 
 use crate::SeaOrmStore;
+use crate::connection::DbResultExt as _;
 use crate::entities::user::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -74,7 +75,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(CreateUserError::UsernameTaken)
         }
-        Err(error) => Err(anyhow::Error::new(error).context("inserting a user").into()),
+        Err(error) => Err(crate::connection::store_error(error, "inserting a user").into()),
     }
 }
 
@@ -90,7 +91,7 @@ impl UserStore for SeaOrmStore {
             .filter(Column::UsernameCanonical.eq(username.canonical()))
             .one(&self.db)
             .await
-            .context("finding a user by username")?
+            .or_unavailable("finding a user by username")?
             .map(User::try_from)
             .transpose()
     }
@@ -101,7 +102,7 @@ impl UserStore for SeaOrmStore {
             .filter(Column::Id.eq(id.as_uuid()))
             .one(&self.db)
             .await
-            .context("finding a user by id")?
+            .or_unavailable("finding a user by id")?
             .map(User::try_from)
             .transpose()
     }

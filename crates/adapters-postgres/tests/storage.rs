@@ -430,3 +430,17 @@ async fn no_secret_or_code_is_stored_in_plaintext(db: TestDatabase) {
     assert!(!dump.contains(&code.formatted().replace('-', "")));
     assert!(!dump.contains(&code.formatted()));
 }
+
+#[tokio::test]
+async fn postgresql_connections_carry_the_statement_timeout() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = fresh_postgres().await.unwrap();
+    let connection = db.store.connection();
+    let statement =
+        Statement::from_string(connection.get_database_backend(), "SHOW statement_timeout");
+    let row = connection.query_one_raw(statement).await.unwrap().unwrap();
+    assert_eq!(
+        row.try_get::<String>("", "statement_timeout").unwrap(),
+        "5s"
+    );
+}

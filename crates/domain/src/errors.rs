@@ -3,6 +3,20 @@
 use crate::ban::BanKind;
 use thiserror::Error;
 
+/// Marks a failure as "storage is unreachable right now" (connection refused, pool exhausted,
+/// statement timed out): the request may succeed if retried, so the API answers 503.
+#[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
+#[error("storage is unavailable")]
+pub struct StoreUnavailable;
+
+impl StoreUnavailable {
+    /// Whether `error`, or anything it wraps, is marked unavailable.
+    #[must_use]
+    pub fn is_cause_of(error: &anyhow::Error) -> bool {
+        error.downcast_ref::<Self>().is_some()
+    }
+}
+
 /// Creating a user in storage.
 #[derive(Debug, Error)]
 pub enum CreateUserError {

@@ -29,6 +29,7 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<SeaOrmSt
         url: settings.database.url.clone(),
         max_connections: settings.database.max_connections,
         acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
+        statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
     };
     let store = SeaOrmStore::connect(&database).await?;
     store.migrate().await?;

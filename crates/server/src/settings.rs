@@ -24,6 +24,8 @@ pub struct DatabaseSection {
     pub max_connections: u32,
     /// How long a request waits for a database connection before failing.
     pub acquire_timeout_ms: u64,
+    /// PostgreSQL cancels a statement that runs longer (a stuck query is answered 503).
+    pub statement_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -67,6 +69,7 @@ impl Settings {
             .set_default("database.url", "sqlite://data/latchkey.db")?
             .set_default("database.max_connections", 10)?
             .set_default("database.acquire_timeout_ms", 3000)?
+            .set_default("database.statement_timeout_ms", 5000)?
             .set_default("http.bind", "127.0.0.1:8080")?
             .set_default("http.trusted_proxies", "")?
             .set_default("http.workers", 0)?

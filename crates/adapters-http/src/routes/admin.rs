@@ -36,7 +36,7 @@ pub async fn create_licenses(
         .await
         .map_err(|error| match error {
             CreateLicensesError::DuplicateCode => ApiError::LicenseCodeExists,
-            CreateLicensesError::Unknown(error) => ApiError::Internal(error),
+            CreateLicensesError::Unknown(error) => ApiError::from(error),
         })?;
     Ok(HttpResponse::Created().json(CreatedLicensesResponse::from(created)))
 }
@@ -90,7 +90,7 @@ pub async fn create_ban(
             CreateBanError::UnknownLicense | CreateBanError::UnknownUser => {
                 ApiError::field("value", error)
             }
-            CreateBanError::Unknown(error) => ApiError::Internal(error),
+            CreateBanError::Unknown(error) => ApiError::from(error),
         })?;
     Ok(HttpResponse::Created().json(BanResponse::from(ban)))
 }

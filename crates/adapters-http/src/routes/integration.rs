@@ -43,7 +43,7 @@ pub async fn sign_up(
             SignUpError::Banned(_) => ApiError::Banned,
             SignUpError::UsernameTaken => ApiError::UsernameTaken,
             SignUpError::Busy => ApiError::Unavailable,
-            SignUpError::Unknown(error) => ApiError::Internal(error),
+            SignUpError::Unknown(error) => ApiError::from(error),
         })?;
     Ok(web::Json(user.into()))
 }
@@ -76,7 +76,7 @@ pub async fn sign_up_with_license_code(
             LicenseSignUpError::HardwareIdRequired => hardware_id_required(),
             LicenseSignUpError::Banned(_) => ApiError::Banned,
             LicenseSignUpError::InvalidCode => ApiError::InvalidLicenseCode,
-            LicenseSignUpError::Unknown(error) => ApiError::Internal(error),
+            LicenseSignUpError::Unknown(error) => ApiError::from(error),
         })?;
     Ok(web::Json(user.into()))
 }

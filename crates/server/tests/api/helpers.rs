@@ -90,6 +90,7 @@ pub fn settings(url: &str) -> Settings {
             url: url.to_owned(),
             max_connections: 10,
             acquire_timeout_ms: 5000,
+            statement_timeout_ms: 5000,
         },
         http: HttpSection {
             bind: "127.0.0.1:0".into(),

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin;
+mod faults;
 mod license_sign_up;
 mod operator;
 mod races;
