@@ -7,7 +7,9 @@ use domain::ports::Readiness;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::Error as SqlxError;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -81,10 +83,14 @@ impl DatabaseSettings {
     }
 }
 
+/// Any fixed number, the same in every instance: the key of the migration advisory lock.
+const MIGRATION_LOCK: i64 = 0x004c_6174_6368_6b65; // "Latchke"
+
 /// The storage adapter: every port over one pool.
 #[derive(Debug, Clone)]
 pub struct SeaOrmStore {
     pub(crate) db: DatabaseConnection,
+    url: String,
 }
 
 impl SeaOrmStore {
@@ -123,17 +129,44 @@ impl SeaOrmStore {
         let db = Database::connect(options)
             .await
             .context("connecting to the database")?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            url: settings.url.clone(),
+        })
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations. On PostgreSQL, under an advisory lock held by a session of
+    /// its own: instances starting together take turns, and the later ones find nothing to do.
     ///
     /// # Errors
     /// When a migration fails.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.db, None)
+        if self.backend() != DbBackend::Postgres {
+            return Migrator::up(&self.db, None)
+                .await
+                .context("applying migrations");
+        }
+        let mut options = ConnectOptions::new(self.url.clone());
+        options.max_connections(1).sqlx_logging(false);
+        let lock = Database::connect(options)
             .await
-            .context("applying migrations")
+            .context("connecting to take the migration lock")?;
+        let take = format!("SELECT pg_advisory_lock({MIGRATION_LOCK})");
+        lock.execute_unprepared(&take)
+            .await
+            .context("taking the migration lock")?;
+        let migrated = Migrator::up(&self.db, None)
+            .await
+            .context("applying migrations");
+        let release = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})");
+        let released = lock
+            .execute_unprepared(&release)
+            .await
+            .context("releasing the migration lock");
+        // Closing ends the session, which releases the lock even if the unlock failed.
+        let _ = lock.close().await;
+        migrated?;
+        released.map(|_| ())
     }
 
     #[must_use]

@@ -44,6 +44,21 @@ fn with_database(url: &str, name: &str) -> String {
 /// # Errors
 /// When no PostgreSQL server is reachable (run the suite through `make test`).
 pub async fn fresh_postgres() -> anyhow::Result<TestDatabase> {
+    let url = empty_postgres().await?;
+    let store = SeaOrmStore::connect(&DatabaseSettings::new(url.clone())).await?;
+    store.migrate().await?;
+    Ok(TestDatabase {
+        store,
+        url,
+        _dir: None,
+    })
+}
+
+/// The URL of a new PostgreSQL database named `latchkey_test_<uuid>`, with no tables yet.
+///
+/// # Errors
+/// When no PostgreSQL server is reachable (run the suite through `make test`).
+pub async fn empty_postgres() -> anyhow::Result<String> {
     let admin_url = postgres_admin_url();
     let admin = Database::connect(&admin_url).await.with_context(|| {
         format!("PostgreSQL is not reachable at {admin_url}: run the tests with `make test`")
@@ -57,14 +72,7 @@ pub async fn fresh_postgres() -> anyhow::Result<TestDatabase> {
         .close()
         .await
         .context("closing the admin connection")?;
-    let url = with_database(&admin_url, &name);
-    let store = SeaOrmStore::connect(&DatabaseSettings::new(url.clone())).await?;
-    store.migrate().await?;
-    Ok(TestDatabase {
-        store,
-        url,
-        _dir: None,
-    })
+    Ok(with_database(&admin_url, &name))
 }
 
 /// A new, migrated SQLite database in a temporary folder.

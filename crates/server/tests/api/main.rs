@@ -6,6 +6,7 @@ mod helpers;
 
 mod admin;
 mod faults;
+mod instances;
 mod license_sign_up;
 mod operator;
 mod races;
