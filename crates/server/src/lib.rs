@@ -3,6 +3,7 @@
 
 pub mod hashing;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;
 
 use actix_web::middleware::from_fn;
@@ -16,6 +17,7 @@ use domain::services::Ports;
 use hashing::Argon2Hasher;
 use secrecy::ExposeSecret;
 use settings::Settings;
+use shutdown::{DrainAwareReadiness, Draining};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,6 +71,8 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
 pub struct Server {
     port: u16,
     server: actix_web::dev::Server,
+    draining: Draining,
+    drain_delay: Duration,
 }
 
 impl Server {
@@ -81,12 +85,16 @@ impl Server {
         let trusted_proxies = TrustedProxies::parse(&settings.http.trusted_proxies)
             .map_err(|error| anyhow::anyhow!("http.trusted_proxies: {error}"))?;
         let store = connect_and_migrate(settings).await?;
+        let draining = Draining::default();
         let service = Arc::new(service(&store, settings)?);
         let state = HttpState {
             integration: service.clone(),
             admin: service.clone(),
             operator: service,
-            readiness: Arc::new(store),
+            readiness: Arc::new(DrainAwareReadiness {
+                storage: Arc::new(store),
+                draining: draining.clone(),
+            }),
             // An empty token would let `Authorization: Bearer ` in: treat it as unset.
             operator_token: settings
                 .operator
@@ -114,10 +122,18 @@ impl Server {
                 .configure(move |cfg| state.configure(cfg))
         })
         .workers(workers)
+        // Signals are ours (see `shutdown`): readiness must turn 503 before accepting stops.
+        .disable_signals()
+        .shutdown_timeout(settings.http.shutdown_timeout_secs)
         .listen(listener)
         .context("listening")?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            draining,
+            drain_delay: Duration::from_millis(settings.http.drain_delay_ms),
+        })
     }
 
     #[must_use]
@@ -125,11 +141,34 @@ impl Server {
         self.port
     }
 
-    /// Serves until the process is told to stop.
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(shutdown::signal()).await
+    }
+
+    /// Serves until `stop` resolves, then drains: readiness 503, `drain_delay` more of
+    /// serving, then no new connections while requests in flight finish.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let (handle, draining, delay) = (self.server.handle(), self.draining, self.drain_delay);
+        tokio::spawn(async move {
+            stop.await;
+            draining.begin();
+            tracing::info!(
+                drain_delay_ms = delay.as_millis(),
+                "shutting down: draining"
+            );
+            tokio::time::sleep(delay).await;
+            handle.stop(true).await;
+        });
         self.server.await
     }
 }

@@ -35,6 +35,10 @@ pub struct HttpSection {
     pub trusted_proxies: String,
     /// Worker threads; 0 means one per core.
     pub workers: usize,
+    /// After SIGTERM, how long readiness answers 503 while requests are still served.
+    pub drain_delay_ms: u64,
+    /// Then, how long requests in flight get to finish before the process exits.
+    pub shutdown_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -73,6 +77,8 @@ impl Settings {
             .set_default("http.bind", "127.0.0.1:8080")?
             .set_default("http.trusted_proxies", "")?
             .set_default("http.workers", 0)?
+            .set_default("http.drain_delay_ms", 1000)?
+            .set_default("http.shutdown_timeout_secs", 30)?
             .set_default("hashing.max_concurrent", 0)?
             .set_default("hashing.max_wait_ms", 2000)?
             .set_default("log.format", "pretty")?

@@ -95,6 +95,8 @@ pub fn settings(url: &str) -> Settings {
         http: HttpSection {
             bind: "127.0.0.1:0".into(),
             trusted_proxies: String::new(),
+            drain_delay_ms: 0,
+            shutdown_timeout_secs: 5,
             workers: 2,
         },
         operator: OperatorSection {
