@@ -37,7 +37,7 @@ fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
         .and_then(|value| value.to_str().ok())
 }
 
-fn bearer(req: &HttpRequest) -> Option<&str> {
+pub(crate) fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = header_str(req, header::AUTHORIZATION.as_str())?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())

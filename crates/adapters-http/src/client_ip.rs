@@ -98,6 +98,8 @@ impl FromRequest for ClientAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::net::Ipv6Addr;
 
     #[test]
     fn the_client_ip_is_found_by_walking_from_the_right() {
@@ -149,5 +151,112 @@ mod tests {
     fn a_bad_proxy_list_is_rejected() {
         assert!(TrustedProxies::parse("10.0.0.0/8, nope").is_err());
         assert!(TrustedProxies::parse("").unwrap().0.is_empty());
+    }
+
+    /// Addresses from a small pool, so peers, proxies and header entries often coincide,
+    /// plus anything at all; IPv4, IPv6 and IPv4-mapped.
+    fn ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![
+            (0_u8..4).prop_map(|last| IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))),
+            (0_u8..4).prop_map(|last| IpAddr::V4(Ipv4Addr::new(198, 51, 100, last))),
+            (0_u16..4)
+                .prop_map(|last| IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, last))),
+            (0_u8..4).prop_map(|last| IpAddr::V6(Ipv4Addr::new(10, 0, 0, last).to_ipv6_mapped())),
+            any::<IpAddr>(),
+        ]
+    }
+
+    fn network() -> impl Strategy<Value = IpNet> {
+        (ip(), 0_u8..=128).prop_map(|(addr, len)| {
+            let len = len.min(if addr.is_ipv4() { 32 } else { 128 });
+            IpNet::new(addr, len).unwrap_or_else(|_| IpNet::from(addr))
+        })
+    }
+
+    fn trusted() -> impl Strategy<Value = TrustedProxies> {
+        prop::collection::vec(network(), 0..4).prop_map(TrustedProxies::new)
+    }
+
+    /// One header entry: an address, in any of the ways one can be written, or junk.
+    fn entry() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => ip().prop_map(|ip| ip.to_string()),
+            1 => ip().prop_map(|ip| format!("  {ip} ")),
+            1 => ip().prop_map(|ip| format!("{ip}:8080")),
+            1 => "[0-9a-f:.\\[\\] ]{0,12}",
+            1 => "\\PC{0,8}",
+        ]
+    }
+
+    /// `X-Forwarded-For` values: comma-separated entries, or arbitrary text.
+    fn headers() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(
+            prop_oneof![
+                4 => prop::collection::vec(entry(), 0..5).prop_map(|entries| entries.join(",")),
+                1 => ".*",
+            ],
+            0..4,
+        )
+    }
+
+    /// Every address written in the headers, as the extractor would read it.
+    fn addresses_in(headers: &[&str]) -> Vec<ClientIp> {
+        headers
+            .iter()
+            .flat_map(|value| value.split(','))
+            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
+            .map(ClientIp::new)
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn finding_the_client_never_panics(
+            trusted in trusted(),
+            peer in ip(),
+            headers in prop::collection::vec(".*", 0..4),
+        ) {
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let _ = trusted.client_ip(peer, &headers);
+        }
+
+        #[test]
+        fn an_untrusted_peer_is_the_client_whatever_its_headers_say(
+            networks in prop::collection::vec(network(), 0..4),
+            peer in ip(),
+            headers in headers(),
+        ) {
+            let trusted = TrustedProxies::new(
+                networks.into_iter().filter(|net| !net.contains(&peer.to_canonical())).collect(),
+            );
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            prop_assert_eq!(trusted.client_ip(peer, &headers), ClientIp::new(peer));
+        }
+
+        #[test]
+        fn the_client_is_the_peer_or_an_address_from_the_headers(
+            trusted in trusted(),
+            peer in ip(),
+            headers in headers(),
+        ) {
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let client = trusted.client_ip(peer, &headers);
+            prop_assert!(
+                client == ClientIp::new(peer) || addresses_in(&headers).contains(&client),
+                "{} is neither the peer {} nor in {:?}", client, peer, headers
+            );
+        }
+
+        #[test]
+        fn parsing_a_proxy_list_never_panics(list in "\\PC*|.*|[0-9a-f:./, ]{0,60}") {
+            let _ = TrustedProxies::parse(&list);
+        }
+
+        #[test]
+        fn a_proxy_list_reads_back_from_its_entries(networks in prop::collection::vec(network(), 0..4)) {
+            let list = networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            let parsed = TrustedProxies::parse(&list).unwrap();
+            prop_assert_eq!(parsed.0, networks);
+        }
     }
 }

@@ -137,6 +137,7 @@ impl UpdateApplicationRequest {
         Ok(ApplicationUpdate {
             name,
             device_authentication: self.device_authentication,
+            ..ApplicationUpdate::default()
         })
     }
 }
@@ -194,6 +195,88 @@ impl From<CreatedApplication> for CreatedApplicationResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicationListResponse {
     pub applications: Vec<ApplicationResponse>,
+}
+
+// --- admin: settings ---
+
+/// `PATCH /api/admin/settings`: any subset of the fields.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"allowed_number_of_devices": 3, "allowed_number_of_simultaneous_sessions": 3}))]
+pub struct SettingsRequest {
+    /// 1 to 10000 devices per user (a user's own limit overrides it). Default 1.
+    pub allowed_number_of_devices: Option<i64>,
+    /// 1 to 10000 live sessions per user (a user's own limit overrides it). Default 1.
+    pub allowed_number_of_simultaneous_sessions: Option<i64>,
+    /// 60 to 31536000 seconds. Default 300.
+    pub session_lifetime_seconds: Option<i64>,
+    /// Ban a refused request's other identifiers too. Default true.
+    pub cross_banning: Option<bool>,
+}
+
+fn bounded(
+    field: &str,
+    value: Option<i64>,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>, ApiError> {
+    value
+        .map(|value| {
+            u32::try_from(value)
+                .ok()
+                .filter(|value| range.contains(value))
+                .ok_or_else(|| {
+                    ApiError::field(
+                        field,
+                        format!("must be between {} and {}", range.start(), range.end()),
+                    )
+                })
+        })
+        .transpose()
+}
+
+impl SettingsRequest {
+    pub fn try_into_domain(self) -> Result<ApplicationUpdate, ApiError> {
+        Ok(ApplicationUpdate {
+            device_limit: bounded(
+                "allowed_number_of_devices",
+                self.allowed_number_of_devices,
+                1..=10_000,
+            )?,
+            session_limit: bounded(
+                "allowed_number_of_simultaneous_sessions",
+                self.allowed_number_of_simultaneous_sessions,
+                1..=10_000,
+            )?,
+            session_lifetime_seconds: bounded(
+                "session_lifetime_seconds",
+                self.session_lifetime_seconds,
+                60..=31_536_000,
+            )?,
+            cross_banning: self.cross_banning,
+            ..ApplicationUpdate::default()
+        })
+    }
+}
+
+/// An application's sign-in settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettingsResponse {
+    pub device_authentication: bool,
+    pub allowed_number_of_devices: u32,
+    pub allowed_number_of_simultaneous_sessions: u32,
+    pub session_lifetime_seconds: u32,
+    pub cross_banning: bool,
+}
+
+impl From<&Application> for SettingsResponse {
+    fn from(app: &Application) -> Self {
+        Self {
+            device_authentication: app.device_authentication,
+            allowed_number_of_devices: app.settings.device_limit,
+            allowed_number_of_simultaneous_sessions: app.settings.session_limit,
+            session_lifetime_seconds: app.settings.session_lifetime_seconds,
+            cross_banning: app.settings.cross_banning,
+        }
+    }
 }
 
 // --- admin: licenses ---

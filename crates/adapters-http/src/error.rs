@@ -29,8 +29,22 @@ pub enum ApiError {
     InvalidAdminKey,
     /// 401: missing or wrong operator token.
     InvalidOperatorToken,
+    /// 401: unknown user, wrong password, or a code that signed nobody up.
+    InvalidCredentials,
+    /// 401: the application requires a hardware id at sign-in.
+    DeviceAuthenticationRequired,
+    /// 401: the user has no device slot left for a new hardware id.
+    MaxDevicesReached,
+    /// 401: the user holds as many live sessions as allowed.
+    MaxSessionsReached,
+    /// 401: unknown, used, or another application's code, at license activation.
+    ActivationCodeInvalid,
+    /// 401: missing, unknown, expired or revoked session token.
+    InvalidSession,
     /// 403: the client IP, device, license or user is banned.
     Banned,
+    /// 403: the user's membership is not active.
+    MembershipInactive,
     /// 404: no such route or resource.
     NotFound(&'static str),
     /// 405: the route exists, the method does not.
@@ -71,7 +85,14 @@ impl ApiError {
             Self::InvalidApplicationCredentials => "invalid_application_credentials",
             Self::InvalidAdminKey => "invalid_admin_key",
             Self::InvalidOperatorToken => "invalid_operator_token",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::DeviceAuthenticationRequired => "device_authentication_required",
+            Self::MaxDevicesReached => "maximum_number_of_devices_reached",
+            Self::MaxSessionsReached => "maximum_number_of_simultaneous_sessions_reached",
+            Self::ActivationCodeInvalid => "invalid_license_code",
+            Self::InvalidSession => "invalid_session",
             Self::Banned => "banned",
+            Self::MembershipInactive => "membership_inactive",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::LicenseCodeExists => "license_code_exists",
@@ -91,7 +112,14 @@ impl ApiError {
             Self::InvalidApplicationCredentials => "invalid application credentials".into(),
             Self::InvalidAdminKey => "invalid admin API key".into(),
             Self::InvalidOperatorToken => "invalid operator token".into(),
+            Self::InvalidCredentials => "invalid credentials".into(),
+            Self::DeviceAuthenticationRequired => "device authentication is required".into(),
+            Self::MaxDevicesReached => "maximum number of devices reached".into(),
+            Self::MaxSessionsReached => "maximum number of simultaneous sessions reached".into(),
+            Self::ActivationCodeInvalid => "invalid license code".into(),
+            Self::InvalidSession => "invalid or expired session".into(),
             Self::Banned => "banned".into(),
+            Self::MembershipInactive => "the membership is not active".into(),
             Self::NotFound(what) => format!("{what} not found"),
             Self::MethodNotAllowed => "method not allowed".into(),
             Self::LicenseCodeExists => "a license with one of these codes exists".into(),
@@ -118,8 +146,14 @@ impl ResponseError for ApiError {
         match self {
             Self::InvalidApplicationCredentials
             | Self::InvalidAdminKey
-            | Self::InvalidOperatorToken => StatusCode::UNAUTHORIZED,
-            Self::Banned => StatusCode::FORBIDDEN,
+            | Self::InvalidOperatorToken
+            | Self::InvalidCredentials
+            | Self::DeviceAuthenticationRequired
+            | Self::MaxDevicesReached
+            | Self::MaxSessionsReached
+            | Self::ActivationCodeInvalid
+            | Self::InvalidSession => StatusCode::UNAUTHORIZED,
+            Self::Banned | Self::MembershipInactive => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::LicenseCodeExists => StatusCode::CONFLICT,

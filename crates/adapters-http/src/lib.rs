@@ -6,6 +6,7 @@
 mod auth;
 mod client_ip;
 mod dto;
+mod dto_sign_in;
 mod error;
 mod json;
 mod openapi;
@@ -22,13 +23,14 @@ pub use request_log::log_request;
 
 use actix_web::web;
 use domain::ports::Readiness;
-use domain::services::{AdminApi, IntegrationApi, OperatorApi};
+use domain::services::{AdminApi, IntegrationApi, OperatorApi, SignInApi};
 use std::sync::Arc;
 
 /// What the routes need.
 #[derive(Clone)]
 pub struct HttpState {
     pub integration: Arc<dyn IntegrationApi>,
+    pub sign_in: Arc<dyn SignInApi>,
     pub admin: Arc<dyn AdminApi>,
     pub operator: Arc<dyn OperatorApi>,
     pub readiness: Arc<dyn Readiness>,
@@ -41,6 +43,7 @@ impl HttpState {
     /// Registers the state and every route: `App::new().configure(|cfg| state.configure(cfg))`.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         cfg.app_data(web::Data::from(self.integration.clone()))
+            .app_data(web::Data::from(self.sign_in.clone()))
             .app_data(web::Data::from(self.admin.clone()))
             .app_data(web::Data::from(self.operator.clone()))
             .app_data(web::Data::from(self.readiness.clone()))

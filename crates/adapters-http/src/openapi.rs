@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs so it cannot drift.
 
-use crate::routes::{admin, integration, operator, service};
+use crate::routes::{admin, integration, operator, service, sign_in};
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -14,6 +14,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     paths(
         integration::sign_up,
         integration::sign_up_with_license_code,
+        sign_in::login,
+        sign_in::activate_license,
+        sign_in::app_context,
         operator::create_application,
         operator::list_applications,
         operator::update_application,
@@ -22,6 +25,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         admin::create_ban,
         admin::list_bans,
         admin::delete_ban,
+        admin::get_settings,
+        admin::update_settings,
         admin::get_user,
         service::livez,
         service::readyz,
@@ -53,6 +58,7 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-secret"))),
         );
         components.add_security_scheme("admin_api_key", bearer());
+        components.add_security_scheme("session_token", bearer());
         components.add_security_scheme("operator_token", bearer());
     }
 }

@@ -17,7 +17,7 @@ use domain::errors::{
 use domain::license::{CreatedLicense, License, LicenseDuration};
 use domain::ports::MockReadiness;
 use domain::services::{
-    LicenseBatch, MockAdminApi, MockIntegrationApi, MockOperatorApi, PasswordSignUp,
+    LicenseBatch, MockAdminApi, MockIntegrationApi, MockOperatorApi, MockSignInApi, PasswordSignUp,
 };
 use domain::user::{Credential, Membership, User};
 use domain::values::{
@@ -51,6 +51,7 @@ fn application() -> Application {
         api_key: API_KEY.to_owned(),
         api_secret_digest: Digest::of(API_SECRET),
         admin_api_key_digest: Digest::of(ADMIN_KEY),
+        settings: domain::application::ApplicationSettings::default(),
         created_at: fixed_time(),
     }
 }
@@ -65,6 +66,8 @@ fn user(username: &str) -> User {
         membership: Membership::default(),
         signup_ip: None,
         last_ip: None,
+        device_limit: None,
+        session_limit: None,
         created_at: fixed_time(),
     }
 }
@@ -92,6 +95,7 @@ fn peer(addr: &str) -> SocketAddr {
 
 /// The mocked services behind one app, and its configuration.
 struct Mocks {
+    sign_in: MockSignInApi,
     integration: MockIntegrationApi,
     admin: MockAdminApi,
     operator: MockOperatorApi,
@@ -105,6 +109,7 @@ impl Mocks {
     fn new() -> Self {
         Self {
             integration: MockIntegrationApi::new(),
+            sign_in: MockSignInApi::new(),
             admin: MockAdminApi::new(),
             operator: MockOperatorApi::new(),
             readiness: MockReadiness::new(),
@@ -138,6 +143,7 @@ impl Mocks {
     fn into_state(self) -> HttpState {
         HttpState {
             integration: Arc::new(self.integration),
+            sign_in: Arc::new(self.sign_in),
             admin: Arc::new(self.admin),
             operator: Arc::new(self.operator),
             readiness: Arc::new(self.readiness),

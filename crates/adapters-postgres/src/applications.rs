@@ -5,7 +5,7 @@ use crate::connection::DbResultExt as _;
 use crate::entities::application::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
-use domain::application::{Application, ApplicationName, ApplicationUpdate};
+use domain::application::{Application, ApplicationName, ApplicationSettings, ApplicationUpdate};
 use domain::ports::ApplicationStore;
 use domain::values::{ApplicationId, Digest};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -23,9 +23,25 @@ impl TryFrom<application::Model> for Application {
                 .context("stored api secret digest")?,
             admin_api_key_digest: Digest::from_slice(&model.admin_api_key_digest)
                 .context("stored admin key digest")?,
+            settings: ApplicationSettings {
+                device_limit: count(model.allowed_number_of_devices)?,
+                session_limit: count(model.allowed_number_of_simultaneous_sessions)?,
+                session_lifetime_seconds: count(model.session_lifetime_seconds)?,
+                cross_banning: model.cross_banning,
+            },
             created_at: model.created_at,
         })
     }
+}
+
+/// A stored count: never negative.
+pub(crate) fn count(stored: i32) -> anyhow::Result<u32> {
+    u32::try_from(stored).context("a stored count is negative")
+}
+
+/// A count as stored: limits beyond `i32::MAX` are stored as `i32::MAX`.
+pub(crate) fn stored_count(count: u32) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
 }
 
 fn convert(models: Vec<application::Model>) -> anyhow::Result<Vec<Application>> {
@@ -43,6 +59,10 @@ impl ApplicationStore for SeaOrmStore {
             api_secret_digest: Set(app.api_secret_digest.as_bytes().to_vec()),
             admin_api_key_digest: Set(app.admin_api_key_digest.as_bytes().to_vec()),
             created_at: Set(app.created_at),
+            allowed_number_of_devices: Set(stored_count(app.settings.device_limit)),
+            allowed_number_of_simultaneous_sessions: Set(stored_count(app.settings.session_limit)),
+            session_lifetime_seconds: Set(stored_count(app.settings.session_lifetime_seconds)),
+            cross_banning: Set(app.settings.cross_banning),
         };
         Entity::insert(model)
             .exec_without_returning(&self.db)
@@ -101,6 +121,18 @@ impl ApplicationStore for SeaOrmStore {
         }
         if let Some(device_authentication) = update.device_authentication {
             active.device_authentication = Set(device_authentication);
+        }
+        if let Some(limit) = update.device_limit {
+            active.allowed_number_of_devices = Set(stored_count(limit));
+        }
+        if let Some(limit) = update.session_limit {
+            active.allowed_number_of_simultaneous_sessions = Set(stored_count(limit));
+        }
+        if let Some(seconds) = update.session_lifetime_seconds {
+            active.session_lifetime_seconds = Set(stored_count(seconds));
+        }
+        if let Some(cross_banning) = update.cross_banning {
+            active.cross_banning = Set(cross_banning);
         }
         let model = active
             .update(&self.db)

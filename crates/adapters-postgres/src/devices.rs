@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use domain::ports::DeviceStore;
 use domain::user::Device;
 use domain::values::{ApplicationId, DeviceId, HardwareId, UserId};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
 
 impl TryFrom<device::Model> for Device {
     type Error = anyhow::Error;
@@ -47,6 +49,36 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         hardware_id: hardware_id.clone(),
         registered_at: at,
     })
+}
+
+pub(crate) async fn find<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: UserId,
+    hardware_id: &HardwareId,
+) -> anyhow::Result<Option<Device>> {
+    Entity::find()
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::UserId.eq(user.as_uuid()))
+        .filter(Column::HardwareId.eq(hardware_id.as_str()))
+        .one(db)
+        .await
+        .or_unavailable("finding a device")?
+        .map(Device::try_from)
+        .transpose()
+}
+
+pub(crate) async fn count<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: UserId,
+) -> anyhow::Result<u64> {
+    Entity::find()
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::UserId.eq(user.as_uuid()))
+        .count(db)
+        .await
+        .or_unavailable("counting devices")
 }
 
 #[async_trait]

@@ -9,6 +9,7 @@ mod connection;
 mod devices;
 mod entities;
 mod licenses;
+mod sessions;
 mod transaction;
 mod users;
 

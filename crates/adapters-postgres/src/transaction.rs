@@ -1,35 +1,36 @@
 //! [`UnitOfWork`]: a sign-up's writes in one database transaction.
 
 use crate::connection::DbResultExt as _;
-use crate::{SeaOrmStore, devices, licenses, users};
+use crate::{SeaOrmStore, devices, licenses, sessions, users};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::errors::CreateUserError;
 use domain::license::License;
-use domain::ports::{SignUpTransaction, UnitOfWork};
-use domain::user::{Device, NewUser, User};
-use domain::values::{ApplicationId, HardwareId, LicenseCode, UserId};
+use domain::ports::{Transaction, UnitOfWork};
+use domain::session::NewSession;
+use domain::user::{Adjustment, Device, Membership, NewUser, User};
+use domain::values::{ApplicationId, ClientIp, DeviceId, HardwareId, LicenseCode, UserId};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 /// Rolls back when dropped uncommitted (sea-orm's `DatabaseTransaction` does).
-struct SeaOrmSignUp {
+struct SeaOrmTransaction {
     txn: DatabaseTransaction,
 }
 
 #[async_trait]
 impl UnitOfWork for SeaOrmStore {
-    async fn begin(&self) -> anyhow::Result<Box<dyn SignUpTransaction>> {
+    async fn begin(&self) -> anyhow::Result<Box<dyn Transaction>> {
         let txn = self
             .db
             .begin()
             .await
             .or_unavailable("starting a sign-up transaction")?;
-        Ok(Box::new(SeaOrmSignUp { txn }))
+        Ok(Box::new(SeaOrmTransaction { txn }))
     }
 }
 
 #[async_trait]
-impl SignUpTransaction for SeaOrmSignUp {
+impl Transaction for SeaOrmTransaction {
     async fn create_user(
         &mut self,
         app: ApplicationId,
@@ -56,6 +57,65 @@ impl SignUpTransaction for SeaOrmSignUp {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Device> {
         devices::insert(&self.txn, app, user, hardware_id, at).await
+    }
+
+    async fn lock_user(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        ip: ClientIp,
+    ) -> anyhow::Result<Option<User>> {
+        users::lock(&self.txn, app, user, ip).await
+    }
+
+    async fn find_device(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        hardware_id: &HardwareId,
+    ) -> anyhow::Result<Option<Device>> {
+        devices::find(&self.txn, app, user, hardware_id).await
+    }
+
+    async fn count_devices(&mut self, app: ApplicationId, user: UserId) -> anyhow::Result<u64> {
+        devices::count(&self.txn, app, user).await
+    }
+
+    async fn revoke_device_sessions(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        device: DeviceId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        sessions::revoke_device(&self.txn, app, user, device, at).await
+    }
+
+    async fn count_live_sessions(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
+        sessions::count_live(&self.txn, app, user, now).await
+    }
+
+    async fn create_session(
+        &mut self,
+        app: ApplicationId,
+        session: &NewSession,
+    ) -> anyhow::Result<()> {
+        sessions::insert(&self.txn, app, session).await
+    }
+
+    async fn adjust_membership(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        membership: Membership,
+        adjustment: &Adjustment,
+    ) -> anyhow::Result<()> {
+        users::adjust_membership(&self.txn, app, user, membership, adjustment).await
     }
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {

@@ -1,14 +1,17 @@
 //! [`UserStore`], and the insert that sign-up transactions use.
 
 use crate::SeaOrmStore;
+use crate::applications::count;
 use crate::connection::DbResultExt as _;
+use crate::entities::adjustment as adjustment_entity;
 use crate::entities::user::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::errors::CreateUserError;
 use domain::ports::UserStore;
-use domain::user::{Credential, Membership, NewUser, User};
+use domain::user::{Adjustment, Credential, Membership, NewUser, User};
 use domain::values::{ApplicationId, ClientIp, PasswordHash, UserId, Username};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
 
 const PASSWORD: &str = "username_password";
@@ -42,6 +45,11 @@ impl TryFrom<user::Model> for User {
             },
             signup_ip: ip(model.signup_ip)?,
             last_ip: ip(model.last_ip)?,
+            device_limit: model.allowed_number_of_devices.map(count).transpose()?,
+            session_limit: model
+                .allowed_number_of_simultaneous_sessions
+                .map(count)
+                .transpose()?,
             created_at: model.created_at,
         })
     }
@@ -69,6 +77,8 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         signup_ip: Set(Some(user.signup_ip.to_string())),
         last_ip: Set(Some(user.signup_ip.to_string())),
         created_at: Set(user.created_at),
+        allowed_number_of_devices: Set(None),
+        allowed_number_of_simultaneous_sessions: Set(None),
     };
     match Entity::insert(active).exec_without_returning(db).await {
         Ok(_) => Ok(user.created()),
@@ -77,6 +87,66 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         }
         Err(error) => Err(crate::connection::store_error(error, "inserting a user").into()),
     }
+}
+
+/// Records `ip` as the user's last IP with an `UPDATE` that also locks the row until the
+/// transaction ends (PostgreSQL's row lock; SQLite's write lock), then reads the user.
+pub(crate) async fn lock<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: UserId,
+    ip: ClientIp,
+) -> anyhow::Result<Option<User>> {
+    let touched = Entity::update_many()
+        .col_expr(Column::LastIp, Expr::value(ip.to_string()))
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::Id.eq(user.as_uuid()))
+        .exec(db)
+        .await
+        .or_unavailable("locking a user")?;
+    if touched.rows_affected == 0 {
+        return Ok(None);
+    }
+    Entity::find_by_id(user.as_uuid())
+        .one(db)
+        .await
+        .or_unavailable("reading a locked user")?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// Stores a new membership and the ledger row that explains it.
+pub(crate) async fn adjust_membership<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: UserId,
+    membership: Membership,
+    adjustment: &Adjustment,
+) -> anyhow::Result<()> {
+    Entity::update_many()
+        .col_expr(Column::IsLifetime, Expr::value(membership.is_lifetime))
+        .col_expr(Column::ActiveUntil, Expr::value(membership.active_until))
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::Id.eq(user.as_uuid()))
+        .exec(db)
+        .await
+        .or_unavailable("updating a membership")?;
+    let row = adjustment_entity::ActiveModel {
+        id: Set(adjustment.id.as_uuid()),
+        application_id: Set(app.as_uuid()),
+        user_id: Set(user.as_uuid()),
+        kind: Set(adjustment.kind.as_str().to_owned()),
+        occurred_at: Set(adjustment.occurred_at),
+        minutes: Set(adjustment.minutes),
+        grants_lifetime_access: Set(adjustment.grants_lifetime_access),
+        revokes_lifetime_access: Set(adjustment.revokes_lifetime_access),
+        license_id: Set(adjustment.license_id.map(|id| id.as_uuid())),
+    };
+    adjustment_entity::Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+        .or_unavailable("recording a membership adjustment")?;
+    Ok(())
 }
 
 #[async_trait]

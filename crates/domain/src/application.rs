@@ -13,7 +13,32 @@ pub struct Application {
     pub api_key: String,
     pub api_secret_digest: Digest,
     pub admin_api_key_digest: Digest,
+    pub settings: ApplicationSettings,
     pub created_at: DateTime<Utc>,
+}
+
+/// How an application's users sign in. Defaults as in Authgate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplicationSettings {
+    /// Devices a user may register, unless the user has their own limit.
+    pub device_limit: u32,
+    /// Live sessions a user may hold at once, unless the user has their own limit.
+    pub session_limit: u32,
+    /// How long a sign-in session lasts.
+    pub session_lifetime_seconds: u32,
+    /// Whether a request refused for one banned identifier bans its other identifiers too.
+    pub cross_banning: bool,
+}
+
+impl Default for ApplicationSettings {
+    fn default() -> Self {
+        Self {
+            device_limit: 1,
+            session_limit: 1,
+            session_lifetime_seconds: 300,
+            cross_banning: true,
+        }
+    }
 }
 
 /// An application just created, with the secrets that are shown this once.
@@ -41,6 +66,7 @@ impl CreatedApplication {
             api_key: Secret::generate(SecretKind::ApiKey).expose().to_owned(),
             api_secret_digest: api_secret.digest(),
             admin_api_key_digest: admin_api_key.digest(),
+            settings: ApplicationSettings::default(),
             created_at: now,
         };
         Self {
@@ -56,6 +82,10 @@ impl CreatedApplication {
 pub struct ApplicationUpdate {
     pub name: Option<ApplicationName>,
     pub device_authentication: Option<bool>,
+    pub device_limit: Option<u32>,
+    pub session_limit: Option<u32>,
+    pub session_lifetime_seconds: Option<u32>,
+    pub cross_banning: Option<bool>,
 }
 
 /// 1 to 100 characters, no control characters, surrounding whitespace trimmed.

@@ -92,6 +92,74 @@ pub enum LicenseSignUpError {
     Unknown(#[from] anyhow::Error),
 }
 
+/// Signing in.
+#[derive(Debug, Error)]
+pub enum LoginError {
+    /// Unknown user, wrong password, or a code that signed nobody up: one variant.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("device authentication is required")]
+    DeviceAuthenticationRequired,
+    #[error("maximum number of devices reached")]
+    MaxDevicesReached,
+    #[error("maximum number of simultaneous sessions reached")]
+    MaxSessionsReached,
+    #[error("banned ({})", .0.as_str())]
+    Banned(BanKind),
+    #[error("the membership is not active")]
+    MembershipInactive,
+    #[error("overloaded; try again shortly")]
+    Busy,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+impl From<HashError> for LoginError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Unknown(error) => Self::Unknown(error),
+        }
+    }
+}
+
+/// Activating a license for an existing user.
+#[derive(Debug, Error)]
+pub enum ActivateLicenseError {
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Unknown, used, or another application's code.
+    #[error("invalid license code")]
+    InvalidCode,
+    #[error("banned ({})", .0.as_str())]
+    Banned(BanKind),
+    #[error("overloaded; try again shortly")]
+    Busy,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+impl From<HashError> for ActivateLicenseError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Unknown(error) => Self::Unknown(error),
+        }
+    }
+}
+
+/// Reading the signed-in user's application context.
+#[derive(Debug, Error)]
+pub enum AppContextError {
+    /// Unknown, expired or revoked session token.
+    #[error("invalid or expired session")]
+    InvalidSession,
+    #[error("banned ({})", .0.as_str())]
+    Banned(BanKind),
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
 /// Creating licenses through the admin API.
 #[derive(Debug, Error)]
 pub enum CreateLicensesError {

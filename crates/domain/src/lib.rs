@@ -7,6 +7,7 @@ pub mod errors;
 pub mod license;
 pub mod ports;
 pub mod services;
+pub mod session;
 pub mod user;
 pub mod values;
 

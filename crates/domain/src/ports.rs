@@ -7,9 +7,11 @@ use crate::application::{Application, ApplicationUpdate};
 use crate::ban::{Ban, BanKind, BanProbe, NewBan};
 use crate::errors::{CreateUserError, HashError, StoreLicensesError};
 use crate::license::{License, NewLicense};
-use crate::user::{Device, NewUser, User};
+use crate::session::{NewSession, Session, Variable};
+use crate::user::{Adjustment, Device, Membership, NewUser, User};
 use crate::values::{
-    ApplicationId, BanId, Digest, HardwareId, LicenseCode, Password, PasswordHash, UserId, Username,
+    ApplicationId, BanId, ClientIp, DeviceId, Digest, HardwareId, LicenseCode, Password,
+    PasswordHash, UserId, Username,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -90,13 +92,14 @@ pub trait BanStore: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait UnitOfWork: Send + Sync {
-    async fn begin(&self) -> anyhow::Result<Box<dyn SignUpTransaction>>;
+    async fn begin(&self) -> anyhow::Result<Box<dyn Transaction>>;
 }
 
-/// The writes of one sign-up. Dropping it without [`SignUpTransaction::commit`] rolls back.
+/// The writes of one request (a sign-up, a sign-in, an activation), all or nothing.
+/// Dropping it without [`Transaction::commit`] rolls back.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
-pub trait SignUpTransaction: Send {
+pub trait Transaction: Send {
     /// # Errors
     /// - MUST return [`CreateUserError::UsernameTaken`] when the canonical username exists.
     async fn create_user(
@@ -124,16 +127,98 @@ pub trait SignUpTransaction: Send {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Device>;
 
+    /// Locks the user's row for the rest of the transaction (concurrent sign-ins and
+    /// activations of one user take turns), records `ip` as their last IP, and returns the
+    /// user as now stored. `None` when the user does not exist.
+    async fn lock_user(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        ip: ClientIp,
+    ) -> anyhow::Result<Option<User>>;
+
+    async fn find_device(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        hardware_id: &HardwareId,
+    ) -> anyhow::Result<Option<Device>>;
+
+    async fn count_devices(&mut self, app: ApplicationId, user: UserId) -> anyhow::Result<u64>;
+
+    /// Revokes the live sessions of one of the user's devices.
+    async fn revoke_device_sessions(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        device: DeviceId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()>;
+
+    /// Sessions of the user neither expired nor revoked at `now`.
+    async fn count_live_sessions(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64>;
+
+    async fn create_session(
+        &mut self,
+        app: ApplicationId,
+        session: &NewSession,
+    ) -> anyhow::Result<()>;
+
+    /// Stores the user's new membership and the ledger row that explains it.
+    async fn adjust_membership(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        membership: Membership,
+        adjustment: &Adjustment,
+    ) -> anyhow::Result<()>;
+
     async fn commit(self: Box<Self>) -> anyhow::Result<()>;
 }
 
-/// Hashes passwords. Expensive by design, so it is a port: rules are tested without it.
+/// Hashes and verifies passwords. Expensive by design, so it is a port: rules are tested
+/// without it.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {
     /// # Errors
     /// - MUST return [`HashError::Busy`] rather than queue without bound.
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
+
+    /// Whether `password` matches `hash`, with the parameters stored in the hash. With
+    /// `None` (no such user) it MUST spend the same time on a dummy hash and answer `false`,
+    /// so that response time does not tell which usernames exist.
+    ///
+    /// # Errors
+    /// - MUST return [`HashError::Busy`] rather than queue without bound.
+    async fn verify(
+        &self,
+        hash: Option<PasswordHash>,
+        password: &Password,
+    ) -> Result<bool, HashError>;
+}
+
+/// Sign-in sessions, found by the digest of their token.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn find_by_token(
+        &self,
+        app: ApplicationId,
+        token: &Digest,
+    ) -> anyhow::Result<Option<Session>>;
+}
+
+/// Application variables.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait VariableStore: Send + Sync {
+    async fn list(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>>;
 }
 
 /// The time, so rules about time can be tested.

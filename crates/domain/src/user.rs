@@ -23,6 +23,53 @@ impl Membership {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.is_lifetime || self.active_until.is_some_and(|until| until > now)
     }
+
+    /// The membership after `adjustment`: minutes count from `max(now, active_until)`, so
+    /// time bought while active is added to the end, and time bought after expiry starts now.
+    #[must_use]
+    pub fn after(&self, adjustment: &Adjustment, now: DateTime<Utc>) -> Self {
+        let start = self.active_until.map_or(now, |until| until.max(now));
+        let active_until = if adjustment.minutes == 0 {
+            self.active_until
+        } else {
+            Some(start + chrono::Duration::minutes(adjustment.minutes))
+        };
+        Self {
+            is_lifetime: (self.is_lifetime || adjustment.grants_lifetime_access)
+                && !adjustment.revokes_lifetime_access,
+            active_until,
+        }
+    }
+}
+
+/// Why a membership changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdjustmentKind {
+    License,
+    Admin,
+}
+
+impl AdjustmentKind {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::License => "license",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// One row of a user's membership ledger: changes are recorded, never overwritten.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment {
+    pub id: crate::values::AdjustmentId,
+    pub kind: AdjustmentKind,
+    pub occurred_at: DateTime<Utc>,
+    /// Added minutes (negative: removed).
+    pub minutes: i64,
+    pub grants_lifetime_access: bool,
+    pub revokes_lifetime_access: bool,
+    pub license_id: Option<crate::values::LicenseId>,
 }
 
 /// What is needed to create a user.
@@ -47,6 +94,8 @@ impl NewUser {
             membership: self.membership,
             signup_ip: Some(self.signup_ip),
             last_ip: Some(self.signup_ip),
+            device_limit: None,
+            session_limit: None,
             created_at: self.created_at,
         }
     }
@@ -62,6 +111,10 @@ pub struct User {
     pub membership: Membership,
     pub signup_ip: Option<ClientIp>,
     pub last_ip: Option<ClientIp>,
+    /// The user's own device limit, overriding the application's.
+    pub device_limit: Option<u32>,
+    /// The user's own session limit, overriding the application's.
+    pub session_limit: Option<u32>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -104,5 +157,59 @@ mod tests {
             active_until: Some(now),
         };
         assert!(!expired.is_active(now));
+    }
+
+    fn adjustment(minutes: i64, grants: bool, revokes: bool) -> Adjustment {
+        Adjustment {
+            id: crate::values::AdjustmentId::generate(),
+            kind: AdjustmentKind::Admin,
+            occurred_at: Utc::now(),
+            minutes,
+            grants_lifetime_access: grants,
+            revokes_lifetime_access: revokes,
+            license_id: None,
+        }
+    }
+
+    #[test]
+    fn minutes_count_from_the_later_of_now_and_the_current_end() {
+        let now = Utc::now();
+        let active = Membership {
+            is_lifetime: false,
+            active_until: Some(now + Duration::days(1)),
+        };
+        let expired = Membership {
+            is_lifetime: false,
+            active_until: Some(now - Duration::days(1)),
+        };
+        let add = adjustment(60, false, false);
+        assert_eq!(
+            active.after(&add, now).active_until,
+            Some(now + Duration::days(1) + Duration::minutes(60))
+        );
+        assert_eq!(
+            expired.after(&add, now).active_until,
+            Some(now + Duration::minutes(60))
+        );
+        assert_eq!(
+            Membership::default().after(&add, now).active_until,
+            Some(now + Duration::minutes(60))
+        );
+        let twice = Membership::default().after(&add, now).after(&add, now);
+        assert_eq!(
+            twice.active_until,
+            Some(now + Duration::minutes(120)),
+            "time adds up"
+        );
+    }
+
+    #[test]
+    fn lifetime_is_granted_and_revoked_by_adjustments() {
+        let now = Utc::now();
+        let granted = Membership::default().after(&adjustment(0, true, false), now);
+        assert!(granted.is_lifetime && granted.is_active(now));
+        assert_eq!(granted.active_until, None);
+        let revoked = granted.after(&adjustment(0, false, true), now);
+        assert!(!revoked.is_lifetime && !revoked.is_active(now));
     }
 }

@@ -13,7 +13,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use domain::errors::HashError;
 use domain::ports::PasswordHasher;
-use domain::values::{Password, PasswordHash};
+use domain::values::{Password, PasswordHash, Secret, SecretKind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -29,6 +29,9 @@ pub struct Argon2Hasher {
     permits: Arc<Semaphore>,
     max_wait: Duration,
     buffers: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// A hash of a random password, verified against when the user does not exist, so that
+    /// an unknown username costs the same time as a wrong password.
+    dummy: String,
 }
 
 impl Argon2Hasher {
@@ -37,11 +40,18 @@ impl Argon2Hasher {
     pub fn new(max_concurrent: usize, max_wait: Duration) -> anyhow::Result<Self> {
         let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN))
             .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
+        let mut blocks = vec![Block::default(); params.block_count()];
+        let dummy = hash_into(
+            &params,
+            Secret::generate(SecretKind::ApiSecret).expose().as_bytes(),
+            &mut blocks,
+        )?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
             max_wait,
-            buffers: Arc::new(Mutex::new(Vec::new())),
+            buffers: Arc::new(Mutex::new(vec![blocks])),
+            dummy,
         })
     }
 }
@@ -73,28 +83,92 @@ fn hash_into(params: &Params, password: &[u8], blocks: &mut [Block]) -> anyhow::
     Ok(phc.to_string())
 }
 
-#[async_trait]
-impl PasswordHasher for Argon2Hasher {
-    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+/// Verifies `password` against a PHC string with the parameters stored in it, computing into
+/// `blocks` (grown when the stored parameters need more memory).
+fn verify_into(phc: &str, password: &[u8], blocks: &mut Vec<Block>) -> anyhow::Result<bool> {
+    let fail = |error: &dyn std::fmt::Display| anyhow::anyhow!("verifying a password: {error}");
+    let parsed = argon2::password_hash::PasswordHash::new(phc).map_err(|e| fail(&e))?;
+    let params = Params::try_from(&parsed).map_err(|e| fail(&e))?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| fail(&e))?;
+    let version = match parsed.version {
+        Some(version) => Version::try_from(version).map_err(|e| fail(&e))?,
+        None => Version::default(),
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        anyhow::bail!("verifying a password: the stored hash has no salt or output");
+    };
+    let mut salt_bytes = [0_u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(|e| fail(&e))?;
+    if blocks.len() < params.block_count() {
+        blocks.resize(params.block_count(), Block::default());
+    }
+    let mut output = vec![0_u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt_bytes, &mut output, &mut blocks[..])
+        .map_err(|e| fail(&e))?;
+    // `Output`'s equality is constant-time.
+    Ok(Output::new(&output).map_err(|e| fail(&e))? == expected)
+}
+
+impl Argon2Hasher {
+    /// Runs `work` on the blocking pool with a hashing slot and a pooled buffer; a request
+    /// that waits longer than `max_wait` for a slot is shed as [`HashError::Busy`].
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, HashError> {
         let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
             .await
             .map_err(|_| HashError::Busy)?
             .context("the hashing semaphore closed")?;
-        let (params, buffers, password) =
-            (self.params.clone(), self.buffers.clone(), password.clone());
-        let phc = tokio::task::spawn_blocking(move || {
+        let (buffers, block_count) = (self.buffers.clone(), self.params.block_count());
+        let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let pooled = buffers.lock().ok().and_then(|mut pool| pool.pop());
-            let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); params.block_count()]);
-            let phc = hash_into(&params, password.expose().as_bytes(), &mut blocks);
+            let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); block_count]);
+            let result = work(&mut blocks);
             if let Ok(mut pool) = buffers.lock() {
                 pool.push(blocks);
             }
-            phc
+            result
         })
         .await
         .context("the hashing task failed")??;
+        Ok(result)
+    }
+}
+
+#[async_trait]
+impl PasswordHasher for Argon2Hasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let (params, password) = (self.params.clone(), password.clone());
+        let phc = self
+            .run(move |blocks| hash_into(&params, password.expose().as_bytes(), blocks))
+            .await?;
         Ok(PasswordHash::from_phc(phc))
+    }
+
+    async fn verify(
+        &self,
+        hash: Option<PasswordHash>,
+        password: &Password,
+    ) -> Result<bool, HashError> {
+        let known = hash.is_some();
+        let phc = hash.map_or_else(|| self.dummy.clone(), |hash| hash.as_str().to_owned());
+        let password = password.clone();
+        let matches = self
+            .run(
+                move |blocks| match verify_into(&phc, password.expose().as_bytes(), blocks) {
+                    Ok(matches) => Ok(matches),
+                    // A corrupt stored hash signs nobody in; it is logged, not shown.
+                    Err(error) => {
+                        tracing::error!(error = format!("{error:#}"), "unreadable password hash");
+                        Ok(false)
+                    }
+                },
+            )
+            .await?;
+        Ok(known && matches)
     }
 }
 
@@ -144,6 +218,40 @@ mod tests {
             1,
             "one slot, one buffer"
         );
+    }
+
+    #[tokio::test]
+    async fn verification_uses_the_stored_parameters_and_an_unknown_user_never_matches() {
+        let hasher = hasher(2, Duration::from_secs(5));
+        let password = Password::parse("secure_password123").unwrap();
+        let stored = hasher.hash(&password).await.unwrap();
+        assert!(
+            hasher
+                .verify(Some(stored.clone()), &password)
+                .await
+                .unwrap()
+        );
+        let wrong = Password::parse("wrong_password1").unwrap();
+        assert!(!hasher.verify(Some(stored), &wrong).await.unwrap());
+        assert!(!hasher.verify(None, &password).await.unwrap());
+        // A hash made with other (weaker) parameters still verifies with its own.
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let phc = argon2::PasswordHasher::hash_password(&weak, b"secure_password123", &salt)
+            .unwrap()
+            .to_string();
+        assert!(
+            hasher
+                .verify(Some(PasswordHash::from_phc(phc)), &password)
+                .await
+                .unwrap()
+        );
+        let corrupt = PasswordHash::from_phc("$argon2id$garbage".into());
+        assert!(!hasher.verify(Some(corrupt), &password).await.unwrap());
     }
 
     #[tokio::test]

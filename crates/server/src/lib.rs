@@ -58,6 +58,8 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
         licenses: store.clone(),
         devices: store.clone(),
         bans: store.clone(),
+        sessions: store.clone(),
+        variables: store.clone(),
         unit_of_work: store,
         hasher: Arc::new(Argon2Hasher::new(
             max_hashes,
@@ -89,6 +91,7 @@ impl Server {
         let service = Arc::new(service(&store, settings)?);
         let state = HttpState {
             integration: service.clone(),
+            sign_in: service.clone(),
             admin: service.clone(),
             operator: service,
             readiness: Arc::new(DrainAwareReadiness {

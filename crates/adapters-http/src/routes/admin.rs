@@ -3,7 +3,7 @@
 use crate::auth::AdminApp;
 use crate::dto::{
     BanListResponse, BanResponse, CreateBanRequest, CreateLicensesRequest, CreatedLicensesResponse,
-    LicenseResponse, UserDetailsResponse,
+    LicenseResponse, SettingsRequest, SettingsResponse, UserDetailsResponse,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
@@ -112,6 +112,40 @@ pub async fn list_bans(
     Ok(web::Json(BanListResponse {
         bans: bans.into_iter().map(BanResponse::from).collect(),
     }))
+}
+
+/// The application's sign-in settings.
+#[utoipa::path(
+    get, path = "/api/admin/settings", tag = "admin",
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 200, description = "The settings", body = SettingsResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+    )
+)]
+pub async fn get_settings(app: AdminApp) -> web::Json<SettingsResponse> {
+    web::Json(SettingsResponse::from(&app.0))
+}
+
+/// Change the application's device and session limits, session lifetime and cross-banning.
+#[utoipa::path(
+    patch, path = "/api/admin/settings", tag = "admin",
+    request_body = SettingsRequest,
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 200, description = "The settings as changed", body = SettingsResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+    )
+)]
+pub async fn update_settings(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+    body: JsonBody<SettingsRequest>,
+) -> Result<web::Json<SettingsResponse>, ApiError> {
+    let update = body.0.try_into_domain()?;
+    let app = service.update_settings(app.0.id, update).await?;
+    Ok(web::Json(SettingsResponse::from(&app)))
 }
 
 /// Lift a ban.

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod integration;
 pub mod operator;
 pub mod service;
+pub mod sign_in;
 
 use crate::error::ApiError;
 use actix_web::{HttpResponse, Resource, web};
@@ -30,6 +31,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/integration/sign_up_with_license_code")
                 .route(web::post().to(integration::sign_up_with_license_code)),
         )
+        .service(resource("/api/integration/auth/login").route(web::post().to(sign_in::login)))
+        .service(
+            resource("/api/integration/activate_license")
+                .route(web::post().to(sign_in::activate_license)),
+        )
+        .service(
+            resource("/api/integration/app_context").route(web::get().to(sign_in::app_context)),
+        )
         .service(
             resource("/api/operator/applications")
                 .route(web::post().to(operator::create_application))
@@ -45,6 +54,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/admin/bans")
                 .route(web::post().to(admin::create_ban))
                 .route(web::get().to(admin::list_bans)),
+        )
+        .service(
+            resource("/api/admin/settings")
+                .route(web::get().to(admin::get_settings))
+                .route(web::patch().to(admin::update_settings)),
         )
         .service(resource("/api/admin/bans/{id}").route(web::delete().to(admin::delete_ban)))
         .service(resource("/api/admin/user/{query}").route(web::get().to(admin::get_user)))

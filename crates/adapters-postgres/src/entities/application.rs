@@ -11,6 +11,10 @@ pub struct Model {
     pub api_secret_digest: Vec<u8>,
     pub admin_api_key_digest: Vec<u8>,
     pub created_at: DateTimeUtc,
+    pub allowed_number_of_devices: i32,
+    pub allowed_number_of_simultaneous_sessions: i32,
+    pub session_lifetime_seconds: i32,
+    pub cross_banning: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

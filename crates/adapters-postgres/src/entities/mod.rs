@@ -1,7 +1,10 @@
 //! sea-orm models of the tables in `migrations/`. They never leave this crate.
 
+pub mod adjustment;
 pub mod application;
 pub mod ban;
 pub mod device;
 pub mod license;
+pub mod session;
 pub mod user;
+pub mod variable;

@@ -15,6 +15,8 @@ pub struct Model {
     pub signup_ip: Option<String>,
     pub last_ip: Option<String>,
     pub created_at: DateTimeUtc,
+    pub allowed_number_of_devices: Option<i32>,
+    pub allowed_number_of_simultaneous_sessions: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

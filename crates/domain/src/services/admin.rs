@@ -1,7 +1,7 @@
 //! The admin API: licenses, bans and user lookup within one application.
 
 use super::{AdminApi, BanRequest, BanSubject, BatchCodes, Latchkey, LicenseBatch};
-use crate::application::Application;
+use crate::application::{Application, ApplicationUpdate};
 use crate::ban::{Ban, BanProbe, BanTarget, NewBan};
 use crate::errors::{AuthenticateError, CreateBanError, CreateLicensesError, StoreLicensesError};
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration, NewLicense};
@@ -162,6 +162,24 @@ impl AdminApi for Latchkey {
             created_at: self.ports.clock.now(),
         };
         Ok(self.ports.bans.create(app, &ban).await?)
+    }
+
+    async fn update_settings(
+        &self,
+        app: ApplicationId,
+        update: ApplicationUpdate,
+    ) -> anyhow::Result<Application> {
+        // Only the settings: the name and device authentication are the operator's.
+        let update = ApplicationUpdate {
+            name: None,
+            device_authentication: None,
+            ..update
+        };
+        self.ports
+            .applications
+            .update(app, &update)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the authenticated application disappeared"))
     }
 
     async fn list_bans(&self, app: ApplicationId) -> anyhow::Result<Vec<Ban>> {

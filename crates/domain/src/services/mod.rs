@@ -2,7 +2,9 @@
 //! [`Latchkey`] over the ports.
 
 mod admin;
+mod bans;
 mod operator;
+mod sign_in;
 mod sign_up;
 #[cfg(test)]
 mod test_support;
@@ -10,18 +12,23 @@ mod test_support;
 use crate::application::{Application, ApplicationUpdate, CreatedApplication};
 use crate::ban::Ban;
 use crate::errors::{
-    AuthenticateError, CreateBanError, CreateLicensesError, LicenseSignUpError, SignUpError,
+    ActivateLicenseError, AppContextError, AuthenticateError, CreateBanError, CreateLicensesError,
+    LicenseSignUpError, LoginError, SignUpError,
 };
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::ports::{
-    ApplicationStore, BanStore, Clock, DeviceStore, LicenseStore, PasswordHasher, UnitOfWork,
-    UserStore,
+    ApplicationStore, BanStore, Clock, DeviceStore, LicenseStore, PasswordHasher, SessionStore,
+    UnitOfWork, UserStore, VariableStore,
 };
+use crate::session::Variable;
+use crate::user::Adjustment;
 use crate::user::{User, UserDetails};
+use crate::values::Secret;
 use crate::values::{
     ApplicationId, BanId, ClientIp, HardwareId, IpBanRange, LicenseCode, Password, Username,
 };
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 pub use admin::LicenseBatchError;
@@ -41,6 +48,49 @@ pub struct LicenseSignUp {
     pub code: LicenseCode,
     pub hardware_id: Option<HardwareId>,
     pub ip: ClientIp,
+}
+
+/// How a user proves who they are when signing in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    Password {
+        username: Username,
+        password: Password,
+    },
+    LicenseCode(LicenseCode),
+}
+
+/// A sign-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub credentials: Credentials,
+    pub hardware_id: Option<HardwareId>,
+    pub ip: ClientIp,
+}
+
+/// A new session: the token is shown to the client once; the store keeps its digest.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub token: Secret,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A license activation for an existing user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivateLicense {
+    pub code: LicenseCode,
+    pub username: Username,
+    pub password: Password,
+    pub ip: ClientIp,
+}
+
+/// What a signed-in client may read about its application and user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppContext {
+    pub application: Application,
+    pub variables: Vec<Variable>,
+    pub user: User,
+    pub server_time: DateTime<Utc>,
 }
 
 /// Licenses to create: generated, or imported from the vendor's own codes.
@@ -97,6 +147,24 @@ pub trait IntegrationApi: Send + Sync {
     ) -> Result<User, LicenseSignUpError>;
 }
 
+/// The integration calls of existing users: sign-in, license activation, app context.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait SignInApi: Send + Sync {
+    async fn login(&self, app: &Application, request: Login) -> Result<SignedIn, LoginError>;
+    async fn activate_license(
+        &self,
+        app: &Application,
+        request: ActivateLicense,
+    ) -> Result<Adjustment, ActivateLicenseError>;
+    async fn app_context(
+        &self,
+        app: &Application,
+        session_token: &str,
+        ip: ClientIp,
+    ) -> Result<AppContext, AppContextError>;
+}
+
 /// The admin API: what a vendor's back office may do within its application.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -123,6 +191,12 @@ pub trait AdminApi: Send + Sync {
     async fn list_bans(&self, app: ApplicationId) -> anyhow::Result<Vec<Ban>>;
     /// `false` when the application has no such ban.
     async fn delete_ban(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool>;
+    /// Changes the application's sign-in settings.
+    async fn update_settings(
+        &self,
+        app: ApplicationId,
+        update: ApplicationUpdate,
+    ) -> anyhow::Result<Application>;
     /// Finds a user by username, or by the license code they signed up or activated with.
     async fn find_user(
         &self,
@@ -156,6 +230,8 @@ pub struct Ports {
     pub licenses: Arc<dyn LicenseStore>,
     pub devices: Arc<dyn DeviceStore>,
     pub bans: Arc<dyn BanStore>,
+    pub sessions: Arc<dyn SessionStore>,
+    pub variables: Arc<dyn VariableStore>,
     pub unit_of_work: Arc<dyn UnitOfWork>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,

@@ -7,8 +7,8 @@ use super::{IntegrationApi, Latchkey, LicenseSignUp, PasswordSignUp};
 use crate::application::Application;
 use crate::ban::BanProbe;
 use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
-use crate::user::{Credential, Membership, NewUser, User};
-use crate::values::{Digest, UserId, Username};
+use crate::user::{Adjustment, AdjustmentKind, Credential, Membership, NewUser, User};
+use crate::values::{AdjustmentId, Digest, UserId, Username};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -44,7 +44,7 @@ impl IntegrationApi for Latchkey {
             hardware_id: hardware_id.clone(),
             ..BanProbe::default()
         };
-        if let Some(kind) = self.ports.bans.find_ban(app.id, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe).await? {
             return Err(SignUpError::Banned(kind));
         }
         // A cheap look first so that a taken name costs no hash; the unique index decides races.
@@ -106,7 +106,7 @@ impl IntegrationApi for Latchkey {
             license: license.as_ref().map(|license| license.id),
             user: None,
         };
-        if let Some(kind) = self.ports.bans.find_ban(app.id, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe).await? {
             return Err(LicenseSignUpError::Banned(kind));
         }
         let license = match license {
@@ -134,13 +134,21 @@ impl IntegrationApi for Latchkey {
                 }
                 CreateUserError::Unknown(error) => LicenseSignUpError::Unknown(error),
             })?;
-        if tx
-            .redeem_license(app.id, &code, user.id, now)
-            .await?
-            .is_none()
-        {
+        let Some(license) = tx.redeem_license(app.id, &code, user.id, now).await? else {
             return Err(LicenseSignUpError::InvalidCode); // dropping `tx` rolls the user back
-        }
+        };
+        // The membership was set with the user; the ledger row says where it came from.
+        let adjustment = Adjustment {
+            id: AdjustmentId::generate(),
+            kind: AdjustmentKind::License,
+            occurred_at: now,
+            minutes: license.duration.minutes().map_or(0, i64::from),
+            grants_lifetime_access: license.duration.minutes().is_none(),
+            revokes_lifetime_access: false,
+            license_id: Some(license.id),
+        };
+        tx.adjust_membership(app.id, user.id, user.membership, &adjustment)
+            .await?;
         if let Some(hardware_id) = &hardware_id {
             tx.register_device(app.id, user.id, hardware_id, now)
                 .await?;

@@ -6,7 +6,8 @@ use crate::application::{Application, ApplicationName};
 use crate::license::{License, LicenseDuration};
 use crate::ports::{
     MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockLicenseStore,
-    MockPasswordHasher, MockSignUpTransaction, MockUnitOfWork, MockUserStore,
+    MockPasswordHasher, MockSessionStore, MockTransaction, MockUnitOfWork, MockUserStore,
+    MockVariableStore,
 };
 use crate::user::{Credential, Membership, NewUser, User};
 use crate::values::{ApplicationId, ClientIp, Digest, LicenseId};
@@ -27,6 +28,11 @@ pub(crate) fn application(device_authentication: bool) -> Application {
         api_key: "lk_app_key".to_owned(),
         api_secret_digest: Digest::of("lk_sec_secret"),
         admin_api_key_digest: Digest::of("lk_adm_admin"),
+        // Off here so each test sets only the ban checks its rule needs; see `bans.rs`.
+        settings: crate::application::ApplicationSettings {
+            cross_banning: false,
+            ..crate::application::ApplicationSettings::default()
+        },
         created_at: fixed_now(),
     }
 }
@@ -58,6 +64,8 @@ pub(crate) fn password_user() -> User {
         membership: Membership::default(),
         signup_ip: None,
         last_ip: None,
+        device_limit: None,
+        session_limit: None,
         created_at: fixed_now(),
     }
 }
@@ -69,13 +77,15 @@ pub(crate) struct Mocks {
     pub licenses: MockLicenseStore,
     pub devices: MockDeviceStore,
     pub bans: MockBanStore,
+    pub sessions: MockSessionStore,
+    pub variables: MockVariableStore,
     pub unit_of_work: MockUnitOfWork,
     pub hasher: MockPasswordHasher,
 }
 
 impl Mocks {
     /// Expects exactly one transaction, set up by `tx`.
-    pub(crate) fn expect_transaction(&mut self, tx: MockSignUpTransaction) {
+    pub(crate) fn expect_transaction(&mut self, tx: MockTransaction) {
         self.unit_of_work
             .expect_begin()
             .times(1)
@@ -91,6 +101,8 @@ impl Mocks {
             licenses: Arc::new(self.licenses),
             devices: Arc::new(self.devices),
             bans: Arc::new(self.bans),
+            sessions: Arc::new(self.sessions),
+            variables: Arc::new(self.variables),
             unit_of_work: Arc::new(self.unit_of_work),
             hasher: Arc::new(self.hasher),
             clock: Arc::new(clock),

@@ -55,3 +55,11 @@ id_type!(
     /// A ban of one application.
     BanId
 );
+id_type!(
+    /// A row of a user's membership ledger.
+    AdjustmentId
+);
+id_type!(
+    /// A sign-in session.
+    SessionId
+);

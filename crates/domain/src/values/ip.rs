@@ -40,19 +40,25 @@ impl ClientIp {
     /// can do; the family byte keeps an IPv6 range from ever matching an IPv4 client.
     #[must_use]
     pub fn key(&self) -> [u8; 17] {
-        let mut key = [0_u8; 17];
-        match self.0 {
-            IpAddr::V4(v4) => {
-                key[0] = 4;
-                key[13..].copy_from_slice(&v4.octets());
-            }
-            IpAddr::V6(v6) => {
-                key[0] = 6;
-                key[1..].copy_from_slice(&v6.octets());
-            }
-        }
-        key
+        key_of(self.0)
     }
+}
+
+/// The 17-byte key of an address as it is, without canonicalising it: range bounds must not
+/// move (the last address of `::/80` is IPv4-mapped, yet it bounds an IPv6 range).
+fn key_of(addr: IpAddr) -> [u8; 17] {
+    let mut key = [0_u8; 17];
+    match addr {
+        IpAddr::V4(v4) => {
+            key[0] = 4;
+            key[13..].copy_from_slice(&v4.octets());
+        }
+        IpAddr::V6(v6) => {
+            key[0] = 6;
+            key[1..].copy_from_slice(&v6.octets());
+        }
+    }
+    key
 }
 
 impl fmt::Display for ClientIp {
@@ -79,13 +85,16 @@ impl IpBanRange {
         Ok(Self(canonical_net(net).trunc()))
     }
 
+    /// The range holding exactly one address.
+    #[must_use]
+    pub fn single(ip: ClientIp) -> Self {
+        Self(IpNet::from(ip.addr()))
+    }
+
     /// First and last key of the range, comparable with [`ClientIp::key`].
     #[must_use]
     pub fn bounds(&self) -> ([u8; 17], [u8; 17]) {
-        (
-            ClientIp::new(self.0.network()).key(),
-            ClientIp::new(self.0.broadcast()).key(),
-        )
+        (key_of(self.0.network()), key_of(self.0.broadcast()))
     }
 
     #[must_use]
@@ -119,6 +128,8 @@ fn canonical_net(net: IpNet) -> IpNet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     #[test]
     fn an_ipv4_mapped_client_address_becomes_ipv4() {
@@ -173,6 +184,10 @@ mod tests {
             ("10.0.0.0/8", "::a00:1", false),
             ("192.0.2.1", "192.0.2.1", true),
             ("192.0.2.1", "192.0.2.2", false),
+            // an IPv6 range whose last address is IPv4-mapped still holds its IPv6 addresses
+            ("::/80", "::1", true),
+            ("::fffe:0:0/95", "::fffe:0:1", true),
+            ("::/80", "10.0.0.1", false),
         ];
         for (range, ip, inside) in cases {
             let range = IpBanRange::parse(range).unwrap();
@@ -181,6 +196,100 @@ mod tests {
             let by_key = start <= ip.key() && ip.key() <= end;
             assert_eq!(by_key, inside, "{range} {ip}");
             assert_eq!(range.contains(ip), inside, "{range} {ip}");
+        }
+    }
+
+    /// Any IPv4 address, biased towards the ends of the space.
+    fn ipv4() -> impl Strategy<Value = Ipv4Addr> {
+        prop_oneof![any::<u32>(), 0_u32..=0xff, 0xffff_ff00_u32..=u32::MAX,]
+            .prop_map(Ipv4Addr::from)
+    }
+
+    /// Any IPv6 address, biased towards the corners where IPv4 hides: `::a.b.c.d`,
+    /// `::ffff:a.b.c.d` and their neighbours, and the ends of the space.
+    fn ipv6() -> impl Strategy<Value = Ipv6Addr> {
+        prop_oneof![
+            any::<u128>(),
+            any::<u32>().prop_map(u128::from),
+            any::<u32>().prop_map(|v4| 0xffff_0000_0000 | u128::from(v4)),
+            (0xfffe_u128..=0x1_0000, any::<u32>()).prop_map(|(hi, v4)| (hi << 32) | u128::from(v4)),
+            (0_u32..=128, any::<u128>()).prop_map(|(bits, noise)| {
+                // A run of ones or zeros at the top, then noise: near the ends and boundaries.
+                noise.checked_shr(bits).unwrap_or(0)
+                    | (!0_u128).checked_shl(128 - bits).unwrap_or(0)
+            }),
+        ]
+        .prop_map(Ipv6Addr::from)
+    }
+
+    fn any_ip() -> impl Strategy<Value = IpAddr> {
+        prop_oneof![ipv4().prop_map(IpAddr::V4), ipv6().prop_map(IpAddr::V6)]
+    }
+
+    /// A range as an operator would type it: an address and, usually, a prefix length.
+    fn range_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (ipv4(), 0_u8..=32).prop_map(|(addr, len)| format!("{addr}/{len}")),
+            (ipv6(), 0_u8..=128).prop_map(|(addr, len)| format!("{addr}/{len}")),
+            any_ip().prop_map(|addr| addr.to_string()),
+        ]
+    }
+
+    /// A range and an address that is often inside it: the range's own address with some
+    /// of its low bits replaced.
+    fn range_and_nearby_ip() -> impl Strategy<Value = (IpBanRange, ClientIp)> {
+        (range_text(), any_ip(), any::<u128>(), any::<bool>()).prop_map(
+            |(text, far, noise, near)| {
+                let range = IpBanRange::parse(&text).unwrap();
+                let ip = if near {
+                    let host_bits = u32::from(range.0.max_prefix_len() - range.0.prefix_len());
+                    let mask = (!0_u128).checked_shr(128 - host_bits).unwrap_or(0);
+                    match range.0.network() {
+                        IpAddr::V4(v4) => {
+                            let bits = u128::from(v4.to_bits()) | (noise & mask);
+                            IpAddr::V4(Ipv4Addr::from(u32::try_from(bits).unwrap()))
+                        }
+                        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(v6.to_bits() | (noise & mask))),
+                    }
+                } else {
+                    far
+                };
+                (range, ClientIp::new(ip))
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_a_range_never_panics(s in "\\PC*|.*|[0-9a-fA-F:./ ]{0,50}") {
+            let _ = IpBanRange::parse(&s);
+        }
+
+        #[test]
+        fn parsing_an_address_never_panics(s in "\\PC*|.*|[0-9a-fA-F:./ ]{0,50}") {
+            let _ = ClientIp::parse(&s);
+        }
+
+        #[test]
+        fn a_range_contains_exactly_the_addresses_between_its_bounds(
+            (range, ip) in range_and_nearby_ip()
+        ) {
+            let (start, end) = range.bounds();
+            let by_key = start <= ip.key() && ip.key() <= end;
+            prop_assert_eq!(range.contains(ip), by_key, "range {} ip {}", range, ip);
+        }
+
+        #[test]
+        fn a_range_reads_back_from_its_display_form(text in range_text()) {
+            let range = IpBanRange::parse(&text).unwrap();
+            prop_assert_eq!(IpBanRange::parse(&range.to_string()), Ok(range));
+        }
+
+        #[test]
+        fn an_ipv4_mapped_address_is_the_same_client_as_the_ipv4_address(v4 in ipv4()) {
+            let mapped = v4.to_ipv6_mapped().to_string();
+            prop_assert_eq!(ClientIp::parse(&mapped), ClientIp::parse(&v4.to_string()));
+            prop_assert_eq!(ClientIp::parse(&mapped), Ok(ClientIp::new(IpAddr::V4(v4))));
         }
     }
 }

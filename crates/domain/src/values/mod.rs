@@ -9,7 +9,7 @@ mod secret;
 mod username;
 
 pub use hardware_id::{HardwareId, HardwareIdError};
-pub use ids::{ApplicationId, BanId, DeviceId, LicenseId, UserId};
+pub use ids::{AdjustmentId, ApplicationId, BanId, DeviceId, LicenseId, SessionId, UserId};
 pub use ip::{ClientIp, IpBanRange, IpError};
 pub use license_code::{LicenseCode, LicenseCodeError};
 pub use password::{Password, PasswordError, PasswordHash};

@@ -33,6 +33,7 @@ pub enum SecretKind {
     ApiKey,
     ApiSecret,
     AdminApiKey,
+    SessionToken,
 }
 
 impl SecretKind {
@@ -41,6 +42,7 @@ impl SecretKind {
             Self::ApiKey => "lk_app_",
             Self::ApiSecret => "lk_sec_",
             Self::AdminApiKey => "lk_adm_",
+            Self::SessionToken => "lk_ses_",
         }
     }
 }

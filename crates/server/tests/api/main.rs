@@ -12,4 +12,5 @@ mod operator;
 mod races;
 mod secrets;
 mod service;
+mod sign_in;
 mod sign_up;

@@ -5,7 +5,7 @@ use super::super::{IntegrationApi, LicenseSignUp, PasswordSignUp};
 use crate::ban::BanKind;
 use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
 use crate::license::{License, LicenseDuration};
-use crate::ports::MockSignUpTransaction;
+use crate::ports::MockTransaction;
 use crate::user::Credential;
 use crate::values::{HardwareId, LicenseCode, Password, PasswordHash, Username};
 use chrono::Duration;
@@ -153,7 +153,7 @@ async fn a_sign_up_stores_the_hash_and_registers_the_device_in_one_transaction()
         .withf(|password| password.expose() == "secure_password123")
         .times(1)
         .return_once(|_| Ok(PasswordHash::from_phc("$argon2id$stub".to_owned())));
-    let mut tx = MockSignUpTransaction::new();
+    let mut tx = MockTransaction::new();
     let app_id = app.id;
     tx.expect_create_user()
         .withf(move |id, user| {
@@ -205,7 +205,7 @@ async fn losing_the_username_race_in_storage_is_username_taken_and_nothing_commi
         .expect_hash()
         .times(1)
         .return_once(|_| Ok(PasswordHash::from_phc("h".to_owned())));
-    let mut tx = MockSignUpTransaction::new();
+    let mut tx = MockTransaction::new();
     tx.expect_create_user()
         .times(1)
         .return_once(|_, _| Err(CreateUserError::UsernameTaken));
@@ -321,7 +321,7 @@ async fn losing_the_redemption_race_rolls_the_new_user_back() {
         .expect_find_ban()
         .times(1)
         .return_once(|_, _| Ok(None));
-    let mut tx = MockSignUpTransaction::new();
+    let mut tx = MockTransaction::new();
     tx.expect_create_user()
         .times(1)
         .returning(|_, user| Ok(stored(user)));
@@ -356,7 +356,7 @@ async fn a_license_sign_up_starts_the_time_now_and_commits_user_license_and_devi
         .expect_find_ban()
         .times(1)
         .return_once(|_, _| Ok(None));
-    let mut tx = MockSignUpTransaction::new();
+    let mut tx = MockTransaction::new();
     tx.expect_create_user()
         .withf(|_, user| {
             user.credential == Credential::LicenseCode
@@ -380,6 +380,14 @@ async fn a_license_sign_up_starts_the_time_now_and_commits_user_license_and_devi
                 registered_at: at,
             })
         });
+    tx.expect_adjust_membership()
+        .withf(|_, _, membership, adjustment| {
+            adjustment.minutes == 43_200
+                && adjustment.kind == crate::user::AdjustmentKind::License
+                && membership.active_until == Some(fixed_now() + Duration::minutes(43_200))
+        })
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
     tx.expect_commit().times(1).return_once(|| Ok(()));
     mocks.expect_transaction(tx);
     let user = mocks

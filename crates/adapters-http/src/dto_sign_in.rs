@@ -1,0 +1,186 @@
+//! Bodies of the sign-in calls: login, license activation and the application context.
+
+use crate::dto::MembershipResponse;
+use crate::error::ApiError;
+use chrono::{DateTime, Utc};
+use domain::services::{ActivateLicense, AppContext, Credentials, Login, SignedIn};
+use domain::user::Adjustment;
+use domain::values::{ClientIp, HardwareId, LicenseCode, Password, Username};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// `{"username", "password"}` or `{"code"}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CredentialsRequest {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The license code a user signed up with.
+    pub code: Option<String>,
+}
+
+fn username_and_password(username: &str, password: &str) -> Result<(Username, Password), ApiError> {
+    Ok((
+        Username::parse(username).map_err(|e| ApiError::field("username", e))?,
+        Password::parse(password).map_err(|e| ApiError::field("password", e))?,
+    ))
+}
+
+impl CredentialsRequest {
+    fn try_into_domain(self) -> Result<Credentials, ApiError> {
+        match (self.username, self.password, self.code) {
+            (Some(username), Some(password), None) => {
+                let (username, password) = username_and_password(&username, &password)?;
+                Ok(Credentials::Password { username, password })
+            }
+            (None, None, Some(code)) => Ok(Credentials::LicenseCode(
+                LicenseCode::parse(&code).map_err(|e| ApiError::field("code", e))?,
+            )),
+            _ => Err(ApiError::field(
+                "credentials",
+                "give username and password, or code",
+            )),
+        }
+    }
+}
+
+/// `POST /api/integration/auth/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"credentials": {"username": "john_doe", "password": "secure_password123"}, "hardware_id": "device-hardware-id"}))]
+pub struct LoginRequest {
+    pub credentials: CredentialsRequest,
+    /// Required when the application has device authentication on.
+    pub hardware_id: Option<String>,
+}
+
+impl LoginRequest {
+    pub fn try_into_domain(self, ip: ClientIp) -> Result<Login, ApiError> {
+        let hardware_id = self
+            .hardware_id
+            .map(|raw| HardwareId::parse(&raw).map_err(|e| ApiError::field("hardware_id", e)))
+            .transpose()?;
+        Ok(Login {
+            credentials: self.credentials.try_into_domain()?,
+            hardware_id,
+            ip,
+        })
+    }
+}
+
+/// A new session. The token is opaque; send it as `Authorization: Bearer <token>`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub session_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl From<SignedIn> for LoginResponse {
+    fn from(signed_in: SignedIn) -> Self {
+        Self {
+            session_token: signed_in.token.expose().to_owned(),
+            expires_at: signed_in.expires_at,
+        }
+    }
+}
+
+/// `POST /api/integration/activate_license`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ActivateLicenseRequest {
+    pub code: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl ActivateLicenseRequest {
+    pub fn try_into_domain(self, ip: ClientIp) -> Result<ActivateLicense, ApiError> {
+        let code = LicenseCode::parse(&self.code).map_err(|e| ApiError::field("code", e))?;
+        let (username, password) = username_and_password(&self.username, &self.password)?;
+        Ok(ActivateLicense {
+            code,
+            username,
+            password,
+            ip,
+        })
+    }
+}
+
+/// One row of the membership ledger.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustmentResponse {
+    pub id: Uuid,
+    /// `license` or `admin`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub occurred_at: DateTime<Utc>,
+    pub minutes: i64,
+    pub grants_lifetime_access: bool,
+    pub revokes_lifetime_access: bool,
+    pub license_id: Option<Uuid>,
+}
+
+impl From<Adjustment> for AdjustmentResponse {
+    fn from(adjustment: Adjustment) -> Self {
+        Self {
+            id: adjustment.id.as_uuid(),
+            kind: adjustment.kind.as_str(),
+            occurred_at: adjustment.occurred_at,
+            minutes: adjustment.minutes,
+            grants_lifetime_access: adjustment.grants_lifetime_access,
+            revokes_lifetime_access: adjustment.revokes_lifetime_access,
+            license_id: adjustment.license_id.map(|id| id.as_uuid()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariableResponse {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContextApplication {
+    pub id: Uuid,
+    pub name: String,
+    pub variables: Vec<VariableResponse>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContextUser {
+    pub id: Uuid,
+    pub username: String,
+    pub membership: MembershipResponse,
+}
+
+/// `GET /api/integration/app_context`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppContextResponse {
+    pub application: ContextApplication,
+    pub user: ContextUser,
+    pub server_time: DateTime<Utc>,
+}
+
+impl From<AppContext> for AppContextResponse {
+    fn from(context: AppContext) -> Self {
+        Self {
+            application: ContextApplication {
+                id: context.application.id.as_uuid(),
+                name: context.application.name.as_str().to_owned(),
+                variables: context
+                    .variables
+                    .into_iter()
+                    .map(|variable| VariableResponse {
+                        name: variable.name,
+                        value: variable.value,
+                    })
+                    .collect(),
+            },
+            user: ContextUser {
+                id: context.user.id.as_uuid(),
+                username: context.user.username,
+                membership: context.user.membership.into(),
+            },
+            server_time: context.server_time,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `/api/integration`: the calls of users who already exist.
+
+use crate::auth::{IntegrationApp, bearer};
+use crate::client_ip::ClientAddress;
+use crate::dto_sign_in::{
+    ActivateLicenseRequest, AdjustmentResponse, AppContextResponse, LoginRequest, LoginResponse,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::json::JsonBody;
+use actix_web::{HttpRequest, web};
+use domain::errors::{ActivateLicenseError, AppContextError, LoginError};
+use domain::services::SignInApi;
+
+/// Sign in with a username and password, or a license code; returns a session token.
+#[utoipa::path(
+    post, path = "/api/integration/auth/login", tag = "integration",
+    request_body = LoginRequest,
+    security(("api_key" = [], "api_secret" = [])),
+    responses(
+        (status = 200, description = "A new session", body = LoginResponse),
+        (status = 401, description = "Wrong credentials (one body for unknown user and wrong password), device authentication required, maximum number of devices or of simultaneous sessions reached", body = ErrorBody),
+        (status = 403, description = "Banned, or the membership is not active", body = ErrorBody),
+        (status = 422, description = "Validation failed or invalid JSON", body = ErrorBody),
+        (status = 503, description = "Overloaded or the database is unavailable; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn login(
+    app: IntegrationApp,
+    ip: ClientAddress,
+    service: web::Data<dyn SignInApi>,
+    body: JsonBody<LoginRequest>,
+) -> Result<web::Json<LoginResponse>, ApiError> {
+    let request = body.0.try_into_domain(ip.0)?;
+    let signed_in = service
+        .login(&app.0, request)
+        .await
+        .map_err(|error| match error {
+            LoginError::InvalidCredentials => ApiError::InvalidCredentials,
+            LoginError::DeviceAuthenticationRequired => ApiError::DeviceAuthenticationRequired,
+            LoginError::MaxDevicesReached => ApiError::MaxDevicesReached,
+            LoginError::MaxSessionsReached => ApiError::MaxSessionsReached,
+            LoginError::Banned(_) => ApiError::Banned,
+            LoginError::MembershipInactive => ApiError::MembershipInactive,
+            LoginError::Busy => ApiError::Unavailable,
+            LoginError::Unknown(error) => ApiError::from(error),
+        })?;
+    Ok(web::Json(signed_in.into()))
+}
+
+/// Add a license's time (or lifetime access) to an existing user's membership.
+#[utoipa::path(
+    post, path = "/api/integration/activate_license", tag = "integration",
+    request_body = ActivateLicenseRequest,
+    security(("api_key" = [], "api_secret" = [])),
+    responses(
+        (status = 200, description = "The membership adjustment", body = AdjustmentResponse),
+        (status = 401, description = "Wrong credentials, or an unknown or used code", body = ErrorBody),
+        (status = 403, description = "The IP, the user or the license is banned", body = ErrorBody),
+        (status = 422, description = "Validation failed or invalid JSON", body = ErrorBody),
+        (status = 503, description = "Overloaded or the database is unavailable; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn activate_license(
+    app: IntegrationApp,
+    ip: ClientAddress,
+    service: web::Data<dyn SignInApi>,
+    body: JsonBody<ActivateLicenseRequest>,
+) -> Result<web::Json<AdjustmentResponse>, ApiError> {
+    let request = body.0.try_into_domain(ip.0)?;
+    let adjustment =
+        service
+            .activate_license(&app.0, request)
+            .await
+            .map_err(|error| match error {
+                ActivateLicenseError::InvalidCredentials => ApiError::InvalidCredentials,
+                ActivateLicenseError::InvalidCode => ApiError::ActivationCodeInvalid,
+                ActivateLicenseError::Banned(_) => ApiError::Banned,
+                ActivateLicenseError::Busy => ApiError::Unavailable,
+                ActivateLicenseError::Unknown(error) => ApiError::from(error),
+            })?;
+    Ok(web::Json(adjustment.into()))
+}
+
+/// The signed-in user's application, variables and membership.
+#[utoipa::path(
+    get, path = "/api/integration/app_context", tag = "integration",
+    security(("api_key" = [], "api_secret" = [], "session_token" = [])),
+    responses(
+        (status = 200, description = "The application context", body = AppContextResponse),
+        (status = 401, description = "Missing, unknown, expired or revoked session token", body = ErrorBody),
+        (status = 403, description = "The IP or the user is banned", body = ErrorBody),
+        (status = 503, description = "The database is unavailable; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn app_context(
+    app: IntegrationApp,
+    ip: ClientAddress,
+    service: web::Data<dyn SignInApi>,
+    req: HttpRequest,
+) -> Result<web::Json<AppContextResponse>, ApiError> {
+    let token = bearer(&req).ok_or(ApiError::InvalidSession)?;
+    let context = service
+        .app_context(&app.0, token, ip.0)
+        .await
+        .map_err(|error| match error {
+            AppContextError::InvalidSession => ApiError::InvalidSession,
+            AppContextError::Banned(_) => ApiError::Banned,
+            AppContextError::Unknown(error) => ApiError::from(error),
+        })?;
+    Ok(web::Json(context.into()))
+}

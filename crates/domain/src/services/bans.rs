@@ -1,0 +1,192 @@
+//! Ban checks shared by every integration use case, with cross-banning: when a request is
+//! refused because one of its identifiers is banned, its other identifiers are banned too
+//! (when the application says so), and those bans stay although the request fails.
+
+use super::Latchkey;
+use crate::application::Application;
+use crate::ban::{BanKind, BanProbe, BanTarget, NewBan};
+use crate::values::{BanId, IpBanRange};
+
+impl Latchkey {
+    /// The kind of ban that refuses this request, if any; cross-bans on the way.
+    pub(crate) async fn refusal(
+        &self,
+        app: &Application,
+        probe: &BanProbe,
+    ) -> anyhow::Result<Option<BanKind>> {
+        let Some(hit) = self.ports.bans.find_ban(app.id, probe).await? else {
+            return Ok(None);
+        };
+        if app.settings.cross_banning {
+            self.cross_ban(app, hit, probe).await?;
+        }
+        Ok(Some(hit))
+    }
+
+    async fn cross_ban(
+        &self,
+        app: &Application,
+        hit: BanKind,
+        probe: &BanProbe,
+    ) -> anyhow::Result<()> {
+        let mut targets = Vec::new();
+        if let Some(ip) = probe.ip {
+            targets.push((
+                BanTarget::Ip(IpBanRange::single(ip)),
+                BanProbe {
+                    ip: Some(ip),
+                    ..BanProbe::default()
+                },
+            ));
+        }
+        if let Some(id) = &probe.hardware_id {
+            let alone = BanProbe {
+                hardware_id: Some(id.clone()),
+                ..BanProbe::default()
+            };
+            targets.push((BanTarget::HardwareId(id.clone()), alone));
+        }
+        if let Some(id) = probe.license {
+            targets.push((
+                BanTarget::License(id),
+                BanProbe {
+                    license: Some(id),
+                    ..BanProbe::default()
+                },
+            ));
+        }
+        if let Some(id) = probe.user {
+            targets.push((
+                BanTarget::User(id),
+                BanProbe {
+                    user: Some(id),
+                    ..BanProbe::default()
+                },
+            ));
+        }
+        let now = self.ports.clock.now();
+        for (target, alone) in targets {
+            if target.kind() == hit || self.ports.bans.find_ban(app.id, &alone).await?.is_some() {
+                continue;
+            }
+            let ban = NewBan {
+                id: BanId::generate(),
+                target,
+                reason: Some(format!(
+                    "cross-ban: a request came with a banned {}",
+                    hit.as_str()
+                )),
+                created_at: now,
+            };
+            self.ports.bans.create(app.id, &ban).await?;
+            tracing::info!(kind = ban.target.kind().as_str(), "cross-banned");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ban::{Ban, BanKind, BanProbe, BanTarget};
+    use crate::services::test_support::{Mocks, application, ip};
+    use crate::values::HardwareId;
+
+    fn cross_banning_app() -> crate::application::Application {
+        let mut app = application(true);
+        app.settings.cross_banning = true;
+        app
+    }
+
+    #[tokio::test]
+    async fn a_banned_identifier_gets_the_requests_other_identifiers_banned() {
+        let mut mocks = Mocks::default();
+        let probe = BanProbe {
+            ip: Some(ip()),
+            hardware_id: Some(HardwareId::parse("hw").unwrap()),
+            ..BanProbe::default()
+        };
+        mocks
+            .bans
+            .expect_find_ban()
+            .withf(|_, p| p.ip.is_some() && p.hardware_id.is_some())
+            .times(1)
+            .return_once(|_, _| Ok(Some(BanKind::HardwareId)));
+        mocks
+            .bans
+            .expect_find_ban()
+            .withf(|_, p| p.ip.is_some() && p.hardware_id.is_none())
+            .times(1)
+            .return_once(|_, _| Ok(None));
+        mocks
+            .bans
+            .expect_create()
+            .withf(|_, ban| {
+                matches!(&ban.target, BanTarget::Ip(range) if range.contains(ip()))
+                    && ban
+                        .reason
+                        .as_deref()
+                        .is_some_and(|r| r.contains("hardware_id"))
+            })
+            .times(1)
+            .returning(|_, ban| {
+                Ok(Ban {
+                    id: ban.id,
+                    target: ban.target.clone(),
+                    reason: ban.reason.clone(),
+                    created_at: ban.created_at,
+                })
+            });
+        let refused = mocks
+            .service()
+            .refusal(&cross_banning_app(), &probe)
+            .await
+            .unwrap();
+        assert_eq!(refused, Some(BanKind::HardwareId));
+    }
+
+    #[tokio::test]
+    async fn identifiers_already_banned_are_not_banned_twice() {
+        let mut mocks = Mocks::default();
+        let probe = BanProbe {
+            ip: Some(ip()),
+            hardware_id: Some(HardwareId::parse("hw").unwrap()),
+            ..BanProbe::default()
+        };
+        mocks
+            .bans
+            .expect_find_ban()
+            .times(2)
+            .returning(|_, _| Ok(Some(BanKind::Ip)));
+        mocks.bans.expect_create().never();
+        assert_eq!(
+            mocks
+                .service()
+                .refusal(&cross_banning_app(), &probe)
+                .await
+                .unwrap(),
+            Some(BanKind::Ip)
+        );
+    }
+
+    #[tokio::test]
+    async fn without_cross_banning_nothing_more_is_banned() {
+        let mut mocks = Mocks::default();
+        let mut app = application(true);
+        app.settings.cross_banning = false;
+        let probe = BanProbe {
+            ip: Some(ip()),
+            hardware_id: Some(HardwareId::parse("hw").unwrap()),
+            ..BanProbe::default()
+        };
+        mocks
+            .bans
+            .expect_find_ban()
+            .times(1)
+            .return_once(|_, _| Ok(Some(BanKind::Ip)));
+        mocks.bans.expect_create().never();
+        assert_eq!(
+            mocks.service().refusal(&app, &probe).await.unwrap(),
+            Some(BanKind::Ip)
+        );
+    }
+}

@@ -1,0 +1,246 @@
+//! Signing in, activating licenses and reading the application context: the integration
+//! calls of users who already exist.
+//!
+//! Order: IP and device bans before any hashing; credentials; then the user's and license's
+//! bans (after the password, so a ban tells nothing to someone without it); then the writes in
+//! one transaction that locks the user's row, so concurrent sign-ins of one user take turns
+//! and cannot exceed the device or session limits.
+
+use super::{ActivateLicense, AppContext, Credentials, Latchkey, Login, SignInApi, SignedIn};
+use crate::application::Application;
+use crate::ban::BanProbe;
+use crate::errors::{ActivateLicenseError, AppContextError, HashError, LoginError};
+use crate::session::NewSession;
+use crate::user::{Adjustment, AdjustmentKind, Credential, User};
+use crate::values::{
+    AdjustmentId, Digest, LicenseId, Password, Secret, SecretKind, SessionId, Username,
+};
+use async_trait::async_trait;
+use chrono::Duration;
+
+impl Latchkey {
+    /// The user whose password this is; `None` for an unknown user or a wrong password, after
+    /// the same amount of hashing either way.
+    async fn user_with_password(
+        &self,
+        app: &Application,
+        username: &Username,
+        password: &Password,
+    ) -> Result<Option<User>, HashError> {
+        let user = self.ports.users.find_by_username(app.id, username).await?;
+        let hash = user.as_ref().and_then(|user| match &user.credential {
+            Credential::Password(hash) => Some(hash.clone()),
+            Credential::LicenseCode => None,
+        });
+        let known = hash.is_some();
+        let matches = self.ports.hasher.verify(hash, password).await?;
+        Ok(user.filter(|_| matches && known))
+    }
+
+    /// The user who signed up with, or activated, this code.
+    async fn user_with_code(
+        &self,
+        app: &Application,
+        code: &crate::values::LicenseCode,
+    ) -> anyhow::Result<Option<(User, LicenseId)>> {
+        let Some(license) = self.ports.licenses.find_by_code(app.id, code).await? else {
+            return Ok(None);
+        };
+        let Some(user_id) = license.activated_by else {
+            return Ok(None);
+        };
+        Ok(self
+            .ports
+            .users
+            .get(app.id, user_id)
+            .await?
+            .map(|user| (user, license.id)))
+    }
+}
+
+#[async_trait]
+impl SignInApi for Latchkey {
+    async fn login(&self, app: &Application, request: Login) -> Result<SignedIn, LoginError> {
+        let Login {
+            credentials,
+            hardware_id,
+            ip,
+        } = request;
+        if app.device_authentication && hardware_id.is_none() {
+            return Err(LoginError::DeviceAuthenticationRequired);
+        }
+        let mut probe = BanProbe {
+            ip: Some(ip),
+            hardware_id: hardware_id.clone(),
+            ..BanProbe::default()
+        };
+        if let Some(kind) = self.refusal(app, &probe).await? {
+            return Err(LoginError::Banned(kind));
+        }
+        let (user, license) = match &credentials {
+            Credentials::Password { username, password } => (
+                self.user_with_password(app, username, password).await?,
+                None,
+            ),
+            Credentials::LicenseCode(code) => match self.user_with_code(app, code).await? {
+                Some((user, license)) => (Some(user), Some(license)),
+                None => (None, None),
+            },
+        };
+        let user = user.ok_or(LoginError::InvalidCredentials)?;
+        probe.user = Some(user.id);
+        probe.license = license;
+        if let Some(kind) = self.refusal(app, &probe).await? {
+            return Err(LoginError::Banned(kind));
+        }
+        let now = self.ports.clock.now();
+        if !user.membership.is_active(now) {
+            return Err(LoginError::MembershipInactive);
+        }
+
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        let user = tx
+            .lock_user(app.id, user.id, ip)
+            .await?
+            .ok_or(LoginError::InvalidCredentials)?;
+        let device = match &hardware_id {
+            None => None,
+            Some(hardware_id) => match tx.find_device(app.id, user.id, hardware_id).await? {
+                Some(device) => Some(device),
+                None => {
+                    let limit = user.device_limit.unwrap_or(app.settings.device_limit);
+                    if app.device_authentication
+                        && tx.count_devices(app.id, user.id).await? >= u64::from(limit)
+                    {
+                        return Err(LoginError::MaxDevicesReached);
+                    }
+                    Some(
+                        tx.register_device(app.id, user.id, hardware_id, now)
+                            .await?,
+                    )
+                }
+            },
+        };
+        // A new sign-in on a device replaces that device's older sessions.
+        if let Some(device) = &device {
+            tx.revoke_device_sessions(app.id, user.id, device.id, now)
+                .await?;
+        }
+        let limit = user.session_limit.unwrap_or(app.settings.session_limit);
+        if tx.count_live_sessions(app.id, user.id, now).await? >= u64::from(limit) {
+            return Err(LoginError::MaxSessionsReached);
+        }
+        let token = Secret::generate(SecretKind::SessionToken);
+        let expires_at = now + Duration::seconds(i64::from(app.settings.session_lifetime_seconds));
+        let session = NewSession {
+            id: SessionId::generate(),
+            token_digest: token.digest(),
+            user: user.id,
+            device: device.map(|device| device.id),
+            created_at: now,
+            expires_at,
+        };
+        tx.create_session(app.id, &session).await?;
+        tx.commit().await?;
+        Ok(SignedIn { token, expires_at })
+    }
+
+    async fn activate_license(
+        &self,
+        app: &Application,
+        request: ActivateLicense,
+    ) -> Result<Adjustment, ActivateLicenseError> {
+        let ActivateLicense {
+            code,
+            username,
+            password,
+            ip,
+        } = request;
+        let mut probe = BanProbe {
+            ip: Some(ip),
+            ..BanProbe::default()
+        };
+        if let Some(kind) = self.refusal(app, &probe).await? {
+            return Err(ActivateLicenseError::Banned(kind));
+        }
+        let user = self
+            .user_with_password(app, &username, &password)
+            .await?
+            .ok_or(ActivateLicenseError::InvalidCredentials)?;
+        let license = self.ports.licenses.find_by_code(app.id, &code).await?;
+        probe.user = Some(user.id);
+        probe.license = license.as_ref().map(|license| license.id);
+        if let Some(kind) = self.refusal(app, &probe).await? {
+            return Err(ActivateLicenseError::Banned(kind));
+        }
+        if license.is_none_or(|license| license.is_used()) {
+            return Err(ActivateLicenseError::InvalidCode);
+        }
+
+        let now = self.ports.clock.now();
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        // Locked first, so two activations for one user add up instead of overwriting.
+        let user = tx
+            .lock_user(app.id, user.id, ip)
+            .await?
+            .ok_or(ActivateLicenseError::InvalidCredentials)?;
+        let license = tx
+            .redeem_license(app.id, &code, user.id, now)
+            .await?
+            .ok_or(ActivateLicenseError::InvalidCode)?;
+        let adjustment = Adjustment {
+            id: AdjustmentId::generate(),
+            kind: AdjustmentKind::License,
+            occurred_at: now,
+            minutes: license.duration.minutes().map_or(0, i64::from),
+            grants_lifetime_access: license.duration.minutes().is_none(),
+            revokes_lifetime_access: false,
+            license_id: Some(license.id),
+        };
+        let membership = user.membership.after(&adjustment, now);
+        tx.adjust_membership(app.id, user.id, membership, &adjustment)
+            .await?;
+        tx.commit().await?;
+        Ok(adjustment)
+    }
+
+    async fn app_context(
+        &self,
+        app: &Application,
+        session_token: &str,
+        ip: crate::values::ClientIp,
+    ) -> Result<AppContext, AppContextError> {
+        let now = self.ports.clock.now();
+        let session = self
+            .ports
+            .sessions
+            .find_by_token(app.id, &Digest::of(session_token))
+            .await?
+            .filter(|session| session.is_live(now))
+            .ok_or(AppContextError::InvalidSession)?;
+        let user = self
+            .ports
+            .users
+            .get(app.id, session.user)
+            .await?
+            .ok_or(AppContextError::InvalidSession)?;
+        let probe = BanProbe {
+            ip: Some(ip),
+            user: Some(user.id),
+            ..BanProbe::default()
+        };
+        if let Some(kind) = self.refusal(app, &probe).await? {
+            return Err(AppContextError::Banned(kind));
+        }
+        let variables = self.ports.variables.list(app.id).await?;
+        Ok(AppContext {
+            application: app.clone(),
+            variables,
+            user,
+            server_time: now,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
