@@ -27,7 +27,7 @@ fn username_and_password(username: &str, password: &str) -> Result<(Username, Pa
 }
 
 impl CredentialsRequest {
-    fn try_into_domain(self) -> Result<Credentials, ApiError> {
+    pub fn try_into_domain(self) -> Result<Credentials, ApiError> {
         match (self.username, self.password, self.code) {
             (Some(username), Some(password), None) => {
                 let (username, password) = username_and_password(&username, &password)?;

@@ -51,6 +51,8 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 409: a license with one of the codes exists.
     LicenseCodeExists,
+    /// 409: minutes cannot be added to or removed from a lifetime membership.
+    MembershipIsLifetime,
     /// 413: the body is over 64 KiB.
     PayloadTooLarge,
     /// 415: the body is not JSON.
@@ -96,6 +98,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::LicenseCodeExists => "license_code_exists",
+            Self::MembershipIsLifetime => "membership_is_lifetime",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidJson => "invalid_json",
@@ -123,6 +126,9 @@ impl ApiError {
             Self::NotFound(what) => format!("{what} not found"),
             Self::MethodNotAllowed => "method not allowed".into(),
             Self::LicenseCodeExists => "a license with one of these codes exists".into(),
+            Self::MembershipIsLifetime => {
+                "the membership is lifetime; revoke lifetime access first".into()
+            }
             Self::PayloadTooLarge => "the request body is larger than 64 KiB".into(),
             Self::UnsupportedMediaType => "the request body must be JSON".into(),
             Self::InvalidJson => "the request body is not valid JSON".into(),
@@ -156,7 +162,7 @@ impl ResponseError for ApiError {
             Self::Banned | Self::MembershipInactive => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::LicenseCodeExists => StatusCode::CONFLICT,
+            Self::LicenseCodeExists | Self::MembershipIsLifetime => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidJson

@@ -7,6 +7,7 @@ mod auth;
 mod client_ip;
 mod dto;
 mod dto_sign_in;
+mod dto_user_admin;
 mod error;
 mod json;
 mod openapi;
@@ -23,7 +24,7 @@ pub use request_log::log_request;
 
 use actix_web::web;
 use domain::ports::Readiness;
-use domain::services::{AdminApi, IntegrationApi, OperatorApi, SignInApi};
+use domain::services::{AdminApi, IntegrationApi, OperatorApi, SignInApi, UserAdminApi};
 use std::sync::Arc;
 
 /// What the routes need.
@@ -32,6 +33,7 @@ pub struct HttpState {
     pub integration: Arc<dyn IntegrationApi>,
     pub sign_in: Arc<dyn SignInApi>,
     pub admin: Arc<dyn AdminApi>,
+    pub user_admin: Arc<dyn UserAdminApi>,
     pub operator: Arc<dyn OperatorApi>,
     pub readiness: Arc<dyn Readiness>,
     /// `None` turns the operator API off (404).
@@ -45,6 +47,14 @@ impl HttpState {
         cfg.app_data(web::Data::from(self.integration.clone()))
             .app_data(web::Data::from(self.sign_in.clone()))
             .app_data(web::Data::from(self.admin.clone()))
+            .app_data(web::Data::from(self.user_admin.clone()))
+            .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                ApiError::Validation {
+                    field: None,
+                    detail: error.to_string(),
+                }
+                .into()
+            }))
             .app_data(web::Data::from(self.operator.clone()))
             .app_data(web::Data::from(self.readiness.clone()))
             .app_data(web::Data::new(self.trusted_proxies.clone()))

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs so it cannot drift.
 
-use crate::routes::{admin, integration, operator, service, sign_in};
+use crate::routes::{admin, integration, operator, service, sign_in, user_admin};
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -26,6 +26,14 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         admin::list_bans,
         admin::delete_ban,
         admin::get_settings,
+        user_admin::adjust_membership_time,
+        user_admin::lifetime_access,
+        user_admin::reset_devices,
+        user_admin::set_user_limits,
+        user_admin::list_users,
+        user_admin::list_variables,
+        user_admin::set_variable,
+        user_admin::delete_variable,
         admin::update_settings,
         admin::get_user,
         service::livez,

@@ -17,7 +17,8 @@ use domain::errors::{
 use domain::license::{CreatedLicense, License, LicenseDuration};
 use domain::ports::MockReadiness;
 use domain::services::{
-    LicenseBatch, MockAdminApi, MockIntegrationApi, MockOperatorApi, MockSignInApi, PasswordSignUp,
+    LicenseBatch, MockAdminApi, MockIntegrationApi, MockOperatorApi, MockSignInApi,
+    MockUserAdminApi, PasswordSignUp,
 };
 use domain::user::{Credential, Membership, User};
 use domain::values::{
@@ -95,6 +96,7 @@ fn peer(addr: &str) -> SocketAddr {
 
 /// The mocked services behind one app, and its configuration.
 struct Mocks {
+    user_admin: MockUserAdminApi,
     sign_in: MockSignInApi,
     integration: MockIntegrationApi,
     admin: MockAdminApi,
@@ -110,6 +112,7 @@ impl Mocks {
         Self {
             integration: MockIntegrationApi::new(),
             sign_in: MockSignInApi::new(),
+            user_admin: MockUserAdminApi::new(),
             admin: MockAdminApi::new(),
             operator: MockOperatorApi::new(),
             readiness: MockReadiness::new(),
@@ -144,6 +147,7 @@ impl Mocks {
         HttpState {
             integration: Arc::new(self.integration),
             sign_in: Arc::new(self.sign_in),
+            user_admin: Arc::new(self.user_admin),
             admin: Arc::new(self.admin),
             operator: Arc::new(self.operator),
             readiness: Arc::new(self.readiness),

@@ -81,6 +81,20 @@ pub(crate) async fn count<C: ConnectionTrait>(
         .or_unavailable("counting devices")
 }
 
+pub(crate) async fn delete_all<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: UserId,
+) -> anyhow::Result<u64> {
+    let deleted = Entity::delete_many()
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::UserId.eq(user.as_uuid()))
+        .exec(db)
+        .await
+        .or_unavailable("deleting a user's devices")?;
+    Ok(deleted.rows_affected)
+}
+
 #[async_trait]
 impl DeviceStore for SeaOrmStore {
     async fn list_for_user(&self, app: ApplicationId, user: UserId) -> anyhow::Result<Vec<Device>> {

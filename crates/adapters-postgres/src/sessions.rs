@@ -12,6 +12,7 @@ use domain::values::{ApplicationId, DeviceId, Digest, SessionId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 
 impl From<session::Model> for Session {
@@ -84,6 +85,23 @@ pub(crate) async fn count_live<C: ConnectionTrait>(
 
 #[async_trait]
 impl SessionStore for SeaOrmStore {
+    async fn revoke_all(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        Entity::update_many()
+            .col_expr(Column::RevokedAt, Expr::value(at))
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::UserId.eq(user.as_uuid()))
+            .filter(Column::RevokedAt.is_null())
+            .exec(&self.db)
+            .await
+            .or_unavailable("revoking a user's sessions")?;
+        Ok(())
+    }
+
     async fn find_by_token(
         &self,
         app: ApplicationId,
@@ -101,6 +119,49 @@ impl SessionStore for SeaOrmStore {
 
 #[async_trait]
 impl VariableStore for SeaOrmStore {
+    async fn set(
+        &self,
+        app: ApplicationId,
+        variable: &Variable,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        // Replace by delete-then-insert in one transaction: portable, and the unique index on
+        // (application, name) still guards against a concurrent duplicate.
+        let txn = self
+            .db
+            .begin()
+            .await
+            .or_unavailable("starting to set a variable")?;
+        variable::Entity::delete_many()
+            .filter(variable::Column::ApplicationId.eq(app.as_uuid()))
+            .filter(variable::Column::Name.eq(variable.name.as_str()))
+            .exec(&txn)
+            .await
+            .or_unavailable("replacing a variable")?;
+        let model = variable::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            application_id: Set(app.as_uuid()),
+            name: Set(variable.name.clone()),
+            value: Set(variable.value.clone()),
+            created_at: Set(at),
+        };
+        variable::Entity::insert(model)
+            .exec_without_returning(&txn)
+            .await
+            .or_unavailable("setting a variable")?;
+        txn.commit().await.or_unavailable("committing a variable")
+    }
+
+    async fn delete(&self, app: ApplicationId, name: &str) -> anyhow::Result<bool> {
+        let deleted = variable::Entity::delete_many()
+            .filter(variable::Column::ApplicationId.eq(app.as_uuid()))
+            .filter(variable::Column::Name.eq(name))
+            .exec(&self.db)
+            .await
+            .or_unavailable("deleting a variable")?;
+        Ok(deleted.rows_affected > 0)
+    }
+
     async fn list(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>> {
         Ok(variable::Entity::find()
             .filter(variable::Column::ApplicationId.eq(app.as_uuid()))

@@ -63,9 +63,13 @@ impl Transaction for SeaOrmTransaction {
         &mut self,
         app: ApplicationId,
         user: UserId,
-        ip: ClientIp,
+        ip: Option<ClientIp>,
     ) -> anyhow::Result<Option<User>> {
         users::lock(&self.txn, app, user, ip).await
+    }
+
+    async fn delete_devices(&mut self, app: ApplicationId, user: UserId) -> anyhow::Result<u64> {
+        devices::delete_all(&self.txn, app, user).await
     }
 
     async fn find_device(

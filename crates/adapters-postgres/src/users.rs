@@ -1,7 +1,7 @@
 //! [`UserStore`], and the insert that sign-up transactions use.
 
 use crate::SeaOrmStore;
-use crate::applications::count;
+use crate::applications::{count, stored_count};
 use crate::connection::DbResultExt as _;
 use crate::entities::adjustment as adjustment_entity;
 use crate::entities::user::{self, ActiveModel, Column, Entity};
@@ -9,10 +9,13 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::errors::CreateUserError;
 use domain::ports::UserStore;
-use domain::user::{Adjustment, Credential, Membership, NewUser, User};
+use domain::user::{Adjustment, Credential, Membership, NewUser, User, UserLimits};
 use domain::values::{ApplicationId, ClientIp, PasswordHash, UserId, Username};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, SqlErr,
+};
 
 const PASSWORD: &str = "username_password";
 const LICENSE_CODE: &str = "license_code";
@@ -95,10 +98,14 @@ pub(crate) async fn lock<C: ConnectionTrait>(
     db: &C,
     app: ApplicationId,
     user: UserId,
-    ip: ClientIp,
+    ip: Option<ClientIp>,
 ) -> anyhow::Result<Option<User>> {
+    let last_ip = match ip {
+        Some(ip) => Expr::value(ip.to_string()),
+        None => Expr::col(Column::LastIp).into(),
+    };
     let touched = Entity::update_many()
-        .col_expr(Column::LastIp, Expr::value(ip.to_string()))
+        .col_expr(Column::LastIp, last_ip)
         .filter(Column::ApplicationId.eq(app.as_uuid()))
         .filter(Column::Id.eq(user.as_uuid()))
         .exec(db)
@@ -164,6 +171,55 @@ impl UserStore for SeaOrmStore {
             .or_unavailable("finding a user by username")?
             .map(User::try_from)
             .transpose()
+    }
+
+    async fn list(
+        &self,
+        app: ApplicationId,
+        offset: u64,
+        limit: u64,
+    ) -> anyhow::Result<(Vec<User>, u64)> {
+        let query = Entity::find().filter(Column::ApplicationId.eq(app.as_uuid()));
+        let total = query
+            .clone()
+            .count(&self.db)
+            .await
+            .or_unavailable("counting users")?;
+        let users = query
+            .order_by_asc(Column::CreatedAt)
+            .order_by_asc(Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .or_unavailable("listing users")?
+            .into_iter()
+            .map(User::try_from)
+            .collect::<anyhow::Result<_>>()?;
+        Ok((users, total))
+    }
+
+    async fn set_limits(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        limits: &UserLimits,
+    ) -> anyhow::Result<bool> {
+        let updated = Entity::update_many()
+            .col_expr(
+                Column::AllowedNumberOfDevices,
+                Expr::value(limits.device_limit.map(stored_count)),
+            )
+            .col_expr(
+                Column::AllowedNumberOfSimultaneousSessions,
+                Expr::value(limits.session_limit.map(stored_count)),
+            )
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::Id.eq(user.as_uuid()))
+            .exec(&self.db)
+            .await
+            .or_unavailable("setting a user's limits")?;
+        Ok(updated.rows_affected > 0)
     }
 
     async fn get(&self, app: ApplicationId, id: UserId) -> anyhow::Result<Option<User>> {

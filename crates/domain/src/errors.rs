@@ -160,6 +160,31 @@ pub enum AppContextError {
     Unknown(#[from] anyhow::Error),
 }
 
+/// Managing one user through the admin API.
+#[derive(Debug, Error)]
+pub enum UserAdminError {
+    #[error("no such user in the application")]
+    UnknownUser,
+    /// Time cannot be added to or removed from a lifetime membership.
+    #[error("the membership is lifetime")]
+    LifetimeMembership,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("overloaded; try again shortly")]
+    Busy,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+impl From<HashError> for UserAdminError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => Self::Busy,
+            HashError::Unknown(error) => Self::Unknown(error),
+        }
+    }
+}
+
 /// Creating licenses through the admin API.
 #[derive(Debug, Error)]
 pub enum CreateLicensesError {

@@ -8,7 +8,7 @@ use crate::ban::{Ban, BanKind, BanProbe, NewBan};
 use crate::errors::{CreateUserError, HashError, StoreLicensesError};
 use crate::license::{License, NewLicense};
 use crate::session::{NewSession, Session, Variable};
-use crate::user::{Adjustment, Device, Membership, NewUser, User};
+use crate::user::{Adjustment, Device, Membership, NewUser, User, UserLimits};
 use crate::values::{
     ApplicationId, BanId, ClientIp, DeviceId, Digest, HardwareId, LicenseCode, Password,
     PasswordHash, UserId, Username,
@@ -43,6 +43,20 @@ pub trait UserStore: Send + Sync {
         username: &Username,
     ) -> anyhow::Result<Option<User>>;
     async fn get(&self, app: ApplicationId, id: UserId) -> anyhow::Result<Option<User>>;
+    /// One page of users, oldest first, and how many there are in all.
+    async fn list(
+        &self,
+        app: ApplicationId,
+        offset: u64,
+        limit: u64,
+    ) -> anyhow::Result<(Vec<User>, u64)>;
+    /// Sets the user's own limits (`None`: the application's apply). `false` if no such user.
+    async fn set_limits(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        limits: &UserLimits,
+    ) -> anyhow::Result<bool>;
 }
 
 /// Licenses of one application, matched by the digest of their code.
@@ -127,15 +141,18 @@ pub trait Transaction: Send {
         at: DateTime<Utc>,
     ) -> anyhow::Result<Device>;
 
-    /// Locks the user's row for the rest of the transaction (concurrent sign-ins and
-    /// activations of one user take turns), records `ip` as their last IP, and returns the
-    /// user as now stored. `None` when the user does not exist.
+    /// Locks the user's row for the rest of the transaction (concurrent sign-ins, activations
+    /// and admin changes of one user take turns), records `ip` (when the user is the caller)
+    /// as their last IP, and returns the user as now stored. `None` when there is no such user.
     async fn lock_user(
         &mut self,
         app: ApplicationId,
         user: UserId,
-        ip: ClientIp,
+        ip: Option<ClientIp>,
     ) -> anyhow::Result<Option<User>>;
+
+    /// Deletes all the user's devices (and, with them, their sessions); returns how many.
+    async fn delete_devices(&mut self, app: ApplicationId, user: UserId) -> anyhow::Result<u64>;
 
     async fn find_device(
         &mut self,
@@ -212,6 +229,13 @@ pub trait SessionStore: Send + Sync {
         app: ApplicationId,
         token: &Digest,
     ) -> anyhow::Result<Option<Session>>;
+    /// Revokes every live session of the user.
+    async fn revoke_all(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()>;
 }
 
 /// Application variables.
@@ -219,6 +243,15 @@ pub trait SessionStore: Send + Sync {
 #[async_trait]
 pub trait VariableStore: Send + Sync {
     async fn list(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>>;
+    /// Creates or replaces the variable of that name.
+    async fn set(
+        &self,
+        app: ApplicationId,
+        variable: &Variable,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()>;
+    /// `false` when there is no variable of that name.
+    async fn delete(&self, app: ApplicationId, name: &str) -> anyhow::Result<bool>;
 }
 
 /// The time, so rules about time can be tested.

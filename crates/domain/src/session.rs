@@ -31,9 +31,63 @@ impl Session {
     }
 }
 
-/// An application variable, shown to signed-in clients.
+/// An application variable, shown to signed-in clients: a name of 1 to 64 characters and a
+/// value of at most 10,000, neither with control characters (newlines and tabs are allowed in
+/// values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variable {
     pub name: String,
     pub value: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VariableError {
+    #[error("must be 1 to 64 characters without control characters")]
+    Name,
+    #[error(
+        "must be at most 10000 characters without control characters other than newline and tab"
+    )]
+    Value,
+}
+
+impl Variable {
+    /// # Errors
+    /// [`VariableError`] naming the part at fault.
+    pub fn parse(name: &str, value: &str) -> Result<Self, VariableError> {
+        let name_chars = name.chars().count();
+        if name_chars == 0 || name_chars > 64 || name.chars().any(char::is_control) {
+            return Err(VariableError::Name);
+        }
+        let bad_value = value
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'));
+        if value.chars().count() > 10_000 || bad_value {
+            return Err(VariableError::Value);
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_have_bounded_names_and_values() {
+        assert!(Variable::parse("motd", "hello\nworld").is_ok());
+        assert_eq!(Variable::parse("", "x"), Err(VariableError::Name));
+        assert_eq!(
+            Variable::parse(&"n".repeat(65), "x"),
+            Err(VariableError::Name)
+        );
+        assert!(Variable::parse(&"n".repeat(64), &"v".repeat(10_000)).is_ok());
+        assert_eq!(
+            Variable::parse("n", &"v".repeat(10_001)),
+            Err(VariableError::Value)
+        );
+        assert_eq!(Variable::parse("n", "a\u{0}b"), Err(VariableError::Value));
+    }
 }

@@ -118,6 +118,13 @@ pub struct User {
     pub created_at: DateTime<Utc>,
 }
 
+/// A user's own limits; `None` leaves the application's in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UserLimits {
+    pub device_limit: Option<u32>,
+    pub session_limit: Option<u32>,
+}
+
 /// A device registered to a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {

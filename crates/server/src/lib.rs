@@ -93,6 +93,7 @@ impl Server {
             integration: service.clone(),
             sign_in: service.clone(),
             admin: service.clone(),
+            user_admin: service.clone(),
             operator: service,
             readiness: Arc::new(DrainAwareReadiness {
                 storage: Arc::new(store),

@@ -5,6 +5,7 @@ pub mod integration;
 pub mod operator;
 pub mod service;
 pub mod sign_in;
+pub mod user_admin;
 
 use crate::error::ApiError;
 use actix_web::{HttpResponse, Resource, web};
@@ -59,6 +60,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             resource("/api/admin/settings")
                 .route(web::get().to(admin::get_settings))
                 .route(web::patch().to(admin::update_settings)),
+        )
+        .service(
+            resource("/api/admin/adjust-membership-time")
+                .route(web::post().to(user_admin::adjust_membership_time)),
+        )
+        .service(
+            resource("/api/admin/lifetime-access")
+                .route(web::post().to(user_admin::lifetime_access)),
+        )
+        .service(
+            resource("/api/admin/reset-devices").route(web::post().to(user_admin::reset_devices)),
+        )
+        .service(resource("/api/admin/users").route(web::get().to(user_admin::list_users)))
+        .service(
+            resource("/api/admin/users/{id}/limits")
+                .route(web::put().to(user_admin::set_user_limits)),
+        )
+        .service(resource("/api/admin/variables").route(web::get().to(user_admin::list_variables)))
+        .service(
+            resource("/api/admin/variables/{name}")
+                .route(web::put().to(user_admin::set_variable))
+                .route(web::delete().to(user_admin::delete_variable)),
         )
         .service(resource("/api/admin/bans/{id}").route(web::delete().to(admin::delete_ban)))
         .service(resource("/api/admin/user/{query}").route(web::get().to(admin::get_user)))

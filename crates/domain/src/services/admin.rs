@@ -6,7 +6,9 @@ use crate::ban::{Ban, BanProbe, BanTarget, NewBan};
 use crate::errors::{AuthenticateError, CreateBanError, CreateLicensesError, StoreLicensesError};
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration, NewLicense};
 use crate::user::UserDetails;
-use crate::values::{ApplicationId, BanId, Digest, LicenseCode, LicenseId, Username};
+use crate::values::{
+    ApplicationId, BanId, Digest, IpBanRange, LicenseCode, LicenseId, UserId, Username,
+};
 use async_trait::async_trait;
 use std::collections::HashSet;
 use thiserror::Error;
@@ -67,6 +69,31 @@ fn duration(minutes: Option<i64>) -> Result<LicenseDuration, LicenseBatchError> 
             .filter(|minutes| (1..=LicenseDuration::MAX_MINUTES).contains(minutes))
             .map(LicenseDuration::Minutes)
             .ok_or(LicenseBatchError::Minutes),
+    }
+}
+
+impl Latchkey {
+    /// A banned user's sessions end, and the addresses and devices recorded for them are
+    /// banned too.
+    async fn ban_users_identifiers(&self, app: ApplicationId, user: UserId) -> anyhow::Result<()> {
+        self.ports
+            .sessions
+            .revoke_all(app, user, self.ports.clock.now())
+            .await?;
+        let Some(stored) = self.ports.users.get(app, user).await? else {
+            return Ok(());
+        };
+        let reason = format!("banned with user {}", stored.username);
+        let ips: HashSet<_> = stored.signup_ip.into_iter().chain(stored.last_ip).collect();
+        for ip in ips {
+            self.ban_unless_banned(app, BanTarget::Ip(IpBanRange::single(ip)), &reason)
+                .await?;
+        }
+        for device in self.ports.devices.list_for_user(app, user).await? {
+            self.ban_unless_banned(app, BanTarget::HardwareId(device.hardware_id), &reason)
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -161,7 +188,11 @@ impl AdminApi for Latchkey {
             reason: request.reason,
             created_at: self.ports.clock.now(),
         };
-        Ok(self.ports.bans.create(app, &ban).await?)
+        let created = self.ports.bans.create(app, &ban).await?;
+        if let BanTarget::User(user) = created.target {
+            self.ban_users_identifiers(app, user).await?;
+        }
+        Ok(created)
     }
 
     async fn update_settings(
@@ -441,5 +472,67 @@ mod tests {
             service.authenticate_admin("lk_adm_other").await,
             Err(AuthenticateError::InvalidCredentials)
         ));
+    }
+
+    #[tokio::test]
+    async fn banning_a_user_ends_their_sessions_and_bans_their_addresses_and_devices() {
+        let user = crate::user::User {
+            signup_ip: Some(crate::values::ClientIp::parse("198.51.100.1").unwrap()),
+            last_ip: Some(crate::values::ClientIp::parse("198.51.100.2").unwrap()),
+            ..password_user()
+        };
+        let user_id = user.id;
+        let found = user.clone();
+        let mut mocks = Mocks::default();
+        mocks
+            .users
+            .expect_find_by_username()
+            .times(1)
+            .return_once(move |_, _| Ok(Some(found)));
+        mocks
+            .users
+            .expect_get()
+            .times(1)
+            .return_once(move |_, _| Ok(Some(user)));
+        mocks
+            .sessions
+            .expect_revoke_all()
+            .withf(move |_, id, _| *id == user_id)
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        mocks
+            .devices
+            .expect_list_for_user()
+            .times(1)
+            .return_once(|_, _| {
+                Ok(vec![crate::user::Device {
+                    id: crate::values::DeviceId::generate(),
+                    hardware_id: crate::values::HardwareId::parse("hw-1").unwrap(),
+                    registered_at: fixed_now(),
+                }])
+            });
+        mocks
+            .bans
+            .expect_find_ban()
+            .times(3)
+            .returning(|_, _| Ok(None));
+        mocks.bans.expect_create().times(4).returning(|_, ban| {
+            Ok(Ban {
+                id: ban.id,
+                target: ban.target.clone(),
+                reason: ban.reason.clone(),
+                created_at: ban.created_at,
+            })
+        });
+        let request = BanRequest {
+            subject: BanSubject::User(Username::parse("john_doe").unwrap()),
+            reason: None,
+        };
+        let ban = mocks
+            .service()
+            .create_ban(application(false).id, request)
+            .await
+            .unwrap();
+        assert_eq!(ban.target, BanTarget::User(user_id));
     }
 }

@@ -5,7 +5,7 @@
 use super::Latchkey;
 use crate::application::Application;
 use crate::ban::{BanKind, BanProbe, BanTarget, NewBan};
-use crate::values::{BanId, IpBanRange};
+use crate::values::{ApplicationId, BanId, IpBanRange};
 
 impl Latchkey {
     /// The kind of ban that refuses this request, if any; cross-bans on the way.
@@ -31,56 +31,63 @@ impl Latchkey {
     ) -> anyhow::Result<()> {
         let mut targets = Vec::new();
         if let Some(ip) = probe.ip {
-            targets.push((
-                BanTarget::Ip(IpBanRange::single(ip)),
-                BanProbe {
-                    ip: Some(ip),
-                    ..BanProbe::default()
-                },
-            ));
+            targets.push(BanTarget::Ip(IpBanRange::single(ip)));
         }
         if let Some(id) = &probe.hardware_id {
-            let alone = BanProbe {
-                hardware_id: Some(id.clone()),
-                ..BanProbe::default()
-            };
-            targets.push((BanTarget::HardwareId(id.clone()), alone));
+            targets.push(BanTarget::HardwareId(id.clone()));
         }
         if let Some(id) = probe.license {
-            targets.push((
-                BanTarget::License(id),
-                BanProbe {
-                    license: Some(id),
-                    ..BanProbe::default()
-                },
-            ));
+            targets.push(BanTarget::License(id));
         }
         if let Some(id) = probe.user {
-            targets.push((
-                BanTarget::User(id),
-                BanProbe {
-                    user: Some(id),
-                    ..BanProbe::default()
-                },
-            ));
+            targets.push(BanTarget::User(id));
         }
-        let now = self.ports.clock.now();
-        for (target, alone) in targets {
-            if target.kind() == hit || self.ports.bans.find_ban(app.id, &alone).await?.is_some() {
-                continue;
-            }
-            let ban = NewBan {
-                id: BanId::generate(),
-                target,
-                reason: Some(format!(
-                    "cross-ban: a request came with a banned {}",
-                    hit.as_str()
-                )),
-                created_at: now,
-            };
-            self.ports.bans.create(app.id, &ban).await?;
-            tracing::info!(kind = ban.target.kind().as_str(), "cross-banned");
+        let reason = format!("cross-ban: a request came with a banned {}", hit.as_str());
+        for target in targets.into_iter().filter(|target| target.kind() != hit) {
+            self.ban_unless_banned(app.id, target, &reason).await?;
         }
+        Ok(())
+    }
+
+    /// Bans `target` unless a ban already covers it.
+    pub(crate) async fn ban_unless_banned(
+        &self,
+        app: ApplicationId,
+        target: BanTarget,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        let alone = match &target {
+            BanTarget::Ip(range) => BanProbe {
+                ip: Some(range.first()),
+                ..BanProbe::default()
+            },
+            BanTarget::HardwareId(id) => BanProbe {
+                hardware_id: Some(id.clone()),
+                ..BanProbe::default()
+            },
+            BanTarget::License(id) => BanProbe {
+                license: Some(*id),
+                ..BanProbe::default()
+            },
+            BanTarget::User(id) => BanProbe {
+                user: Some(*id),
+                ..BanProbe::default()
+            },
+        };
+        if self.ports.bans.find_ban(app, &alone).await?.is_some() {
+            return Ok(());
+        }
+        let ban = NewBan {
+            id: BanId::generate(),
+            target,
+            reason: Some(reason.to_owned()),
+            created_at: self.ports.clock.now(),
+        };
+        self.ports.bans.create(app, &ban).await?;
+        tracing::info!(
+            kind = ban.target.kind().as_str(),
+            "banned alongside another ban"
+        );
         Ok(())
     }
 }

@@ -8,12 +8,13 @@ mod sign_in;
 mod sign_up;
 #[cfg(test)]
 mod test_support;
+mod user_admin;
 
 use crate::application::{Application, ApplicationUpdate, CreatedApplication};
 use crate::ban::Ban;
 use crate::errors::{
     ActivateLicenseError, AppContextError, AuthenticateError, CreateBanError, CreateLicensesError,
-    LicenseSignUpError, LoginError, SignUpError,
+    LicenseSignUpError, LoginError, SignUpError, UserAdminError,
 };
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::ports::{
@@ -22,10 +23,10 @@ use crate::ports::{
 };
 use crate::session::Variable;
 use crate::user::Adjustment;
-use crate::user::{User, UserDetails};
+use crate::user::{User, UserDetails, UserLimits};
 use crate::values::Secret;
 use crate::values::{
-    ApplicationId, BanId, ClientIp, HardwareId, IpBanRange, LicenseCode, Password, Username,
+    ApplicationId, BanId, ClientIp, HardwareId, IpBanRange, LicenseCode, Password, UserId, Username,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -163,6 +164,62 @@ pub trait SignInApi: Send + Sync {
         session_token: &str,
         ip: ClientIp,
     ) -> Result<AppContext, AppContextError>;
+}
+
+/// Whose devices to reset: by id, or by the user's own credentials (as Authgate does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceResetTarget {
+    User(UserId),
+    Credentials(Credentials),
+}
+
+/// One page of an application's users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub total: u64,
+}
+
+/// The admin API's user management: membership time, lifetime access, devices, limits,
+/// the user list, and application variables.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserAdminApi: Send + Sync {
+    /// Adds (positive) or removes (negative) minutes.
+    async fn adjust_membership_time(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        minutes: i64,
+    ) -> Result<UserDetails, UserAdminError>;
+    async fn set_lifetime_access(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        grant: bool,
+    ) -> Result<UserDetails, UserAdminError>;
+    async fn reset_devices(
+        &self,
+        app: &Application,
+        target: DeviceResetTarget,
+    ) -> Result<UserDetails, UserAdminError>;
+    async fn set_user_limits(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        limits: UserLimits,
+    ) -> Result<UserDetails, UserAdminError>;
+    /// `page` counts from 1.
+    async fn list_users(
+        &self,
+        app: ApplicationId,
+        page: u64,
+        per_page: u64,
+    ) -> anyhow::Result<UserPage>;
+    async fn list_variables(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>>;
+    async fn set_variable(&self, app: ApplicationId, variable: Variable) -> anyhow::Result<()>;
+    /// `false` when there is no variable of that name.
+    async fn delete_variable(&self, app: ApplicationId, name: &str) -> anyhow::Result<bool>;
 }
 
 /// The admin API: what a vendor's back office may do within its application.

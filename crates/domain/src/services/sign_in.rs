@@ -37,6 +37,24 @@ impl Latchkey {
         Ok(user.filter(|_| matches && known))
     }
 
+    /// The user these credentials prove, and the license when they are a code.
+    pub(crate) async fn user_with_credentials(
+        &self,
+        app: &Application,
+        credentials: &Credentials,
+    ) -> Result<Option<(User, Option<LicenseId>)>, HashError> {
+        Ok(match credentials {
+            Credentials::Password { username, password } => self
+                .user_with_password(app, username, password)
+                .await?
+                .map(|user| (user, None)),
+            Credentials::LicenseCode(code) => self
+                .user_with_code(app, code)
+                .await?
+                .map(|(user, license)| (user, Some(license))),
+        })
+    }
+
     /// The user who signed up with, or activated, this code.
     async fn user_with_code(
         &self,
@@ -77,17 +95,10 @@ impl SignInApi for Latchkey {
         if let Some(kind) = self.refusal(app, &probe).await? {
             return Err(LoginError::Banned(kind));
         }
-        let (user, license) = match &credentials {
-            Credentials::Password { username, password } => (
-                self.user_with_password(app, username, password).await?,
-                None,
-            ),
-            Credentials::LicenseCode(code) => match self.user_with_code(app, code).await? {
-                Some((user, license)) => (Some(user), Some(license)),
-                None => (None, None),
-            },
-        };
-        let user = user.ok_or(LoginError::InvalidCredentials)?;
+        let (user, license) = self
+            .user_with_credentials(app, &credentials)
+            .await?
+            .ok_or(LoginError::InvalidCredentials)?;
         probe.user = Some(user.id);
         probe.license = license;
         if let Some(kind) = self.refusal(app, &probe).await? {
@@ -100,7 +111,7 @@ impl SignInApi for Latchkey {
 
         let mut tx = self.ports.unit_of_work.begin().await?;
         let user = tx
-            .lock_user(app.id, user.id, ip)
+            .lock_user(app.id, user.id, Some(ip))
             .await?
             .ok_or(LoginError::InvalidCredentials)?;
         let device = match &hardware_id {
@@ -181,7 +192,7 @@ impl SignInApi for Latchkey {
         let mut tx = self.ports.unit_of_work.begin().await?;
         // Locked first, so two activations for one user add up instead of overwriting.
         let user = tx
-            .lock_user(app.id, user.id, ip)
+            .lock_user(app.id, user.id, Some(ip))
             .await?
             .ok_or(ActivateLicenseError::InvalidCredentials)?;
         let license = tx

@@ -85,6 +85,12 @@ impl IpBanRange {
         Ok(Self(canonical_net(net).trunc()))
     }
 
+    /// The first address of the range.
+    #[must_use]
+    pub fn first(&self) -> ClientIp {
+        ClientIp::new(self.0.network())
+    }
+
     /// The range holding exactly one address.
     #[must_use]
     pub fn single(ip: ClientIp) -> Self {

@@ -14,3 +14,4 @@ mod secrets;
 mod service;
 mod sign_in;
 mod sign_up;
+mod user_admin;

@@ -269,7 +269,7 @@ async fn a_known_device_signs_in_replacing_its_older_sessions_with_a_five_minute
     let known_id = known.id;
     let mut tx = MockTransaction::new();
     tx.expect_lock_user()
-        .withf(|_, _, at| *at == ip())
+        .withf(|_, _, at| *at == Some(ip()))
         .times(1)
         .return_once(move |_, _, _| Ok(Some(user)));
     tx.expect_find_device()

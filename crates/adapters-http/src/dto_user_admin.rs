@@ -1,0 +1,214 @@
+//! Bodies of the admin API's user management.
+
+use crate::dto::MembershipResponse;
+use crate::dto_sign_in::{CredentialsRequest, VariableResponse};
+use crate::error::ApiError;
+use chrono::{DateTime, Utc};
+use domain::license::LicenseDuration;
+use domain::services::{DeviceResetTarget, UserPage};
+use domain::user::{Credential, User, UserLimits};
+use domain::values::UserId;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// `POST /api/admin/adjust-membership-time`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"user_id": "01a2185a-e20e-73c2-9bdd-d960ccae9d72", "minutes": 1440, "action": "add"}))]
+pub struct AdjustMembershipTimeRequest {
+    pub user_id: Uuid,
+    /// 1 to 52560000.
+    pub minutes: i64,
+    /// `add` or `remove`.
+    pub action: String,
+}
+
+impl AdjustMembershipTimeRequest {
+    /// The user and the signed number of minutes.
+    pub fn try_into_domain(self) -> Result<(UserId, i64), ApiError> {
+        let max = i64::from(LicenseDuration::MAX_MINUTES);
+        if !(1..=max).contains(&self.minutes) {
+            return Err(ApiError::field(
+                "minutes",
+                format!("must be between 1 and {max}"),
+            ));
+        }
+        let minutes = match self.action.as_str() {
+            "add" => self.minutes,
+            "remove" => -self.minutes,
+            _ => return Err(ApiError::field("action", "must be add or remove")),
+        };
+        Ok((UserId::from_uuid(self.user_id), minutes))
+    }
+}
+
+/// `POST /api/admin/lifetime-access`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LifetimeAccessRequest {
+    pub user_id: Uuid,
+    /// `grant` or `revoke`.
+    pub action: String,
+}
+
+impl LifetimeAccessRequest {
+    pub fn try_into_domain(self) -> Result<(UserId, bool), ApiError> {
+        let grant = match self.action.as_str() {
+            "grant" => true,
+            "revoke" => false,
+            _ => return Err(ApiError::field("action", "must be grant or revoke")),
+        };
+        Ok((UserId::from_uuid(self.user_id), grant))
+    }
+}
+
+/// `POST /api/admin/reset-devices`: the user's own `credentials` (as Authgate), or `user_id`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResetDevicesRequest {
+    pub credentials: Option<CredentialsRequest>,
+    pub user_id: Option<Uuid>,
+}
+
+impl ResetDevicesRequest {
+    pub fn try_into_domain(self) -> Result<DeviceResetTarget, ApiError> {
+        match (self.credentials, self.user_id) {
+            (Some(credentials), None) => Ok(DeviceResetTarget::Credentials(
+                credentials.try_into_domain()?,
+            )),
+            (None, Some(id)) => Ok(DeviceResetTarget::User(UserId::from_uuid(id))),
+            _ => Err(ApiError::field(
+                "credentials",
+                "give either credentials or user_id",
+            )),
+        }
+    }
+}
+
+/// Reads a field that may be absent or `null` as `None`, and a number as `Some`.
+fn limit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    Option::<i64>::deserialize(deserializer)
+}
+
+/// `PUT /api/admin/users/{id}/limits`: both limits at once; null or absent means the
+/// application's limit applies.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserLimitsRequest {
+    #[serde(default, deserialize_with = "limit")]
+    pub allowed_number_of_devices: Option<i64>,
+    #[serde(default, deserialize_with = "limit")]
+    pub allowed_number_of_simultaneous_sessions: Option<i64>,
+}
+
+fn one_limit(field: &str, value: Option<i64>) -> Result<Option<u32>, ApiError> {
+    value
+        .map(|value| {
+            u32::try_from(value)
+                .ok()
+                .filter(|value| (1..=10_000).contains(value))
+                .ok_or_else(|| ApiError::field(field, "must be between 1 and 10000, or null"))
+        })
+        .transpose()
+}
+
+impl UserLimitsRequest {
+    pub fn try_into_domain(self) -> Result<UserLimits, ApiError> {
+        Ok(UserLimits {
+            device_limit: one_limit("allowed_number_of_devices", self.allowed_number_of_devices)?,
+            session_limit: one_limit(
+                "allowed_number_of_simultaneous_sessions",
+                self.allowed_number_of_simultaneous_sessions,
+            )?,
+        })
+    }
+}
+
+/// `GET /api/admin/users?page=1&per_page=50`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UsersQuery {
+    /// From 1; default 1.
+    pub page: Option<u64>,
+    /// 1 to 200; default 50.
+    pub per_page: Option<u64>,
+}
+
+impl UsersQuery {
+    pub fn try_into_domain(self) -> Result<(u64, u64), ApiError> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page == 0 {
+            return Err(ApiError::field("page", "counts from 1"));
+        }
+        if !(1..=200).contains(&per_page) {
+            return Err(ApiError::field("per_page", "must be between 1 and 200"));
+        }
+        Ok((page, per_page))
+    }
+}
+
+/// A user in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserSummaryResponse {
+    pub id: Uuid,
+    pub username: String,
+    /// `username_password` or `license_code`.
+    pub credential_type: &'static str,
+    pub membership: MembershipResponse,
+    pub allowed_number_of_devices: Option<u32>,
+    pub allowed_number_of_simultaneous_sessions: Option<u32>,
+    pub signup_ip: Option<String>,
+    pub last_ip: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserSummaryResponse {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id.as_uuid(),
+            username: user.username,
+            credential_type: match user.credential {
+                Credential::Password(_) => "username_password",
+                Credential::LicenseCode => "license_code",
+            },
+            membership: user.membership.into(),
+            allowed_number_of_devices: user.device_limit,
+            allowed_number_of_simultaneous_sessions: user.session_limit,
+            signup_ip: user.signup_ip.map(|ip| ip.to_string()),
+            last_ip: user.last_ip.map(|ip| ip.to_string()),
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserListResponse {
+    pub users: Vec<UserSummaryResponse>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+}
+
+impl UserListResponse {
+    pub fn new(page: UserPage, number: u64, per_page: u64) -> Self {
+        Self {
+            users: page
+                .users
+                .into_iter()
+                .map(UserSummaryResponse::from)
+                .collect(),
+            page: number,
+            per_page,
+            total: page.total,
+        }
+    }
+}
+
+/// `PUT /api/admin/variables/{name}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VariableRequest {
+    /// At most 10000 characters.
+    pub value: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariableListResponse {
+    pub variables: Vec<VariableResponse>,
+}
