@@ -102,7 +102,7 @@ pub(crate) async fn lock<C: ConnectionTrait>(
 ) -> anyhow::Result<Option<User>> {
     let last_ip = match ip {
         Some(ip) => Expr::value(ip.to_string()),
-        None => Expr::col(Column::LastIp).into(),
+        None => Expr::col(Column::LastIp),
     };
     let touched = Entity::update_many()
         .col_expr(Column::LastIp, last_ip)
