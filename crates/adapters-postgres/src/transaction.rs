@@ -9,7 +9,9 @@ use domain::license::License;
 use domain::ports::{Transaction, UnitOfWork};
 use domain::session::NewSession;
 use domain::user::{Adjustment, Device, Membership, NewUser, User};
-use domain::values::{ApplicationId, ClientIp, DeviceId, HardwareId, LicenseCode, UserId};
+use domain::values::{
+    ApplicationId, ClientIp, DeviceId, HardwareId, LicenseCode, PasswordHash, UserId,
+};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 /// Rolls back when dropped uncommitted (sea-orm's `DatabaseTransaction` does).
@@ -66,6 +68,15 @@ impl Transaction for SeaOrmTransaction {
         ip: Option<ClientIp>,
     ) -> anyhow::Result<Option<User>> {
         users::lock(&self.txn, app, user, ip).await
+    }
+
+    async fn set_password_hash(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        hash: &PasswordHash,
+    ) -> anyhow::Result<()> {
+        users::set_password_hash(&self.txn, app, user, hash).await
     }
 
     async fn delete_devices(&mut self, app: ApplicationId, user: UserId) -> anyhow::Result<u64> {

@@ -122,6 +122,22 @@ pub(crate) async fn lock<C: ConnectionTrait>(
         .transpose()
 }
 
+pub(crate) async fn set_password_hash<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: UserId,
+    hash: &PasswordHash,
+) -> anyhow::Result<()> {
+    Entity::update_many()
+        .col_expr(Column::PasswordHash, Expr::value(hash.as_str()))
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::Id.eq(user.as_uuid()))
+        .exec(db)
+        .await
+        .or_unavailable("replacing a password hash")?;
+    Ok(())
+}
+
 /// Stores a new membership and the ledger row that explains it.
 pub(crate) async fn adjust_membership<C: ConnectionTrait>(
     db: &C,

@@ -151,6 +151,14 @@ pub trait Transaction: Send {
         ip: Option<ClientIp>,
     ) -> anyhow::Result<Option<User>>;
 
+    /// Replaces the user's password hash (after a sign-in, with stronger parameters).
+    async fn set_password_hash(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        hash: &PasswordHash,
+    ) -> anyhow::Result<()>;
+
     /// Deletes all the user's devices (and, with them, their sessions); returns how many.
     async fn delete_devices(&mut self, app: ApplicationId, user: UserId) -> anyhow::Result<u64>;
 
@@ -218,6 +226,10 @@ pub trait PasswordHasher: Send + Sync {
         hash: Option<PasswordHash>,
         password: &Password,
     ) -> Result<bool, HashError>;
+
+    /// Whether `hash` was made with weaker parameters than new hashes get, so that it should
+    /// be replaced at the next successful sign-in.
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool;
 }
 
 /// Sign-in sessions, found by the digest of their token.

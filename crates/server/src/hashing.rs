@@ -148,6 +148,21 @@ impl PasswordHasher for Argon2Hasher {
         Ok(PasswordHash::from_phc(phc))
     }
 
+    fn needs_rehash(&self, hash: &PasswordHash) -> bool {
+        let Ok(parsed) = argon2::password_hash::PasswordHash::new(hash.as_str()) else {
+            return false; // unreadable hashes never verify, so they are never re-hashed
+        };
+        let Ok(params) = Params::try_from(&parsed) else {
+            return false;
+        };
+        let argon2id =
+            Algorithm::try_from(parsed.algorithm).is_ok_and(|a| a == Algorithm::Argon2id);
+        !argon2id
+            || params.m_cost() < self.params.m_cost()
+            || params.t_cost() < self.params.t_cost()
+            || params.p_cost() < self.params.p_cost()
+    }
+
     async fn verify(
         &self,
         hash: Option<PasswordHash>,
@@ -246,10 +261,12 @@ mod tests {
             .to_string();
         assert!(
             hasher
-                .verify(Some(PasswordHash::from_phc(phc)), &password)
+                .verify(Some(PasswordHash::from_phc(phc.clone())), &password)
                 .await
                 .unwrap()
         );
+        assert!(hasher.needs_rehash(&PasswordHash::from_phc(phc)));
+        assert!(!hasher.needs_rehash(&hasher.hash(&password).await.unwrap()));
         let corrupt = PasswordHash::from_phc("$argon2id$garbage".into());
         assert!(!hasher.verify(Some(corrupt), &password).await.unwrap());
     }

@@ -99,6 +99,15 @@ impl SignInApi for Latchkey {
             .user_with_credentials(app, &credentials)
             .await?
             .ok_or(LoginError::InvalidCredentials)?;
+        // The password matched: if its hash is weaker than today's, hash it again now.
+        let rehash = match (&credentials, &user.credential) {
+            (Credentials::Password { password, .. }, Credential::Password(stored))
+                if self.ports.hasher.needs_rehash(stored) =>
+            {
+                Some(self.ports.hasher.hash(password).await?)
+            }
+            _ => None,
+        };
         probe.user = Some(user.id);
         probe.license = license;
         if let Some(kind) = self.refusal(app, &probe).await? {
@@ -114,6 +123,9 @@ impl SignInApi for Latchkey {
             .lock_user(app.id, user.id, Some(ip))
             .await?
             .ok_or(LoginError::InvalidCredentials)?;
+        if let Some(hash) = &rehash {
+            tx.set_password_hash(app.id, user.id, hash).await?;
+        }
         let device = match &hardware_id {
             None => None,
             Some(hardware_id) => match tx.find_device(app.id, user.id, hardware_id).await? {

@@ -22,6 +22,21 @@ async fn no_secret_code_or_password_is_stored_or_logged_in_plaintext(backend: Ba
     );
     assert_eq!(app.license(&creds, &codes[0]).await.0, 200);
     assert_eq!(app.user(&creds, &codes[0]).await.0, 200);
+    let login = json!({"credentials": {"code": codes[0]}, "hardware_id": "hw"});
+    let (status, session) = crate::helpers::send(
+        app.integration(&creds, "/api/integration/auth/login")
+            .json(&login),
+    )
+    .await;
+    assert_eq!(status, 200, "{session}");
+    let token = session["session_token"].as_str().unwrap().to_owned();
+    let context = app
+        .client
+        .get(app.url("/api/integration/app_context"))
+        .header("x-api-key", &creds.api_key)
+        .header("x-api-secret", &creds.api_secret)
+        .bearer_auth(&token);
+    assert_eq!(crate::helpers::send(context).await.0, 200);
     assert_eq!(app.ban(&creds, "license", &codes[1]).await.0, 201);
 
     let db = app.db.store.connection();
@@ -40,6 +55,7 @@ async fn no_secret_code_or_password_is_stored_or_logged_in_plaintext(backend: Ba
         creds.api_secret.clone(),
         creds.admin_api_key.clone(),
         password.to_owned(),
+        token,
     ];
     for code in &codes {
         secrets.push(code.clone());

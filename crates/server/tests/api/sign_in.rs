@@ -17,6 +17,7 @@ on_both_backends!(
     an_expired_session_is_refused,
     a_banned_users_live_session_stops_working_and_cross_bans_are_written,
     a_license_user_signs_in_with_the_code,
+    a_weaker_stored_hash_is_upgraded_at_the_next_sign_in,
 );
 
 const PASSWORD: &str = "secure_password123";
@@ -345,5 +346,54 @@ async fn a_license_user_signs_in_with_the_code(backend: Backend) {
         .await,
         401,
         "invalid_credentials",
+    );
+}
+
+async fn stored_hash(app: &TestApp, username: &str) -> String {
+    let db = app.db.store.connection();
+    let sql = format!("SELECT password_hash FROM users WHERE username = '{username}'");
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "password_hash").unwrap()
+}
+
+async fn a_weaker_stored_hash_is_upgraded_at_the_next_sign_in(backend: Backend) {
+    use argon2::password_hash::{SaltString, rand_core::OsRng};
+    let app = TestApp::spawn(backend).await;
+    let creds = app.create_app(false).await;
+    app.member(&creds, "legacy", 60).await;
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8192, 1, 1, None).unwrap(),
+    );
+    let salt = SaltString::generate(&mut OsRng);
+    let phc = argon2::PasswordHasher::hash_password(&weak, PASSWORD.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+    let db = app.db.store.connection();
+    let sql = format!("UPDATE users SET password_hash = '{phc}' WHERE username = 'legacy'");
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap();
+    assert!(stored_hash(&app, "legacy").await.contains("m=8192,t=1,p=1"));
+
+    let (status, body) = app.login(&creds, "legacy", None).await;
+    assert_eq!(status, 200, "the weaker hash still verifies: {body}");
+    assert!(
+        stored_hash(&app, "legacy")
+            .await
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+    );
+    // Signing in again verifies against the new hash: the answer is the session limit (the
+    // first session, tied to no device, is still live), not a credentials error.
+    let again = app.login(&creds, "legacy", None).await;
+    assert_error(
+        &again,
+        401,
+        "maximum_number_of_simultaneous_sessions_reached",
     );
 }

@@ -70,6 +70,7 @@ fn known_user(mocks: &mut Mocks, user: &User) {
         .expect_find_ban()
         .times(2)
         .returning(|_, _| Ok(None));
+    mocks.hasher.expect_needs_rehash().returning(|_| false);
 }
 
 #[tokio::test]
@@ -175,6 +176,7 @@ async fn a_banned_user_is_refused_only_after_the_password_matches() {
         .expect_verify()
         .times(1)
         .return_once(|_, _| Ok(true));
+    mocks.hasher.expect_needs_rehash().returning(|_| false);
     mocks
         .bans
         .expect_find_ban()
@@ -589,4 +591,57 @@ async fn a_banned_users_session_stops_working() {
         result,
         Err(AppContextError::Banned(BanKind::User))
     ));
+}
+
+#[tokio::test]
+async fn a_weak_password_hash_is_replaced_at_a_successful_sign_in() {
+    let mut mocks = Mocks::default();
+    let user = member(active());
+    let found = user.clone();
+    mocks
+        .users
+        .expect_find_by_username()
+        .times(1)
+        .return_once(|_, _| Ok(Some(found)));
+    mocks
+        .hasher
+        .expect_verify()
+        .times(1)
+        .return_once(|_, _| Ok(true));
+    mocks
+        .bans
+        .expect_find_ban()
+        .times(2)
+        .returning(|_, _| Ok(None));
+    mocks
+        .hasher
+        .expect_needs_rehash()
+        .times(1)
+        .returning(|_| true);
+    mocks
+        .hasher
+        .expect_hash()
+        .times(1)
+        .return_once(|_| Ok(PasswordHash::from_phc("$argon2id$stronger".into())));
+    let mut tx = MockTransaction::new();
+    tx.expect_lock_user()
+        .times(1)
+        .return_once(move |_, _, _| Ok(Some(user)));
+    tx.expect_set_password_hash()
+        .withf(|_, _, hash| hash.as_str() == "$argon2id$stronger")
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    tx.expect_count_live_sessions()
+        .times(1)
+        .return_once(|_, _, _| Ok(0));
+    tx.expect_create_session().times(1).returning(|_, _| Ok(()));
+    tx.expect_commit().times(1).return_once(|| Ok(()));
+    mocks.expect_transaction(tx);
+    assert!(
+        mocks
+            .service()
+            .login(&application(false), login(None))
+            .await
+            .is_ok()
+    );
 }
