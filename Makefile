@@ -6,9 +6,10 @@ run:
 	cargo run -p server --bin latchkey -- serve
 
 ## The whole suite: unit, storage (PostgreSQL and SQLite) and end-to-end tests.
-## Uses $$DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else a throwaway cluster.
+## Uses $$DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else a throwaway cluster;
+## likewise $$REDIS_URL, else Redis on 127.0.0.1:6379, else a throwaway redis-server.
 test:
-	scripts/with-postgres.sh cargo test --workspace --all-targets --all-features
+	scripts/with-services.sh cargo test --workspace --all-targets --all-features
 
 ## Formatting, clippy with warnings as errors, and the dependency fence.
 lint:

@@ -1,11 +1,13 @@
 //! Who is calling: an application's integration credentials, its admin key, or the operator.
 
+use crate::client_ip::client_ip;
 use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use domain::application::Application;
 use domain::errors::AuthenticateError;
+use domain::ports::{RateLimit, RateLimiter};
 use domain::services::{AdminApi, IntegrationApi};
 use domain::values::Digest;
 use futures_util::future::LocalBoxFuture;
@@ -58,6 +60,8 @@ impl FromRequest for IntegrationApp {
         let key = header_str(req, "x-api-key").map(str::to_owned);
         let secret = header_str(req, "x-api-secret").map(str::to_owned);
         let service = req.app_data::<web::Data<dyn IntegrationApi>>().cloned();
+        let limiter = req.app_data::<web::Data<dyn RateLimiter>>().cloned();
+        let ip = client_ip(req);
         Box::pin(async move {
             let (Some(key), Some(secret), Some(service)) = (key, secret, service) else {
                 return Err(ApiError::InvalidApplicationCredentials);
@@ -66,6 +70,10 @@ impl FromRequest for IntegrationApp {
                 .authenticate(&key, &secret)
                 .await
                 .map_err(|e| map_auth(e, ApiError::InvalidApplicationCredentials))?;
+            // Every integration request counts against its (application, client IP) limit.
+            if let Some(limiter) = limiter {
+                limiter.count(RateLimit::Requests, app.id, ip).await?;
+            }
             Ok(Self(app))
         })
     }

@@ -79,19 +79,23 @@ impl FromRequest for ClientAddress {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let peer = req
-            .peer_addr()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
-        let headers: Vec<&str> = req
-            .headers()
-            .get_all(&X_FORWARDED_FOR)
-            .map(|value| value.to_str().unwrap_or("\u{0}"))
-            .collect();
-        let ip = match req.app_data::<web::Data<TrustedProxies>>() {
-            Some(trusted) => trusted.client_ip(peer, &headers),
-            None => ClientIp::new(peer),
-        };
-        ready(Ok(Self(ip)))
+        ready(Ok(Self(client_ip(req))))
+    }
+}
+
+/// The request's client address (see the module's rules).
+pub(crate) fn client_ip(req: &HttpRequest) -> ClientIp {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+    let headers: Vec<&str> = req
+        .headers()
+        .get_all(&X_FORWARDED_FOR)
+        .map(|value| value.to_str().unwrap_or("\u{0}"))
+        .collect();
+    match req.app_data::<web::Data<TrustedProxies>>() {
+        Some(trusted) => trusted.client_ip(peer, &headers),
+        None => ClientIp::new(peer),
     }
 }
 

@@ -68,6 +68,8 @@ pub enum ApiError {
     UsernameTaken,
     /// 422: unknown, used, or another application's license code (one body for all three).
     InvalidLicenseCode,
+    /// 429: over a rate limit; retry after this many seconds.
+    RateLimited { retry_after_secs: u64 },
     /// 503: a dependency is down.
     Unavailable,
     /// 500: a bug or an unexpected failure; logged, never shown.
@@ -105,6 +107,7 @@ impl ApiError {
             Self::Validation { .. } => "validation_failed",
             Self::UsernameTaken => "username_taken",
             Self::InvalidLicenseCode => "invalid_license_code",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
@@ -135,6 +138,9 @@ impl ApiError {
             Self::Validation { detail, .. } => detail.clone(),
             Self::UsernameTaken => "the username is taken".into(),
             Self::InvalidLicenseCode => "invalid license code".into(),
+            Self::RateLimited { retry_after_secs } => {
+                format!("too many requests; retry after {retry_after_secs} s")
+            }
             Self::Unavailable => "the service is temporarily unavailable".into(),
             Self::Internal(_) => "internal server error".into(),
         }
@@ -169,6 +175,7 @@ impl ResponseError for ApiError {
             | Self::Validation { .. }
             | Self::UsernameTaken
             | Self::InvalidLicenseCode => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -183,14 +190,31 @@ impl ResponseError for ApiError {
             _ => None,
         };
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unavailable) {
-            response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+        match self {
+            Self::Unavailable => {
+                response.insert_header((header::RETRY_AFTER, HeaderValue::from_static("5")));
+            }
+            Self::RateLimited { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
         }
         response.json(ErrorBody {
             detail: self.detail(),
             code: self.code(),
             field,
         })
+    }
+}
+
+impl From<domain::ports::Limited> for ApiError {
+    /// Rounded up, so a client that waits exactly this long is not refused again.
+    fn from(limited: domain::ports::Limited) -> Self {
+        let millis = limited.retry_after.as_millis();
+        let retry_after_secs = u64::try_from(millis.div_ceil(1000))
+            .unwrap_or(u64::MAX)
+            .max(1);
+        Self::RateLimited { retry_after_secs }
     }
 }
 
@@ -245,6 +269,13 @@ mod tests {
             (ApiError::InvalidJson, 422, "invalid_json"),
             (ApiError::UsernameTaken, 422, "username_taken"),
             (ApiError::InvalidLicenseCode, 422, "invalid_license_code"),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 3,
+                },
+                429,
+                "rate_limited",
+            ),
             (ApiError::Unavailable, 503, "service_unavailable"),
         ];
         for (error, status, code) in cases {

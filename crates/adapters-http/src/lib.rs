@@ -13,6 +13,7 @@ mod json;
 mod openapi;
 mod request_log;
 mod routes;
+mod throttle;
 
 pub use auth::OperatorToken;
 pub use client_ip::TrustedProxies;
@@ -23,7 +24,7 @@ pub use openapi::ApiDoc;
 pub use request_log::log_request;
 
 use actix_web::web;
-use domain::ports::Readiness;
+use domain::ports::{RateLimiter, Readiness};
 use domain::services::{AdminApi, IntegrationApi, OperatorApi, SignInApi, UserAdminApi};
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub struct HttpState {
     pub user_admin: Arc<dyn UserAdminApi>,
     pub operator: Arc<dyn OperatorApi>,
     pub readiness: Arc<dyn Readiness>,
+    pub limiter: Arc<dyn RateLimiter>,
     /// `None` turns the operator API off (404).
     pub operator_token: Option<OperatorToken>,
     pub trusted_proxies: TrustedProxies,
@@ -57,6 +59,7 @@ impl HttpState {
             }))
             .app_data(web::Data::from(self.operator.clone()))
             .app_data(web::Data::from(self.readiness.clone()))
+            .app_data(web::Data::from(self.limiter.clone()))
             .app_data(web::Data::new(self.trusted_proxies.clone()))
             .app_data(
                 web::PathConfig::default()

@@ -151,6 +151,7 @@ impl Mocks {
             admin: Arc::new(self.admin),
             operator: Arc::new(self.operator),
             readiness: Arc::new(self.readiness),
+            limiter: Arc::new(domain::ports::NoLimits),
             operator_token: self.operator_token,
             trusted_proxies: self.trusted_proxies,
         }

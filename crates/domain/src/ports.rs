@@ -289,3 +289,54 @@ impl Clock for SystemClock {
 pub trait Readiness: Send + Sync {
     async fn check(&self) -> anyhow::Result<()>;
 }
+
+/// What is counted, per client IP and application, on the integration endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateLimit {
+    /// Every request (per second).
+    Requests,
+    /// Sign-ups of either kind (per hour).
+    SignUps,
+    /// Wrong credentials or codes (per minute).
+    FailedAttempts,
+}
+
+/// Over a limit: try again after this long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    pub retry_after: std::time::Duration,
+}
+
+/// Counts events per (limit, application, client IP) in windows.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one event, and refuses it when it goes over the limit.
+    async fn count(
+        &self,
+        limit: RateLimit,
+        app: ApplicationId,
+        ip: ClientIp,
+    ) -> Result<(), Limited>;
+    /// Refuses when the limit is already reached, without counting.
+    async fn check(
+        &self,
+        limit: RateLimit,
+        app: ApplicationId,
+        ip: ClientIp,
+    ) -> Result<(), Limited>;
+}
+
+/// No limits at all (`limits.enabled = false`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLimits;
+
+#[async_trait]
+impl RateLimiter for NoLimits {
+    async fn count(&self, _: RateLimit, _: ApplicationId, _: ClientIp) -> Result<(), Limited> {
+        Ok(())
+    }
+    async fn check(&self, _: RateLimit, _: ApplicationId, _: ClientIp) -> Result<(), Limited> {
+        Ok(())
+    }
+}

@@ -2,6 +2,7 @@
 //! build the storage adapter, then the domain service, then the HTTP server.
 
 pub mod hashing;
+pub mod limits;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
@@ -12,9 +13,10 @@ use adapters_http::{HttpState, OperatorToken, TrustedProxies, log_request};
 use adapters_postgres::{DatabaseSettings, SeaOrmStore};
 use anyhow::Context as _;
 use domain::Latchkey;
-use domain::ports::SystemClock;
+use domain::ports::{NoLimits, RateLimiter, SystemClock};
 use domain::services::Ports;
 use hashing::Argon2Hasher;
+use limits::{Limits, MemoryLimiter, RedisLimiter};
 use secrecy::ExposeSecret;
 use settings::Settings;
 use shutdown::{DrainAwareReadiness, Draining};
@@ -69,6 +71,32 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
     }))
 }
 
+/// The rate limiter the settings ask for: none, this process's counters, or Redis's.
+///
+/// # Errors
+/// When Redis is configured but cannot be reached.
+pub async fn limiter(settings: &Settings) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    let section = &settings.limits;
+    if !section.enabled {
+        return Ok(Arc::new(NoLimits));
+    }
+    let limits = Limits {
+        requests_per_second: section.requests_per_second,
+        sign_ups_per_hour: section.sign_ups_per_hour,
+        failed_attempts_per_minute: section.failed_attempts_per_minute,
+    };
+    Ok(
+        match section.redis_url.as_deref().filter(|url| !url.is_empty()) {
+            Some(url) => Arc::new(
+                RedisLimiter::connect(url, limits)
+                    .await
+                    .context("connecting to Redis (limits.redis_url)")?,
+            ),
+            None => Arc::new(MemoryLimiter::new(limits)),
+        },
+    )
+}
+
 /// A bound, not yet running, HTTP server.
 pub struct Server {
     port: u16,
@@ -95,6 +123,7 @@ impl Server {
             admin: service.clone(),
             user_admin: service.clone(),
             operator: service,
+            limiter: limiter(settings).await?,
             readiness: Arc::new(DrainAwareReadiness {
                 storage: Arc::new(store),
                 draining: draining.clone(),

@@ -14,6 +14,7 @@ pub struct Settings {
     #[serde(default)]
     pub operator: OperatorSection,
     pub hashing: HashingSection,
+    pub limits: LimitsSection,
     pub log: LogSection,
 }
 
@@ -56,6 +57,17 @@ pub struct HashingSection {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct LimitsSection {
+    /// `false` turns every rate limit off (benchmarks do).
+    pub enabled: bool,
+    pub requests_per_second: u32,
+    pub sign_ups_per_hour: u32,
+    pub failed_attempts_per_minute: u32,
+    /// Share the counters of all instances through this Redis; unset: per instance.
+    pub redis_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct LogSection {
     /// `pretty` or `json`.
     pub format: String,
@@ -81,6 +93,10 @@ impl Settings {
             .set_default("http.shutdown_timeout_secs", 30)?
             .set_default("hashing.max_concurrent", 0)?
             .set_default("hashing.max_wait_ms", 2000)?
+            .set_default("limits.enabled", true)?
+            .set_default("limits.requests_per_second", 20)?
+            .set_default("limits.sign_ups_per_hour", 30)?
+            .set_default("limits.failed_attempts_per_minute", 10)?
             .set_default("log.format", "pretty")?
             .set_default("log.level", "info")?;
         if let Some(file) = file {

@@ -5,8 +5,10 @@ use crate::client_ip::ClientAddress;
 use crate::dto::{LicenseSignUpRequest, SignUpRequest, UserResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::throttle;
 use actix_web::web;
 use domain::errors::{LicenseSignUpError, SignUpError};
+use domain::ports::RateLimiter;
 use domain::services::IntegrationApi;
 
 fn hardware_id_required() -> ApiError {
@@ -25,6 +27,7 @@ fn hardware_id_required() -> ApiError {
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "Validation failed, invalid JSON, or username taken", body = ErrorBody),
+        (status = 429, description = "Too many requests or sign-ups from this address; see Retry-After", body = ErrorBody),
         (status = 503, description = "Overloaded: too many sign-ups waiting to be hashed; see Retry-After", body = ErrorBody),
     )
 )]
@@ -32,9 +35,11 @@ pub async fn sign_up(
     app: IntegrationApp,
     ip: ClientAddress,
     service: web::Data<dyn IntegrationApi>,
+    limiter: web::Data<dyn RateLimiter>,
     body: JsonBody<SignUpRequest>,
 ) -> Result<web::Json<UserResponse>, ApiError> {
     let request = body.0.try_into_domain(ip.0)?;
+    throttle::sign_up(limiter.as_ref(), app.0.id, ip.0).await?;
     let user = service
         .sign_up(&app.0, request)
         .await
@@ -60,23 +65,31 @@ pub async fn sign_up(
         (status = 413, description = "Body over 64 KiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "Validation failed, invalid JSON, or an unknown or used code", body = ErrorBody),
+        (status = 429, description = "Too many requests, sign-ups or failed codes from this address; see Retry-After", body = ErrorBody),
     )
 )]
 pub async fn sign_up_with_license_code(
     app: IntegrationApp,
     ip: ClientAddress,
     service: web::Data<dyn IntegrationApi>,
+    limiter: web::Data<dyn RateLimiter>,
     body: JsonBody<LicenseSignUpRequest>,
 ) -> Result<web::Json<UserResponse>, ApiError> {
     let request = body.0.try_into_domain(ip.0)?;
-    let user = service
-        .sign_up_with_license_code(&app.0, request)
-        .await
-        .map_err(|error| match error {
-            LicenseSignUpError::HardwareIdRequired => hardware_id_required(),
-            LicenseSignUpError::Banned(_) => ApiError::Banned,
-            LicenseSignUpError::InvalidCode => ApiError::InvalidLicenseCode,
-            LicenseSignUpError::Unknown(error) => ApiError::from(error),
-        })?;
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip.0).await?;
+    throttle::sign_up(limiter.as_ref(), app.0.id, ip.0).await?;
+    let result = service.sign_up_with_license_code(&app.0, request).await;
+    let user = match result {
+        Ok(user) => user,
+        Err(error) => {
+            let error = match error {
+                LicenseSignUpError::HardwareIdRequired => hardware_id_required(),
+                LicenseSignUpError::Banned(_) => ApiError::Banned,
+                LicenseSignUpError::InvalidCode => ApiError::InvalidLicenseCode,
+                LicenseSignUpError::Unknown(error) => ApiError::from(error),
+            };
+            return Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip.0, error).await);
+        }
+    };
     Ok(web::Json(user.into()))
 }

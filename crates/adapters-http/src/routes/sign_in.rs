@@ -7,8 +7,10 @@ use crate::dto_sign_in::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::throttle;
 use actix_web::{HttpRequest, web};
 use domain::errors::{ActivateLicenseError, AppContextError, LoginError};
+use domain::ports::RateLimiter;
 use domain::services::SignInApi;
 
 /// Sign in with a username and password, or a license code; returns a session token.
@@ -21,6 +23,7 @@ use domain::services::SignInApi;
         (status = 401, description = "Wrong credentials (one body for unknown user and wrong password), device authentication required, maximum number of devices or of simultaneous sessions reached", body = ErrorBody),
         (status = 403, description = "Banned, or the membership is not active", body = ErrorBody),
         (status = 422, description = "Validation failed or invalid JSON", body = ErrorBody),
+        (status = 429, description = "Too many requests or failed attempts from this address; see Retry-After", body = ErrorBody),
         (status = 503, description = "Overloaded or the database is unavailable; see Retry-After", body = ErrorBody),
     )
 )]
@@ -28,23 +31,23 @@ pub async fn login(
     app: IntegrationApp,
     ip: ClientAddress,
     service: web::Data<dyn SignInApi>,
+    limiter: web::Data<dyn RateLimiter>,
     body: JsonBody<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>, ApiError> {
     let request = body.0.try_into_domain(ip.0)?;
-    let signed_in = service
-        .login(&app.0, request)
-        .await
-        .map_err(|error| match error {
-            LoginError::InvalidCredentials => ApiError::InvalidCredentials,
-            LoginError::DeviceAuthenticationRequired => ApiError::DeviceAuthenticationRequired,
-            LoginError::MaxDevicesReached => ApiError::MaxDevicesReached,
-            LoginError::MaxSessionsReached => ApiError::MaxSessionsReached,
-            LoginError::Banned(_) => ApiError::Banned,
-            LoginError::MembershipInactive => ApiError::MembershipInactive,
-            LoginError::Busy => ApiError::Unavailable,
-            LoginError::Unknown(error) => ApiError::from(error),
-        })?;
-    Ok(web::Json(signed_in.into()))
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip.0).await?;
+    let error = match service.login(&app.0, request).await {
+        Ok(signed_in) => return Ok(web::Json(signed_in.into())),
+        Err(LoginError::InvalidCredentials) => ApiError::InvalidCredentials,
+        Err(LoginError::DeviceAuthenticationRequired) => ApiError::DeviceAuthenticationRequired,
+        Err(LoginError::MaxDevicesReached) => ApiError::MaxDevicesReached,
+        Err(LoginError::MaxSessionsReached) => ApiError::MaxSessionsReached,
+        Err(LoginError::Banned(_)) => ApiError::Banned,
+        Err(LoginError::MembershipInactive) => ApiError::MembershipInactive,
+        Err(LoginError::Busy) => ApiError::Unavailable,
+        Err(LoginError::Unknown(error)) => ApiError::from(error),
+    };
+    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip.0, error).await)
 }
 
 /// Add a license's time (or lifetime access) to an existing user's membership.
@@ -57,6 +60,7 @@ pub async fn login(
         (status = 401, description = "Wrong credentials, or an unknown or used code", body = ErrorBody),
         (status = 403, description = "The IP, the user or the license is banned", body = ErrorBody),
         (status = 422, description = "Validation failed or invalid JSON", body = ErrorBody),
+        (status = 429, description = "Too many requests or failed attempts from this address; see Retry-After", body = ErrorBody),
         (status = 503, description = "Overloaded or the database is unavailable; see Retry-After", body = ErrorBody),
     )
 )]
@@ -64,21 +68,20 @@ pub async fn activate_license(
     app: IntegrationApp,
     ip: ClientAddress,
     service: web::Data<dyn SignInApi>,
+    limiter: web::Data<dyn RateLimiter>,
     body: JsonBody<ActivateLicenseRequest>,
 ) -> Result<web::Json<AdjustmentResponse>, ApiError> {
     let request = body.0.try_into_domain(ip.0)?;
-    let adjustment =
-        service
-            .activate_license(&app.0, request)
-            .await
-            .map_err(|error| match error {
-                ActivateLicenseError::InvalidCredentials => ApiError::InvalidCredentials,
-                ActivateLicenseError::InvalidCode => ApiError::ActivationCodeInvalid,
-                ActivateLicenseError::Banned(_) => ApiError::Banned,
-                ActivateLicenseError::Busy => ApiError::Unavailable,
-                ActivateLicenseError::Unknown(error) => ApiError::from(error),
-            })?;
-    Ok(web::Json(adjustment.into()))
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip.0).await?;
+    let error = match service.activate_license(&app.0, request).await {
+        Ok(adjustment) => return Ok(web::Json(adjustment.into())),
+        Err(ActivateLicenseError::InvalidCredentials) => ApiError::InvalidCredentials,
+        Err(ActivateLicenseError::InvalidCode) => ApiError::ActivationCodeInvalid,
+        Err(ActivateLicenseError::Banned(_)) => ApiError::Banned,
+        Err(ActivateLicenseError::Busy) => ApiError::Unavailable,
+        Err(ActivateLicenseError::Unknown(error)) => ApiError::from(error),
+    };
+    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip.0, error).await)
 }
 
 /// The signed-in user's application, variables and membership.
@@ -89,6 +92,7 @@ pub async fn activate_license(
         (status = 200, description = "The application context", body = AppContextResponse),
         (status = 401, description = "Missing, unknown, expired or revoked session token", body = ErrorBody),
         (status = 403, description = "The IP or the user is banned", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address; see Retry-After", body = ErrorBody),
         (status = 503, description = "The database is unavailable; see Retry-After", body = ErrorBody),
     )
 )]

@@ -6,7 +6,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
-    DatabaseSection, HashingSection, HttpSection, LogSection, OperatorSection, Settings,
+    DatabaseSection, HashingSection, HttpSection, LimitsSection, LogSection, OperatorSection,
+    Settings,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -105,6 +106,14 @@ pub fn settings(url: &str) -> Settings {
         hashing: HashingSection {
             max_concurrent: 0,
             max_wait_ms: 10_000,
+        },
+        // Off: tests send bursts from one address; the rate-limit tests turn them on.
+        limits: LimitsSection {
+            enabled: false,
+            requests_per_second: 20,
+            sign_ups_per_hour: 30,
+            failed_attempts_per_minute: 10,
+            redis_url: None,
         },
         log: LogSection {
             format: "pretty".into(),

@@ -8,6 +8,7 @@ mod admin;
 mod faults;
 mod instances;
 mod license_sign_up;
+mod limits;
 mod operator;
 mod races;
 mod secrets;

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Runs a command with DATABASE_URL naming a reachable PostgreSQL server (an admin URL; each
-# test creates its own database on it):
+# Runs a command with the services the tests need.
+#
+# REDIS_URL: $REDIS_URL, else Redis on 127.0.0.1:6379, else a throwaway redis-server on a
+# free port, else it fails saying what to install.
+#
+# DATABASE_URL, naming a reachable PostgreSQL server (an admin URL; each test creates its
+# own database on it):
 #   1. $DATABASE_URL, when set;
 #   2. else the server on 127.0.0.1:${PGPORT_DEFAULT:-5432} (user postgres, trust auth);
 #   3. else a throwaway cluster started from the installed PostgreSQL binaries on a free
@@ -9,7 +14,7 @@
 # Test databases (latchkey_test_*) are dropped afterwards.
 set -euo pipefail
 
-log() { printf 'with-postgres: %s\n' "$*" >&2; }
+log() { printf 'with-services: %s\n' "$*" >&2; }
 
 tcp_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
@@ -19,8 +24,13 @@ find_bin() {
 }
 
 cluster_dir=""
+redis_dir=""
 cleanup() {
   local status=$?
+  if [ -n "$redis_dir" ]; then
+    redis-cli -u "$REDIS_URL" shutdown nosave >/dev/null 2>&1 || true
+    rm -rf "$redis_dir"
+  fi
   if [ -n "${DATABASE_URL:-}" ] && command -v psql >/dev/null 2>&1; then
     psql "$DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'latchkey\_test\_%'" 2>/dev/null |
       while read -r name; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$name\"" >/dev/null 2>&1 || true; done
@@ -62,6 +72,26 @@ start_throwaway_cluster() {
     -o "-p $port -k $cluster_dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
+
+if [ -n "${REDIS_URL:-}" ]; then
+  log "using REDIS_URL"
+elif tcp_open 127.0.0.1 6379; then
+  export REDIS_URL="redis://127.0.0.1:6379"
+  log "using Redis on 127.0.0.1:6379"
+elif command -v redis-server >/dev/null 2>&1; then
+  redis_dir=$(mktemp -d /tmp/latchkey-redis.XXXXXX)
+  redis_port=56379
+  while tcp_open 127.0.0.1 "$redis_port"; do redis_port=$((redis_port + 1)); done
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$redis_dir" --daemonize yes --logfile "$redis_dir/log" >/dev/null
+  export REDIS_URL="redis://127.0.0.1:$redis_port"
+  until tcp_open 127.0.0.1 "$redis_port"; do sleep 0.1; done
+  log "started a throwaway Redis on 127.0.0.1:$redis_port"
+else
+  log "no Redis is reachable and none is installed."
+  log "Install it (Debian/Ubuntu: apt-get install redis-server) or set REDIS_URL=redis://host:port."
+  exit 1
+fi
 
 pg_ctl=""
 if [ -n "${DATABASE_URL:-}" ]; then

@@ -1,0 +1,274 @@
+//! The rate limiters: fixed windows counted per (limit, application, client IP), in this
+//! process's memory or, with `limits.redis_url`, in Redis so that every instance shares them.
+
+use async_trait::async_trait;
+use domain::ports::{Limited, RateLimit, RateLimiter};
+use domain::values::{ApplicationId, ClientIp};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How many events each window allows.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub requests_per_second: u32,
+    pub sign_ups_per_hour: u32,
+    pub failed_attempts_per_minute: u32,
+}
+
+impl Limits {
+    fn of(&self, limit: RateLimit) -> (u32, Duration) {
+        match limit {
+            RateLimit::Requests => (self.requests_per_second, Duration::from_secs(1)),
+            RateLimit::SignUps => (self.sign_ups_per_hour, Duration::from_secs(3600)),
+            RateLimit::FailedAttempts => (self.failed_attempts_per_minute, Duration::from_secs(60)),
+        }
+    }
+}
+
+type Key = (RateLimit, ApplicationId, ClientIp);
+
+/// Counters in this process: each instance limits on its own.
+pub struct MemoryLimiter {
+    limits: Limits,
+    windows: Mutex<HashMap<Key, (Instant, u32)>>,
+}
+
+impl MemoryLimiter {
+    /// Above this many counters, expired ones are dropped, so memory stays bounded.
+    const PRUNE_ABOVE: usize = 100_000;
+
+    #[must_use]
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn apply(
+        &self,
+        limit: RateLimit,
+        app: ApplicationId,
+        ip: ClientIp,
+        add: u32,
+    ) -> Result<(), Limited> {
+        let (allowed, window) = self.limits.of(limit);
+        let now = Instant::now();
+        let Ok(mut windows) = self.windows.lock() else {
+            return Ok(());
+        };
+        if windows.len() > Self::PRUNE_ABOVE {
+            windows.retain(|(limit, _, _), (started, _)| {
+                now.duration_since(*started) < self.limits.of(*limit).1
+            });
+        }
+        let entry = windows.entry((limit, app, ip)).or_insert((now, 0));
+        if now.duration_since(entry.0) >= window {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(add);
+        let over = if add > 0 {
+            entry.1 > allowed
+        } else {
+            entry.1 >= allowed
+        };
+        if over {
+            return Err(Limited {
+                retry_after: window.saturating_sub(now.duration_since(entry.0)),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RateLimiter for MemoryLimiter {
+    async fn count(
+        &self,
+        limit: RateLimit,
+        app: ApplicationId,
+        ip: ClientIp,
+    ) -> Result<(), Limited> {
+        self.apply(limit, app, ip, 1)
+    }
+
+    async fn check(
+        &self,
+        limit: RateLimit,
+        app: ApplicationId,
+        ip: ClientIp,
+    ) -> Result<(), Limited> {
+        self.apply(limit, app, ip, 0)
+    }
+}
+
+/// Counters in Redis, shared by every instance that uses the same Redis. When Redis cannot
+/// be reached the request is let through (and logged): availability over strictness.
+pub struct RedisLimiter {
+    limits: Limits,
+    connection: redis::aio::ConnectionManager,
+    script: redis::Script,
+}
+
+/// Adds `ARGV[2]` to the counter, starting its window of `ARGV[1]` ms when it is new;
+/// returns the count and the milliseconds left in the window.
+const COUNT_SCRIPT: &str = r"
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}
+";
+
+impl RedisLimiter {
+    /// # Errors
+    /// When the URL is malformed or Redis cannot be reached at start.
+    pub async fn connect(url: &str, limits: Limits) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        let connection = redis::aio::ConnectionManager::new(client).await?;
+        Ok(Self {
+            limits,
+            connection,
+            script: redis::Script::new(COUNT_SCRIPT),
+        })
+    }
+
+    async fn apply(
+        &self,
+        limit: RateLimit,
+        app: ApplicationId,
+        ip: ClientIp,
+        add: u32,
+    ) -> Result<(), Limited> {
+        let (allowed, window) = self.limits.of(limit);
+        let key = format!("latchkey:limit:{limit:?}:{app}:{ip}");
+        let mut connection = self.connection.clone();
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        let answer: redis::RedisResult<(u64, i64)> = self
+            .script
+            .key(key)
+            .arg(window_ms)
+            .arg(add)
+            .invoke_async(&mut connection)
+            .await;
+        let (count, left_ms) = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::warn!(%error, "rate limiter unavailable: letting the request through");
+                return Ok(());
+            }
+        };
+        let over = if add > 0 {
+            count > u64::from(allowed)
+        } else {
+            count >= u64::from(allowed)
+        };
+        if over {
+            let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
+            return Err(Limited { retry_after: left });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RateLimiter for RedisLimiter {
+    async fn count(
+        &self,
+        limit: RateLimit,
+        app: ApplicationId,
+        ip: ClientIp,
+    ) -> Result<(), Limited> {
+        self.apply(limit, app, ip, 1).await
+    }
+
+    async fn check(
+        &self,
+        limit: RateLimit,
+        app: ApplicationId,
+        ip: ClientIp,
+    ) -> Result<(), Limited> {
+        self.apply(limit, app, ip, 0).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits {
+            requests_per_second: 100,
+            sign_ups_per_hour: 2,
+            failed_attempts_per_minute: 3,
+        }
+    }
+
+    async fn exercise(limiter: &dyn RateLimiter) {
+        let (app, ip) = (
+            ApplicationId::generate(),
+            ClientIp::parse("198.51.100.1").unwrap(),
+        );
+        let other_ip = ClientIp::parse("198.51.100.2").unwrap();
+        assert!(limiter.count(RateLimit::SignUps, app, ip).await.is_ok());
+        assert!(limiter.count(RateLimit::SignUps, app, ip).await.is_ok());
+        let refused = limiter
+            .count(RateLimit::SignUps, app, ip)
+            .await
+            .unwrap_err();
+        assert!(
+            refused.retry_after > Duration::from_secs(3500),
+            "{refused:?}"
+        );
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, other_ip)
+                .await
+                .is_ok(),
+            "per client IP"
+        );
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, ApplicationId::generate(), ip)
+                .await
+                .is_ok(),
+            "per application"
+        );
+
+        for _ in 0..3 {
+            assert!(
+                limiter
+                    .check(RateLimit::FailedAttempts, app, ip)
+                    .await
+                    .is_ok()
+            );
+            let _ = limiter.count(RateLimit::FailedAttempts, app, ip).await;
+        }
+        assert!(
+            limiter
+                .check(RateLimit::FailedAttempts, app, ip)
+                .await
+                .is_err(),
+            "three failures use up the minute"
+        );
+        assert!(
+            limiter
+                .check(RateLimit::FailedAttempts, app, other_ip)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_counters_limit_per_kind_application_and_address() {
+        exercise(&MemoryLimiter::new(limits())).await;
+    }
+
+    #[tokio::test]
+    async fn redis_counters_limit_the_same_way() {
+        let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let limiter = RedisLimiter::connect(&url, limits())
+            .await
+            .expect("Redis at REDIS_URL or 127.0.0.1:6379");
+        exercise(&limiter).await;
+    }
+}
