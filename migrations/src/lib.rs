@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_create_tables;
 mod m20261126_000002_sessions_and_membership;
+mod m20261126_000003_secret_rotation;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_create_tables::Migration),
             Box::new(m20261126_000002_sessions_and_membership::Migration),
+            Box::new(m20261126_000003_secret_rotation::Migration),
         ]
     }
 }

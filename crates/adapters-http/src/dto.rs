@@ -3,7 +3,10 @@
 
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
-use domain::application::{Application, ApplicationName, ApplicationUpdate, CreatedApplication};
+use domain::application::{
+    Application, ApplicationName, ApplicationUpdate, CreatedApplication, RotatedSecret,
+    SecretToRotate,
+};
 use domain::ban::{Ban, BanKind};
 use domain::license::{CreatedLicense, LicenseDetails};
 use domain::services::{
@@ -195,6 +198,62 @@ impl From<CreatedApplication> for CreatedApplicationResponse {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicationListResponse {
     pub applications: Vec<ApplicationResponse>,
+}
+
+/// `POST /api/operator/applications/{id}/rotate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"which": "api_secret", "old_valid_for_seconds": 86400}))]
+pub struct RotateRequest {
+    /// `api_secret` or `admin_api_key`.
+    pub which: String,
+    /// How long the old value keeps working: 0 (stops at once) to 31536000. Default 86400.
+    pub old_valid_for_seconds: Option<i64>,
+}
+
+impl RotateRequest {
+    pub fn try_into_domain(self) -> Result<(SecretToRotate, chrono::Duration), ApiError> {
+        let which = match self.which.as_str() {
+            "api_secret" => SecretToRotate::ApiSecret,
+            "admin_api_key" => SecretToRotate::AdminApiKey,
+            _ => {
+                return Err(ApiError::field(
+                    "which",
+                    "must be api_secret or admin_api_key",
+                ));
+            }
+        };
+        let seconds = self.old_valid_for_seconds.unwrap_or(86_400);
+        if !(0..=31_536_000).contains(&seconds) {
+            return Err(ApiError::field(
+                "old_valid_for_seconds",
+                "must be between 0 and 31536000",
+            ));
+        }
+        Ok((which, chrono::Duration::seconds(seconds)))
+    }
+}
+
+/// The new secret, shown only here.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedSecretResponse {
+    /// `api_secret` or `admin_api_key`.
+    pub which: &'static str,
+    pub value: String,
+    /// Until when the old value keeps working; null when it stopped at once.
+    pub old_valid_until: Option<DateTime<Utc>>,
+}
+
+impl From<RotatedSecret> for RotatedSecretResponse {
+    fn from(rotated: RotatedSecret) -> Self {
+        Self {
+            which: match rotated.which {
+                SecretToRotate::ApiSecret => "api_secret",
+                SecretToRotate::AdminApiKey => "admin_api_key",
+            },
+            value: rotated.secret.expose().to_owned(),
+            old_valid_until: rotated.old_valid_until,
+        }
+    }
 }
 
 // --- admin: settings ---

@@ -20,6 +20,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         operator::create_application,
         operator::list_applications,
         operator::update_application,
+        operator::rotate_secret,
         admin::create_licenses,
         admin::get_license,
         admin::create_ban,

@@ -53,6 +53,8 @@ fn application() -> Application {
         api_secret_digest: Digest::of(API_SECRET),
         admin_api_key_digest: Digest::of(ADMIN_KEY),
         settings: domain::application::ApplicationSettings::default(),
+        previous_api_secret: None,
+        previous_admin_api_key: None,
         created_at: fixed_time(),
     }
 }

@@ -5,9 +5,13 @@ use crate::connection::DbResultExt as _;
 use crate::entities::application::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
-use domain::application::{Application, ApplicationName, ApplicationSettings, ApplicationUpdate};
+use domain::application::{
+    Application, ApplicationName, ApplicationSettings, ApplicationUpdate, PreviousSecret, Rotation,
+    SecretToRotate,
+};
 use domain::ports::ApplicationStore;
 use domain::values::{ApplicationId, Digest};
+use sea_orm::sea_query::Condition;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 impl TryFrom<application::Model> for Application {
@@ -29,8 +33,29 @@ impl TryFrom<application::Model> for Application {
                 session_lifetime_seconds: count(model.session_lifetime_seconds)?,
                 cross_banning: model.cross_banning,
             },
+            previous_api_secret: previous(
+                model.previous_api_secret_digest.as_deref(),
+                model.previous_api_secret_expires_at,
+            )?,
+            previous_admin_api_key: previous(
+                model.previous_admin_api_key_digest.as_deref(),
+                model.previous_admin_api_key_expires_at,
+            )?,
             created_at: model.created_at,
         })
+    }
+}
+
+fn previous(
+    digest: Option<&[u8]>,
+    valid_until: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<Option<PreviousSecret>> {
+    match (digest, valid_until) {
+        (Some(digest), Some(valid_until)) => Ok(Some(PreviousSecret {
+            digest: Digest::from_slice(digest).context("stored previous secret digest")?,
+            valid_until,
+        })),
+        _ => Ok(None),
     }
 }
 
@@ -63,6 +88,10 @@ impl ApplicationStore for SeaOrmStore {
             allowed_number_of_simultaneous_sessions: Set(stored_count(app.settings.session_limit)),
             session_lifetime_seconds: Set(stored_count(app.settings.session_lifetime_seconds)),
             cross_banning: Set(app.settings.cross_banning),
+            previous_api_secret_digest: Set(None),
+            previous_api_secret_expires_at: Set(None),
+            previous_admin_api_key_digest: Set(None),
+            previous_admin_api_key_expires_at: Set(None),
         };
         Entity::insert(model)
             .exec_without_returning(&self.db)
@@ -91,13 +120,62 @@ impl ApplicationStore for SeaOrmStore {
     }
 
     async fn find_by_admin_key(&self, digest: &Digest) -> anyhow::Result<Option<Application>> {
+        let digest = digest.as_bytes().to_vec();
         Entity::find()
-            .filter(Column::AdminApiKeyDigest.eq(digest.as_bytes().to_vec()))
+            .filter(
+                Condition::any()
+                    .add(Column::AdminApiKeyDigest.eq(digest.clone()))
+                    .add(Column::PreviousAdminApiKeyDigest.eq(digest)),
+            )
             .one(&self.db)
             .await
             .or_unavailable("finding an application by admin key")?
             .map(Application::try_from)
             .transpose()
+    }
+
+    async fn get(&self, id: ApplicationId) -> anyhow::Result<Option<Application>> {
+        Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await
+            .or_unavailable("finding an application")?
+            .map(Application::try_from)
+            .transpose()
+    }
+
+    async fn rotate(
+        &self,
+        id: ApplicationId,
+        rotation: &Rotation,
+    ) -> anyhow::Result<Option<Application>> {
+        let Some(model) = Entity::find_by_id(id.as_uuid())
+            .one(&self.db)
+            .await
+            .or_unavailable("finding an application to rotate")?
+        else {
+            return Ok(None);
+        };
+        let mut active: ActiveModel = model.into();
+        let new = Set(rotation.new_digest.as_bytes().to_vec());
+        let previous_digest = Set(rotation.previous.map(|p| p.digest.as_bytes().to_vec()));
+        let previous_until = Set(rotation.previous.map(|p| p.valid_until));
+        match rotation.which {
+            SecretToRotate::ApiSecret => {
+                active.api_secret_digest = new;
+                active.previous_api_secret_digest = previous_digest;
+                active.previous_api_secret_expires_at = previous_until;
+            }
+            SecretToRotate::AdminApiKey => {
+                active.admin_api_key_digest = new;
+                active.previous_admin_api_key_digest = previous_digest;
+                active.previous_admin_api_key_expires_at = previous_until;
+            }
+        }
+        let model = active
+            .update(&self.db)
+            .await
+            .or_unavailable("rotating a secret")?;
+        Application::try_from(model).map(Some)
     }
 
     async fn update(

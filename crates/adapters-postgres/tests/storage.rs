@@ -202,7 +202,10 @@ async fn concurrent_redemptions_of_one_code_have_exactly_one_winner(db: TestData
     let stored = store.find_by_code(app, &code).await.unwrap().unwrap();
     let winner = stored.activated_by.expect("the license records its user");
     assert!(
-        store.get(app, winner).await.unwrap().is_some(),
+        UserStore::get(&*store, app, winner)
+            .await
+            .unwrap()
+            .is_some(),
         "the winner's user was committed"
     );
 }
@@ -225,7 +228,7 @@ async fn an_uncommitted_sign_up_leaves_no_user_and_the_code_unused(db: TestDatab
         .await
         .unwrap();
     drop(tx);
-    assert_eq!(store.get(app, user.id).await.unwrap(), None);
+    assert_eq!(UserStore::get(store, app, user.id).await.unwrap(), None);
     assert!(
         !store
             .find_by_code(app, &code)

@@ -14,7 +14,69 @@ pub struct Application {
     pub api_secret_digest: Digest,
     pub admin_api_key_digest: Digest,
     pub settings: ApplicationSettings,
+    /// The API secret before the last rotation, still accepted until its deadline.
+    pub previous_api_secret: Option<PreviousSecret>,
+    /// The admin key before the last rotation, still accepted until its deadline.
+    pub previous_admin_api_key: Option<PreviousSecret>,
     pub created_at: DateTime<Utc>,
+}
+
+/// A rotated-out secret that keeps working for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub digest: Digest,
+    pub valid_until: DateTime<Utc>,
+}
+
+impl PreviousSecret {
+    fn accepts(&self, presented: &Digest, now: DateTime<Utc>) -> bool {
+        // Compared whatever the deadline, so timing does not tell whether one is set.
+        self.digest.matches(presented) & (self.valid_until > now)
+    }
+}
+
+impl Application {
+    /// The current API secret, or the previous one before its deadline.
+    #[must_use]
+    pub fn accepts_api_secret(&self, presented: &Digest, now: DateTime<Utc>) -> bool {
+        let previous = self
+            .previous_api_secret
+            .is_some_and(|p| p.accepts(presented, now));
+        self.api_secret_digest.matches(presented) | previous
+    }
+
+    /// The current admin key, or the previous one before its deadline.
+    #[must_use]
+    pub fn accepts_admin_api_key(&self, presented: &Digest, now: DateTime<Utc>) -> bool {
+        let previous = self
+            .previous_admin_api_key
+            .is_some_and(|p| p.accepts(presented, now));
+        self.admin_api_key_digest.matches(presented) | previous
+    }
+}
+
+/// Which secret to replace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretToRotate {
+    ApiSecret,
+    AdminApiKey,
+}
+
+/// A rotation as stored: the new secret's digest, and the old one while it stays valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    pub which: SecretToRotate,
+    pub new_digest: Digest,
+    /// `None` when the old secret stops working at once.
+    pub previous: Option<PreviousSecret>,
+}
+
+/// A rotation's answer: the new secret, shown once.
+#[derive(Debug, Clone)]
+pub struct RotatedSecret {
+    pub which: SecretToRotate,
+    pub secret: Secret,
+    pub old_valid_until: Option<DateTime<Utc>>,
 }
 
 /// How an application's users sign in. Defaults as in Authgate.
@@ -67,6 +129,8 @@ impl CreatedApplication {
             api_secret_digest: api_secret.digest(),
             admin_api_key_digest: admin_api_key.digest(),
             settings: ApplicationSettings::default(),
+            previous_api_secret: None,
+            previous_admin_api_key: None,
             created_at: now,
         };
         Self {
@@ -143,5 +207,28 @@ mod tests {
         assert!(ApplicationName::parse("  ").is_err());
         assert!(ApplicationName::parse("a\u{7}b").is_err());
         assert!(ApplicationName::parse(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn a_previous_secret_works_until_its_deadline_only() {
+        let now = Utc::now();
+        let mut created =
+            CreatedApplication::generate(ApplicationName::parse("App").unwrap(), true, now);
+        let old = created.api_secret.digest();
+        let new = Secret::generate(SecretKind::ApiSecret).digest();
+        created.application.api_secret_digest = new;
+        created.application.previous_api_secret = Some(PreviousSecret {
+            digest: old,
+            valid_until: now + chrono::Duration::hours(1),
+        });
+        let app = &created.application;
+        assert!(app.accepts_api_secret(&new, now));
+        assert!(app.accepts_api_secret(&old, now));
+        assert!(!app.accepts_api_secret(&old, now + chrono::Duration::hours(2)));
+        assert!(!app.accepts_api_secret(&Digest::of("other"), now));
+        assert!(
+            !app.accepts_admin_api_key(&old, now),
+            "the secrets are separate"
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! Every store method takes the [`ApplicationId`]: no store call can forget its tenant.
 //! Infrastructure failures are `anyhow::Error`; outcomes the rules act on are typed.
 
-use crate::application::{Application, ApplicationUpdate};
+use crate::application::{Application, ApplicationUpdate, Rotation};
 use crate::ban::{Ban, BanKind, BanProbe, NewBan};
 use crate::errors::{CreateUserError, HashError, StoreLicensesError};
 use crate::license::{License, NewLicense};
@@ -22,8 +22,16 @@ use chrono::{DateTime, SubsecRound, Utc};
 pub trait ApplicationStore: Send + Sync {
     async fn create(&self, application: &Application) -> anyhow::Result<()>;
     async fn list(&self) -> anyhow::Result<Vec<Application>>;
+    async fn get(&self, id: ApplicationId) -> anyhow::Result<Option<Application>>;
     async fn find_by_api_key(&self, api_key: &str) -> anyhow::Result<Option<Application>>;
+    /// Finds by the current admin key or the previous one (the caller checks its deadline).
     async fn find_by_admin_key(&self, digest: &Digest) -> anyhow::Result<Option<Application>>;
+    /// Stores a rotation; `None` when no application has that id.
+    async fn rotate(
+        &self,
+        id: ApplicationId,
+        rotation: &Rotation,
+    ) -> anyhow::Result<Option<Application>>;
     /// `None` when no application has that id.
     async fn update(
         &self,

@@ -46,6 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(operator::list_applications)),
         )
         .service(
+            resource("/api/operator/applications/{id}/rotate")
+                .route(web::post().to(operator::rotate_secret)),
+        )
+        .service(
             resource("/api/operator/applications/{id}")
                 .route(web::patch().to(operator::update_application)),
         )

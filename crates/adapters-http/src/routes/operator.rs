@@ -3,7 +3,7 @@
 use crate::auth::Operator;
 use crate::dto::{
     ApplicationListResponse, ApplicationResponse, CreateApplicationRequest,
-    CreatedApplicationResponse, UpdateApplicationRequest,
+    CreatedApplicationResponse, RotateRequest, RotatedSecretResponse, UpdateApplicationRequest,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
@@ -84,4 +84,36 @@ pub async fn update_application(
         .await?
         .ok_or(ApiError::NotFound("application"))?;
     Ok(web::Json(app.into()))
+}
+
+/// Replace an application's API secret or admin key; the old one keeps working for
+/// `old_valid_for_seconds`, so shipped programs and back offices can move over.
+#[utoipa::path(
+    post, path = "/api/operator/applications/{id}/rotate", tag = "operator",
+    params(("id" = Uuid, Path, description = "The application id")),
+    request_body = RotateRequest,
+    security(("operator_token" = [])),
+    responses(
+        (status = 200, description = "The new value, shown only here", body = RotatedSecretResponse),
+        (status = 401, description = "Missing or wrong operator token", body = ErrorBody),
+        (status = 404, description = "No such application", body = ErrorBody),
+        (status = 422, description = "Validation failed", body = ErrorBody),
+    )
+)]
+pub async fn rotate_secret(
+    _: Operator,
+    service: web::Data<dyn OperatorApi>,
+    id: web::Path<Uuid>,
+    body: JsonBody<RotateRequest>,
+) -> Result<web::Json<RotatedSecretResponse>, ApiError> {
+    let (which, old_valid_for) = body.0.try_into_domain()?;
+    let rotated = service
+        .rotate_secret(
+            ApplicationId::from_uuid(id.into_inner()),
+            which,
+            old_valid_for,
+        )
+        .await?
+        .ok_or(ApiError::NotFound("application"))?;
+    Ok(web::Json(rotated.into()))
 }

@@ -15,6 +15,10 @@ pub struct Model {
     pub allowed_number_of_simultaneous_sessions: i32,
     pub session_lifetime_seconds: i32,
     pub cross_banning: bool,
+    pub previous_api_secret_digest: Option<Vec<u8>>,
+    pub previous_api_secret_expires_at: Option<DateTimeUtc>,
+    pub previous_admin_api_key_digest: Option<Vec<u8>>,
+    pub previous_admin_api_key_expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -277,6 +277,14 @@ pub trait OperatorApi: Send + Sync {
         id: ApplicationId,
         update: ApplicationUpdate,
     ) -> anyhow::Result<Option<Application>>;
+    /// Replaces the API secret or the admin key; the old one keeps working for
+    /// `old_valid_for` (zero: it stops at once). `None` when there is no such application.
+    async fn rotate_secret(
+        &self,
+        id: ApplicationId,
+        which: crate::application::SecretToRotate,
+        old_valid_for: chrono::Duration,
+    ) -> anyhow::Result<Option<crate::application::RotatedSecret>>;
 }
 
 /// The ports the use cases run on.

@@ -1,8 +1,12 @@
 //! The operator API: creating and changing applications.
 
 use super::{Latchkey, OperatorApi};
-use crate::application::{Application, ApplicationName, ApplicationUpdate, CreatedApplication};
+use crate::application::{
+    Application, ApplicationName, ApplicationUpdate, CreatedApplication, PreviousSecret,
+    RotatedSecret, Rotation, SecretToRotate,
+};
 use crate::values::ApplicationId;
+use crate::values::{Secret, SecretKind};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -20,6 +24,43 @@ impl OperatorApi for Latchkey {
 
     async fn list_applications(&self) -> anyhow::Result<Vec<Application>> {
         self.ports.applications.list().await
+    }
+
+    async fn rotate_secret(
+        &self,
+        id: ApplicationId,
+        which: SecretToRotate,
+        old_valid_for: chrono::Duration,
+    ) -> anyhow::Result<Option<RotatedSecret>> {
+        let now = self.ports.clock.now();
+        let Some(app) = self.ports.applications.get(id).await? else {
+            return Ok(None);
+        };
+        let (kind, current) = match which {
+            SecretToRotate::ApiSecret => (SecretKind::ApiSecret, app.api_secret_digest),
+            SecretToRotate::AdminApiKey => (SecretKind::AdminApiKey, app.admin_api_key_digest),
+        };
+        let secret = Secret::generate(kind);
+        let old_valid_until =
+            (old_valid_for > chrono::Duration::zero()).then(|| now + old_valid_for);
+        let rotation = Rotation {
+            which,
+            new_digest: secret.digest(),
+            previous: old_valid_until.map(|valid_until| PreviousSecret {
+                digest: current,
+                valid_until,
+            }),
+        };
+        Ok(self
+            .ports
+            .applications
+            .rotate(id, &rotation)
+            .await?
+            .map(|_| RotatedSecret {
+                which,
+                secret,
+                old_valid_until,
+            }))
     }
 
     async fn update_application(

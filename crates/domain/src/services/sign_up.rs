@@ -19,8 +19,9 @@ impl IntegrationApi for Latchkey {
         api_secret: &str,
     ) -> Result<Application, AuthenticateError> {
         let presented = Digest::of(api_secret);
+        let now = self.ports.clock.now();
         match self.ports.applications.find_by_api_key(api_key).await? {
-            Some(app) if app.api_secret_digest.matches(&presented) => Ok(app),
+            Some(app) if app.accepts_api_secret(&presented, now) => Ok(app),
             _ => Err(AuthenticateError::InvalidCredentials),
         }
     }

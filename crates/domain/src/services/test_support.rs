@@ -33,6 +33,8 @@ pub(crate) fn application(device_authentication: bool) -> Application {
             cross_banning: false,
             ..crate::application::ApplicationSettings::default()
         },
+        previous_api_secret: None,
+        previous_admin_api_key: None,
         created_at: fixed_now(),
     }
 }

@@ -49,6 +49,7 @@ pub struct TestApp {
 /// An application's credentials, as the operator API returned them.
 #[derive(Debug, Clone)]
 pub struct AppCredentials {
+    pub id: String,
     pub api_key: String,
     pub api_secret: String,
     pub admin_api_key: String,
@@ -165,6 +166,7 @@ impl TestApp {
         let body: Value = response.json().await.unwrap();
         let field = |name: &str| body[name].as_str().unwrap().to_owned();
         AppCredentials {
+            id: field("id"),
             api_key: field("api_key"),
             api_secret: field("api_secret"),
             admin_api_key: field("admin_api_key"),

@@ -5,6 +5,7 @@ use crate::on_both_backends;
 use serde_json::json;
 
 on_both_backends!(
+    a_rotated_secret_overlaps_with_the_old_one_until_it_expires,
     applications_are_created_listed_and_changed,
     the_operator_api_needs_its_token_and_is_absent_without_one,
 );
@@ -63,6 +64,7 @@ async fn applications_are_created_listed_and_changed(backend: Backend) {
     assert_eq!(changed["device_authentication"], false);
 
     let creds = crate::helpers::AppCredentials {
+        id: created["id"].as_str().unwrap().into(),
         api_key: created["api_key"].as_str().unwrap().into(),
         api_secret: created["api_secret"].as_str().unwrap().into(),
         admin_api_key: created["admin_api_key"].as_str().unwrap().into(),
@@ -120,4 +122,62 @@ async fn the_operator_api_needs_its_token_and_is_absent_without_one(backend: Bac
     )
     .await;
     assert_error(&answer, 404, "not_found");
+}
+
+async fn a_rotated_secret_overlaps_with_the_old_one_until_it_expires(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let old = app.create_app(false).await;
+    let rotate = |body: serde_json::Value| {
+        app.client
+            .post(app.url(&format!("/api/operator/applications/{}/rotate", old.id)))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&body)
+    };
+    let (status, rotated) = send(rotate(
+        json!({"which": "api_secret", "old_valid_for_seconds": 86_400}),
+    ))
+    .await;
+    assert_eq!(status, 200, "{rotated}");
+    assert!(rotated["value"].as_str().unwrap().starts_with("lk_sec_"));
+    assert!(rotated["old_valid_until"].is_string());
+    let new = crate::helpers::AppCredentials {
+        api_secret: rotated["value"].as_str().unwrap().into(),
+        ..old.clone()
+    };
+    let body = |name: &str| json!({"username": name, "password": "secure_password123"});
+    assert_eq!(
+        app.sign_up(&old, body("with_old")).await.0,
+        200,
+        "the old secret works during the overlap"
+    );
+    assert_eq!(
+        app.sign_up(&new, body("with_new")).await.0,
+        200,
+        "the new one works at once"
+    );
+
+    let (status, rotated) = send(rotate(
+        json!({"which": "admin_api_key", "old_valid_for_seconds": 0}),
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(rotated["old_valid_until"], serde_json::Value::Null);
+    assert_error(&app.user(&old, "with_old").await, 401, "invalid_admin_key");
+    let new_admin = crate::helpers::AppCredentials {
+        admin_api_key: rotated["value"].as_str().unwrap().into(),
+        ..old.clone()
+    };
+    assert_eq!(app.user(&new_admin, "with_old").await.0, 200);
+
+    let bad = send(rotate(json!({"which": "password"}))).await;
+    assert_error(&bad, 422, "validation_failed");
+    let unknown = app
+        .client
+        .post(app.url(&format!(
+            "/api/operator/applications/{}/rotate",
+            uuid::Uuid::now_v7()
+        )))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&json!({"which": "api_secret"}));
+    assert_error(&send(unknown).await, 404, "not_found");
 }
