@@ -531,6 +531,9 @@ pub struct UserDetailsResponse {
     pub credential_type: &'static str,
     pub membership: MembershipResponse,
     pub registered_devices: Vec<DeviceResponse>,
+    /// The user's own limits; null when the application's apply.
+    pub allowed_number_of_devices: Option<u32>,
+    pub allowed_number_of_simultaneous_sessions: Option<u32>,
     pub signup_ip: Option<String>,
     pub last_ip: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -556,6 +559,8 @@ impl From<UserDetails> for UserDetailsResponse {
                     registered_at: device.registered_at,
                 })
                 .collect(),
+            allowed_number_of_devices: user.device_limit,
+            allowed_number_of_simultaneous_sessions: user.session_limit,
             signup_ip: user.signup_ip.map(|ip| ip.to_string()),
             last_ip: user.last_ip.map(|ip| ip.to_string()),
             created_at: user.created_at,

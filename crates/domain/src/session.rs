@@ -32,8 +32,8 @@ impl Session {
 }
 
 /// An application variable, shown to signed-in clients: a name of 1 to 64 characters and a
-/// value of at most 10,000, neither with control characters (newlines and tabs are allowed in
-/// values).
+/// value of at most 10,000, neither with control characters (newlines, carriage returns and
+/// tabs are allowed in values).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Variable {
     pub name: String,

@@ -55,7 +55,8 @@ impl Latchkey {
         })
     }
 
-    /// The user who signed up with, or activated, this code.
+    /// The user who signed up with this code. A code that a password user activated is no
+    /// credential: holding it must not let anyone in as that user.
     async fn user_with_code(
         &self,
         app: &Application,
@@ -67,11 +68,9 @@ impl Latchkey {
         let Some(user_id) = license.activated_by else {
             return Ok(None);
         };
-        Ok(self
-            .ports
-            .users
-            .get(app.id, user_id)
-            .await?
+        let user = self.ports.users.get(app.id, user_id).await?;
+        Ok(user
+            .filter(|user| user.credential == Credential::LicenseCode)
             .map(|user| (user, license.id)))
     }
 }

@@ -301,9 +301,18 @@ async fn a_banned_users_live_session_stops_working_and_cross_bans_are_written(ba
     let token = session["session_token"].as_str().unwrap();
     assert_eq!(app.app_context(&creds, token).await.0, 200);
 
+    // A user ban ends the user's sessions at once and bans their address and devices.
     assert_eq!(app.ban(&creds, "user", "mallory").await.0, 201);
-    assert_error(&app.app_context(&creds, token).await, 403, "banned");
-    // The refusal banned the request's IP too (cross-banning is on by default).
+    assert_error(
+        &app.app_context(&creds, token).await,
+        401,
+        "invalid_session",
+    );
+    assert_error(
+        &app.login(&creds, "mallory", Some("signup-device")).await,
+        403,
+        "banned",
+    );
     let (_, bans) = send(app.admin(&creds, Method::GET, "/api/admin/bans")).await;
     let kinds: Vec<_> = bans["bans"]
         .as_array()
@@ -311,11 +320,31 @@ async fn a_banned_users_live_session_stops_working_and_cross_bans_are_written(ba
         .iter()
         .map(|ban| ban["type"].as_str().unwrap().to_owned())
         .collect();
-    assert!(kinds.contains(&"ip".to_owned()), "{bans}");
+    assert!(
+        kinds.contains(&"ip".to_owned()) && kinds.contains(&"hardware_id".to_owned()),
+        "{bans}"
+    );
+
+    // Cross-banning: a request refused for its banned device gets its other identifiers
+    // banned too, although it fails.
+    let other = app.create_app(true).await;
+    app.member(&other, "innocent", 60).await;
+    assert_eq!(app.ban(&other, "hardware_id", "stolen-device").await.0, 201);
     assert_error(
-        &app.login(&creds, "mallory", Some("signup-device")).await,
+        &app.login(&other, "innocent", Some("stolen-device")).await,
         403,
         "banned",
+    );
+    let (_, bans) = send(app.admin(&other, Method::GET, "/api/admin/bans")).await;
+    let ip_ban = bans["bans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|ban| ban["type"] == "ip")
+        .cloned();
+    assert!(
+        ip_ban.is_some_and(|ban| ban["value"] == "127.0.0.1"),
+        "{bans}"
     );
 }
 

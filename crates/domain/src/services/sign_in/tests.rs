@@ -645,3 +645,37 @@ async fn a_weak_password_hash_is_replaced_at_a_successful_sign_in() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn a_code_a_password_user_activated_is_no_credential() {
+    let mut mocks = Mocks::default();
+    let user = member(active());
+    let license = License {
+        activated_by: Some(user.id),
+        activated_at: Some(fixed_now()),
+        ..unused_license(LicenseDuration::Minutes(60))
+    };
+    mocks
+        .bans
+        .expect_find_ban()
+        .times(1)
+        .return_once(|_, _| Ok(None));
+    mocks
+        .licenses
+        .expect_find_by_code()
+        .times(1)
+        .return_once(move |_, _| Ok(Some(license)));
+    mocks
+        .users
+        .expect_get()
+        .times(1)
+        .return_once(move |_, _| Ok(Some(user)));
+    mocks.unit_of_work.expect_begin().never();
+    let request = Login {
+        credentials: Credentials::LicenseCode(LicenseCode::parse("ABCD").unwrap()),
+        hardware_id: None,
+        ip: ip(),
+    };
+    let result = mocks.service().login(&application(false), request).await;
+    assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+}
