@@ -41,7 +41,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         service::readyz,
         service::openapi,
     ),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonResponses),
     tags(
         (name = "integration", description = "Called by the vendor's shipped program"),
         (name = "admin", description = "Called by the vendor's back office, per application"),
@@ -52,6 +52,55 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 pub struct ApiDoc;
 
 struct SecuritySchemes;
+
+/// Answers every route can give that the handlers' annotations leave out: 413 and 415 where
+/// there is a body, 503 wherever storage is used.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{Ref, RefOr, ResponseBuilder, content::ContentBuilder};
+        let error = |description: &str| -> RefOr<utoipa::openapi::Response> {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", content)
+                    .build(),
+            )
+        };
+        for (path, item) in &mut openapi.paths.paths {
+            let storage = !matches!(path.as_str(), "/livez" | "/api/openapi.json");
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let responses = &mut operation.responses.responses;
+                if operation.request_body.is_some() {
+                    responses
+                        .entry("413".into())
+                        .or_insert_with(|| error("Body over 64 KiB"));
+                    responses
+                        .entry("415".into())
+                        .or_insert_with(|| error("Body is not JSON"));
+                }
+                if storage {
+                    responses
+                        .entry("503".into())
+                        .or_insert_with(|| error("The database is unavailable; see Retry-After"));
+                }
+            }
+        }
+    }
+}
 
 impl Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {

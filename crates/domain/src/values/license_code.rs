@@ -27,7 +27,9 @@ impl LicenseCode {
     /// [`LicenseCodeError`] when the value breaks the input rules.
     pub fn parse(raw: &str) -> Result<Self, LicenseCodeError> {
         let trimmed = raw.trim();
-        if trimmed.chars().count() > Self::MAX_CHARS {
+        // The limit counts the code itself; dashes and spaces may double it as typed (the
+        // grouped form this type prints must always read back).
+        if trimmed.chars().count() > 2 * Self::MAX_CHARS {
             return Err(LicenseCodeError::TooLong);
         }
         let normalised: String = trimmed
@@ -37,6 +39,9 @@ impl LicenseCode {
             .collect();
         if normalised.is_empty() {
             return Err(LicenseCodeError::Empty);
+        }
+        if normalised.chars().count() > Self::MAX_CHARS {
+            return Err(LicenseCodeError::TooLong);
         }
         if !normalised.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(LicenseCodeError::Character);
@@ -108,6 +113,16 @@ mod tests {
             Err(LicenseCodeError::TooLong)
         );
         assert!(LicenseCode::parse(&"A".repeat(64)).is_ok());
+        let longest = LicenseCode::parse(&"A".repeat(64)).unwrap();
+        assert_eq!(
+            LicenseCode::parse(&longest.formatted()).unwrap(),
+            longest,
+            "the grouped form reads back"
+        );
+        assert_eq!(
+            LicenseCode::parse(&"A-".repeat(65)),
+            Err(LicenseCodeError::TooLong)
+        );
         assert_eq!(
             LicenseCode::parse("ABC_123"),
             Err(LicenseCodeError::Character)
