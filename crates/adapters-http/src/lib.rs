@@ -11,6 +11,7 @@ mod dto_user_admin;
 mod error;
 mod json;
 mod openapi;
+mod outcomes;
 mod request_log;
 mod routes;
 mod throttle;

@@ -174,6 +174,22 @@ impl SeaOrmStore {
         self.db.get_database_backend()
     }
 
+    /// Connections open in the pool, and how many of them are idle: for the metrics.
+    #[must_use]
+    pub fn pool_connections(&self) -> (u32, usize) {
+        match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => (0, 0),
+        }
+    }
+
     /// The pool, for tests that inspect what was stored.
     #[must_use]
     pub fn connection(&self) -> &DatabaseConnection {

@@ -117,19 +117,28 @@ impl Argon2Hasher {
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, HashError> {
+        let waited = std::time::Instant::now();
         let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| HashError::Busy)?
+            .map_err(|_| {
+                metrics::counter!("latchkey_hash_permits_refused_total").increment(1);
+                HashError::Busy
+            })?
             .context("the hashing semaphore closed")?;
+        metrics::histogram!("latchkey_hash_permit_wait_seconds")
+            .record(waited.elapsed().as_secs_f64());
         let (buffers, block_count) = (self.buffers.clone(), self.params.block_count());
         let result = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let in_flight = metrics::gauge!("latchkey_hashes_in_flight");
+            in_flight.increment(1.0);
             let pooled = buffers.lock().ok().and_then(|mut pool| pool.pop());
             let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); block_count]);
             let result = work(&mut blocks);
             if let Ok(mut pool) = buffers.lock() {
                 pool.push(blocks);
             }
+            in_flight.decrement(1.0);
             result
         })
         .await

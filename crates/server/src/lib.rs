@@ -3,6 +3,7 @@
 
 pub mod hashing;
 pub mod limits;
+pub mod metrics;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
@@ -103,6 +104,7 @@ pub struct Server {
     server: actix_web::dev::Server,
     draining: Draining,
     drain_delay: Duration,
+    metrics: Option<(actix_web::dev::Server, u16)>,
 }
 
 impl Server {
@@ -115,6 +117,7 @@ impl Server {
         let trusted_proxies = TrustedProxies::parse(&settings.http.trusted_proxies)
             .map_err(|error| anyhow::anyhow!("http.trusted_proxies: {error}"))?;
         let store = connect_and_migrate(settings).await?;
+        let store_for_metrics = store.clone();
         let draining = Draining::default();
         let service = Arc::new(service(&store, settings)?);
         let state = HttpState {
@@ -161,9 +164,19 @@ impl Server {
         .listen(listener)
         .context("listening")?
         .run();
+        let metrics = match settings
+            .metrics
+            .bind
+            .as_deref()
+            .filter(|bind| !bind.is_empty())
+        {
+            Some(bind) => Some(metrics::serve(bind, store_for_metrics)?),
+            None => None,
+        };
         Ok(Self {
             port,
             server,
+            metrics,
             draining,
             drain_delay: Duration::from_millis(settings.http.drain_delay_ms),
         })
@@ -172,6 +185,12 @@ impl Server {
     #[must_use]
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The metrics server's port, when `metrics.bind` is set.
+    #[must_use]
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(_, port)| *port)
     }
 
     /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
@@ -192,6 +211,13 @@ impl Server {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (handle, draining, delay) = (self.server.handle(), self.draining, self.drain_delay);
+        let (metrics, metrics_handle) = match self.metrics {
+            Some((server, _)) => {
+                let handle = server.handle();
+                (Some(server), Some(handle))
+            }
+            None => (None, None),
+        };
         tokio::spawn(async move {
             stop.await;
             draining.begin();
@@ -201,7 +227,19 @@ impl Server {
             );
             tokio::time::sleep(delay).await;
             handle.stop(true).await;
+            if let Some(metrics) = metrics_handle {
+                metrics.stop(false).await;
+            }
         });
-        self.server.await
+        // Both servers are polled here, in the server's own task.
+        let metrics = async move {
+            if let Some(metrics) = metrics
+                && let Err(error) = metrics.await
+            {
+                tracing::error!(%error, "the metrics server failed");
+            }
+        };
+        let (served, ()) = tokio::join!(self.server, metrics);
+        served
     }
 }

@@ -15,6 +15,8 @@ pub struct Settings {
     pub operator: OperatorSection,
     pub hashing: HashingSection,
     pub limits: LimitsSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
     pub log: LogSection,
 }
 
@@ -65,6 +67,12 @@ pub struct LimitsSection {
     pub failed_attempts_per_minute: u32,
     /// Share the counters of all instances through this Redis; unset: per instance.
     pub redis_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MetricsSection {
+    /// Where to serve `GET /metrics` (Prometheus text); unset: no metrics server.
+    pub bind: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -5,7 +5,7 @@ use crate::client_ip::ClientAddress;
 use crate::dto::{LicenseSignUpRequest, SignUpRequest, UserResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
-use crate::throttle;
+use crate::{outcomes, throttle};
 use actix_web::web;
 use domain::errors::{LicenseSignUpError, SignUpError};
 use domain::ports::RateLimiter;
@@ -45,11 +45,15 @@ pub async fn sign_up(
         .await
         .map_err(|error| match error {
             SignUpError::HardwareIdRequired => hardware_id_required(),
-            SignUpError::Banned(_) => ApiError::Banned,
+            SignUpError::Banned(kind) => {
+                outcomes::ban_hit(kind);
+                ApiError::Banned
+            }
             SignUpError::UsernameTaken => ApiError::UsernameTaken,
             SignUpError::Busy => ApiError::Unavailable,
             SignUpError::Unknown(error) => ApiError::from(error),
         })?;
+    outcomes::signed_up("password");
     Ok(web::Json(user.into()))
 }
 
@@ -80,11 +84,18 @@ pub async fn sign_up_with_license_code(
     throttle::sign_up(limiter.as_ref(), app.0.id, ip.0).await?;
     let result = service.sign_up_with_license_code(&app.0, request).await;
     let user = match result {
-        Ok(user) => user,
+        Ok(user) => {
+            outcomes::signed_up("license_code");
+            outcomes::redeemed("sign_up");
+            user
+        }
         Err(error) => {
             let error = match error {
                 LicenseSignUpError::HardwareIdRequired => hardware_id_required(),
-                LicenseSignUpError::Banned(_) => ApiError::Banned,
+                LicenseSignUpError::Banned(kind) => {
+                    outcomes::ban_hit(kind);
+                    ApiError::Banned
+                }
                 LicenseSignUpError::InvalidCode => ApiError::InvalidLicenseCode,
                 LicenseSignUpError::Unknown(error) => ApiError::from(error),
             };

@@ -7,7 +7,7 @@ use crate::dto_sign_in::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
-use crate::throttle;
+use crate::{outcomes, throttle};
 use actix_web::{HttpRequest, web};
 use domain::errors::{ActivateLicenseError, AppContextError, LoginError};
 use domain::ports::RateLimiter;
@@ -37,16 +37,23 @@ pub async fn login(
     let request = body.0.try_into_domain(ip.0)?;
     throttle::before_attempt(limiter.as_ref(), app.0.id, ip.0).await?;
     let error = match service.login(&app.0, request).await {
-        Ok(signed_in) => return Ok(web::Json(signed_in.into())),
+        Ok(signed_in) => {
+            outcomes::signed_in("success");
+            return Ok(web::Json(signed_in.into()));
+        }
         Err(LoginError::InvalidCredentials) => ApiError::InvalidCredentials,
         Err(LoginError::DeviceAuthenticationRequired) => ApiError::DeviceAuthenticationRequired,
         Err(LoginError::MaxDevicesReached) => ApiError::MaxDevicesReached,
         Err(LoginError::MaxSessionsReached) => ApiError::MaxSessionsReached,
-        Err(LoginError::Banned(_)) => ApiError::Banned,
+        Err(LoginError::Banned(kind)) => {
+            outcomes::ban_hit(kind);
+            ApiError::Banned
+        }
         Err(LoginError::MembershipInactive) => ApiError::MembershipInactive,
         Err(LoginError::Busy) => ApiError::Unavailable,
         Err(LoginError::Unknown(error)) => ApiError::from(error),
     };
+    outcomes::signed_in("refused");
     Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip.0, error).await)
 }
 
@@ -74,10 +81,16 @@ pub async fn activate_license(
     let request = body.0.try_into_domain(ip.0)?;
     throttle::before_attempt(limiter.as_ref(), app.0.id, ip.0).await?;
     let error = match service.activate_license(&app.0, request).await {
-        Ok(adjustment) => return Ok(web::Json(adjustment.into())),
+        Ok(adjustment) => {
+            outcomes::redeemed("activation");
+            return Ok(web::Json(adjustment.into()));
+        }
         Err(ActivateLicenseError::InvalidCredentials) => ApiError::InvalidCredentials,
         Err(ActivateLicenseError::InvalidCode) => ApiError::ActivationCodeInvalid,
-        Err(ActivateLicenseError::Banned(_)) => ApiError::Banned,
+        Err(ActivateLicenseError::Banned(kind)) => {
+            outcomes::ban_hit(kind);
+            ApiError::Banned
+        }
         Err(ActivateLicenseError::Busy) => ApiError::Unavailable,
         Err(ActivateLicenseError::Unknown(error)) => ApiError::from(error),
     };
@@ -108,7 +121,10 @@ pub async fn app_context(
         .await
         .map_err(|error| match error {
             AppContextError::InvalidSession => ApiError::InvalidSession,
-            AppContextError::Banned(_) => ApiError::Banned,
+            AppContextError::Banned(kind) => {
+                outcomes::ban_hit(kind);
+                ApiError::Banned
+            }
             AppContextError::Unknown(error) => ApiError::from(error),
         })?;
     Ok(web::Json(context.into()))

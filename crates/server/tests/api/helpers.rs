@@ -6,8 +6,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
-    DatabaseSection, HashingSection, HttpSection, LimitsSection, LogSection, OperatorSection,
-    Settings,
+    DatabaseSection, HashingSection, HttpSection, LimitsSection, LogSection, MetricsSection,
+    OperatorSection, Settings,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -42,6 +42,8 @@ pub enum Backend {
 /// A running server on its own database.
 pub struct TestApp {
     pub address: String,
+    /// `http://127.0.0.1:port` of `/metrics`, when `metrics.bind` was set.
+    pub metrics_address: Option<String>,
     pub client: Client,
     pub db: TestDatabase,
 }
@@ -116,6 +118,7 @@ pub fn settings(url: &str) -> Settings {
             failed_attempts_per_minute: 10,
             redis_url: None,
         },
+        metrics: MetricsSection { bind: None },
         log: LogSection {
             format: "pretty".into(),
             level: "debug".into(),
@@ -140,9 +143,13 @@ impl TestApp {
         adjust(&mut settings);
         let server = Server::build(&settings).await.expect("the server starts");
         let address = format!("http://127.0.0.1:{}", server.port());
+        let metrics_address = server
+            .metrics_port()
+            .map(|port| format!("http://127.0.0.1:{port}"));
         tokio::spawn(server.run());
         Self {
             address,
+            metrics_address,
             client: Client::new(),
             db,
         }
