@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run test lint fmt bench
+.PHONY: run test lint fmt bench test-api-fuzz fuzz
 
 ## Serve on 127.0.0.1:8080 from an SQLite file under ./data/ (created on first run).
 run:
@@ -23,3 +23,16 @@ fmt:
 ## Benchmarks on a release build; they print their numbers (see docs/benchmarks.md).
 bench:
 	cargo bench -p server --bench hash_storm
+
+## OpenAPI-driven fuzzing: schemathesis (in a venv under target/) against a debug server;
+## no 5xx, every response as documented. Bounded; CI runs it (see docs/fuzzing.md).
+test-api-fuzz:
+	scripts/api-fuzz.sh
+
+## cargo-fuzz over the parsers for $(FUZZ_SECONDS)s (installs cargo-fuzz when missing). Not in
+## `make test` or CI. cargo-fuzz needs nightly flags: RUSTC_BOOTSTRAP=1 lets stable take them.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run parsers -- \
+		-max_total_time=$(FUZZ_SECONDS) -dict=$(CURDIR)/fuzz/parsers.dict
