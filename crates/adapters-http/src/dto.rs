@@ -13,7 +13,8 @@ use domain::services::{
     BanRequest, BanSubject, LicenseBatch, LicenseBatchError, LicenseSignUp, MAX_BAN_REASON_CHARS,
     PasswordSignUp,
 };
-use domain::user::{Credential, Membership, User, UserDetails};
+use crate::dto_user_admin::UserSummaryResponse;
+use domain::user::{Membership, User, UserDetails};
 use domain::values::{ClientIp, HardwareId, IpBanRange, LicenseCode, Password, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -522,34 +523,18 @@ pub struct DeviceResponse {
     pub registered_at: DateTime<Utc>,
 }
 
-/// `GET /api/admin/user/{username_or_license_code}`.
+/// `GET /api/admin/user/{username_or_license_code}`: the user and their devices.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserDetailsResponse {
-    pub id: Uuid,
-    pub username: String,
-    /// `username_password` or `license_code`.
-    pub credential_type: &'static str,
-    pub membership: MembershipResponse,
+    #[serde(flatten)]
+    pub user: UserSummaryResponse,
     pub registered_devices: Vec<DeviceResponse>,
-    /// The user's own limits; null when the application's apply.
-    pub allowed_number_of_devices: Option<u32>,
-    pub allowed_number_of_simultaneous_sessions: Option<u32>,
-    pub signup_ip: Option<String>,
-    pub last_ip: Option<String>,
-    pub created_at: DateTime<Utc>,
 }
 
 impl From<UserDetails> for UserDetailsResponse {
     fn from(details: UserDetails) -> Self {
-        let user = details.user;
         Self {
-            id: user.id.as_uuid(),
-            username: user.username,
-            credential_type: match user.credential {
-                Credential::Password(_) => "username_password",
-                Credential::LicenseCode => "license_code",
-            },
-            membership: user.membership.into(),
+            user: details.user.into(),
             registered_devices: details
                 .devices
                 .into_iter()
@@ -559,11 +544,6 @@ impl From<UserDetails> for UserDetailsResponse {
                     registered_at: device.registered_at,
                 })
                 .collect(),
-            allowed_number_of_devices: user.device_limit,
-            allowed_number_of_simultaneous_sessions: user.session_limit,
-            signup_ip: user.signup_ip.map(|ip| ip.to_string()),
-            last_ip: user.last_ip.map(|ip| ip.to_string()),
-            created_at: user.created_at,
         }
     }
 }

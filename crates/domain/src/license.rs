@@ -65,6 +65,22 @@ impl License {
     }
 }
 
+impl crate::user::Adjustment {
+    /// The ledger row of a license being redeemed: its minutes, or lifetime access.
+    #[must_use]
+    pub fn for_license(license: &License, at: DateTime<Utc>) -> Self {
+        Self {
+            id: crate::values::AdjustmentId::generate(),
+            kind: crate::user::AdjustmentKind::License,
+            occurred_at: at,
+            minutes: license.duration.minutes().map_or(0, i64::from),
+            grants_lifetime_access: license.duration.minutes().is_none(),
+            revokes_lifetime_access: false,
+            license_id: Some(license.id),
+        }
+    }
+}
+
 /// A license as the admin API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenseDetails {

@@ -11,10 +11,8 @@ use crate::application::Application;
 use crate::ban::BanProbe;
 use crate::errors::{ActivateLicenseError, AppContextError, HashError, LoginError};
 use crate::session::NewSession;
-use crate::user::{Adjustment, AdjustmentKind, Credential, User};
-use crate::values::{
-    AdjustmentId, Digest, LicenseId, Password, Secret, SecretKind, SessionId, Username,
-};
+use crate::user::{Adjustment, Credential, User};
+use crate::values::{Digest, LicenseId, Password, Secret, SecretKind, SessionId, Username};
 use async_trait::async_trait;
 use chrono::Duration;
 
@@ -210,15 +208,7 @@ impl SignInApi for Latchkey {
             .redeem_license(app.id, &code, user.id, now)
             .await?
             .ok_or(ActivateLicenseError::InvalidCode)?;
-        let adjustment = Adjustment {
-            id: AdjustmentId::generate(),
-            kind: AdjustmentKind::License,
-            occurred_at: now,
-            minutes: license.duration.minutes().map_or(0, i64::from),
-            grants_lifetime_access: license.duration.minutes().is_none(),
-            revokes_lifetime_access: false,
-            license_id: Some(license.id),
-        };
+        let adjustment = Adjustment::for_license(&license, now);
         let membership = user.membership.after(&adjustment, now);
         tx.adjust_membership(app.id, user.id, membership, &adjustment)
             .await?;

@@ -7,8 +7,8 @@ use super::{IntegrationApi, Latchkey, LicenseSignUp, PasswordSignUp};
 use crate::application::Application;
 use crate::ban::BanProbe;
 use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
-use crate::user::{Adjustment, AdjustmentKind, Credential, Membership, NewUser, User};
-use crate::values::{AdjustmentId, Digest, UserId, Username};
+use crate::user::{Adjustment, Credential, Membership, NewUser, User};
+use crate::values::{Digest, UserId, Username};
 use async_trait::async_trait;
 
 #[async_trait]
@@ -139,15 +139,7 @@ impl IntegrationApi for Latchkey {
             return Err(LicenseSignUpError::InvalidCode); // dropping `tx` rolls the user back
         };
         // The membership was set with the user; the ledger row says where it came from.
-        let adjustment = Adjustment {
-            id: AdjustmentId::generate(),
-            kind: AdjustmentKind::License,
-            occurred_at: now,
-            minutes: license.duration.minutes().map_or(0, i64::from),
-            grants_lifetime_access: license.duration.minutes().is_none(),
-            revokes_lifetime_access: false,
-            license_id: Some(license.id),
-        };
+        let adjustment = Adjustment::for_license(&license, now);
         tx.adjust_membership(app.id, user.id, user.membership, &adjustment)
             .await?;
         if let Some(hardware_id) = &hardware_id {

@@ -1,0 +1,647 @@
+//! Sign-up throughput of the release binary, each figure a ratio against a limit measured in
+//! the same run on the same machine:
+//!
+//! - (a) password sign-ups/s on PostgreSQL ÷ argon2id hashes/s with the server's parameters on
+//!   all cores (plain threads, no HTTP, no database); goal ≥ 0.85;
+//! - (b) license-code sign-ups/s on PostgreSQL ÷ pgbench's built-in TPC-B-like tps at the same
+//!   client count on the same PostgreSQL; goal ≥ 0.6;
+//! - p50/p99 of license sign-ups paced open-loop at half the measured maximum rate; peak RSS;
+//!   `/livez` p99 during the password storm;
+//! - the same sign-ups on SQLite, for comparison (no goal).
+//!
+//! The last lines printed are the ratios. Goals are reported, not asserted; every request must
+//! succeed. Run with `make bench`. Needs PostgreSQL (`BENCH_PGHOST`, `BENCH_PGPORT`,
+//! `BENCH_PGUSER`; default 127.0.0.1, 5432, postgres, trust auth) and `pgbench`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use serde_json::{Value, json};
+use server::hashing::{ITERATIONS, MEMORY_KIB, PARALLELISM};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const OPERATOR_TOKEN: &str = "bench-operator-token";
+const ARGON2_HASHES: usize = 200;
+const RUN: Duration = Duration::from_secs(10);
+const SQLITE_RUN: Duration = Duration::from_secs(5);
+
+// --- the server -------------------------------------------------------------------------
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `VmRSS` or `VmHWM` (peak) of a process, in MiB.
+fn memory_mib(pid: u32, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with(field)).unwrap();
+    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib / 1024.0
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+/// Starts `latchkey serve` on `database_url` (SQLite in a temporary directory when `None`).
+async fn start(client: &reqwest::Client, database_url: Option<&str>) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("LATCHKEY__HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("LATCHKEY__OPERATOR__TOKEN", OPERATOR_TOKEN)
+        .env("LATCHKEY__HASHING__MAX_WAIT_MS", "600000")
+        .env("LATCHKEY__LOG__LEVEL", "warn")
+        .env("LATCHKEY__LIMITS__ENABLED", "false")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(url) = database_url {
+        command.env("LATCHKEY__DATABASE__URL", url);
+    }
+    let child = command.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while client.get(format!("{base}/readyz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+struct App {
+    key: String,
+    secret: String,
+    admin: String,
+}
+
+async fn create_app(client: &reqwest::Client, server: &Server) -> App {
+    let response = client
+        .post(format!("{}/api/operator/applications", server.base))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&json!({"name": "bench", "device_authentication": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "creating the application");
+    let created: Value = response.json().await.unwrap();
+    let field = |name: &str| created[name].as_str().unwrap().to_owned();
+    App {
+        key: field("api_key"),
+        secret: field("api_secret"),
+        admin: field("admin_api_key"),
+    }
+}
+
+/// Mints `count` lifetime license codes through the admin API, 1000 per call.
+async fn mint(client: &reqwest::Client, server: &Server, app: &App, count: usize) -> Vec<String> {
+    let mut codes = Vec::with_capacity(count);
+    while codes.len() < count {
+        let batch = (count - codes.len()).min(1000);
+        let response = client
+            .post(format!("{}/api/admin/licenses", server.base))
+            .bearer_auth(&app.admin)
+            .json(&json!({"count": batch}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "minting licenses");
+        let body: Value = response.json().await.unwrap();
+        codes.extend(
+            body["licenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|license| license["code"].as_str().unwrap().to_owned()),
+        );
+    }
+    codes
+}
+
+// --- load -------------------------------------------------------------------------------
+
+/// What a closed-loop run did: successes, failures and the wall time.
+struct Run {
+    ok: usize,
+    failed: usize,
+    secs: f64,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.secs
+    }
+}
+
+/// The two kinds of sign-up the load generator sends.
+#[derive(Clone)]
+enum Kind {
+    /// Distinct usernames with this prefix.
+    Password(&'static str),
+    /// Codes taken from this shared stack; a client stops when it is empty.
+    License(Arc<Mutex<Vec<String>>>),
+}
+
+/// One sign-up; its HTTP status (0 when the request failed or there was no code left).
+async fn sign_up(
+    client: &reqwest::Client,
+    server: &Server,
+    app: &App,
+    kind: &Kind,
+    n: usize,
+) -> Option<u16> {
+    let (path, body) = match kind {
+        Kind::Password(prefix) => (
+            "sign_up",
+            json!({"username": format!("{prefix}{n}"), "password": "correct-horse-battery"}),
+        ),
+        Kind::License(codes) => {
+            let code = codes.lock().unwrap().pop()?;
+            ("sign_up_with_license_code", json!({"code": code}))
+        }
+    };
+    let status = client
+        .post(format!("{}/api/integration/{path}", server.base))
+        .header("x-api-key", &app.key)
+        .header("x-api-secret", &app.secret)
+        .json(&body)
+        .send()
+        .await
+        .map(|response| response.status().as_u16())
+        .unwrap_or(0);
+    Some(status)
+}
+
+/// `clients` concurrent clients, each sending its next sign-up as soon as the last one is
+/// answered, for `duration` (or until the codes run out).
+async fn closed_loop(
+    client: &reqwest::Client,
+    server: &Arc<Server>,
+    app: &Arc<App>,
+    kind: Kind,
+    clients: usize,
+    duration: Duration,
+) -> Run {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, server, app, kind, counter) = (
+                client.clone(),
+                server.clone(),
+                app.clone(),
+                kind.clone(),
+                counter.clone(),
+            );
+            tokio::spawn(async move {
+                let (mut ok, mut failed) = (0, 0);
+                while Instant::now() < deadline {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    match sign_up(&client, &server, &app, &kind, n).await {
+                        Some(200) => ok += 1,
+                        Some(status) => {
+                            if failed == 0 {
+                                eprintln!("a sign-up was answered {status}");
+                            }
+                            failed += 1;
+                        }
+                        None => break,
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    let (mut ok, mut failed) = (0, 0);
+    for task in tasks {
+        let (task_ok, task_failed) = task.await.unwrap();
+        ok += task_ok;
+        failed += task_failed;
+    }
+    Run {
+        ok,
+        failed,
+        secs: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Open-loop license sign-ups at `rate` per second for `duration`: each request starts at its
+/// scheduled time whatever the others do, and its latency counts from that time (no
+/// coordinated omission). Returns sorted latencies in ms and the failure count.
+async fn paced(
+    client: &reqwest::Client,
+    server: &Arc<Server>,
+    app: &Arc<App>,
+    codes: Arc<Mutex<Vec<String>>>,
+    rate: f64,
+    duration: Duration,
+) -> (Vec<f64>, usize) {
+    let period = Duration::from_secs_f64(1.0 / rate);
+    let count = (rate * duration.as_secs_f64()) as usize;
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(count);
+    for n in 0..count {
+        let scheduled = started + period.mul_f64(n as f64);
+        tokio::time::sleep_until(scheduled).await;
+        let (client, server, app, kind) = (
+            client.clone(),
+            server.clone(),
+            app.clone(),
+            Kind::License(codes.clone()),
+        );
+        tasks.push(tokio::spawn(async move {
+            let status = sign_up(&client, &server, &app, &kind, n).await;
+            (status, scheduled.elapsed().as_secs_f64() * 1000.0)
+        }));
+    }
+    let (mut latencies, mut failed) = (Vec::with_capacity(count), 0);
+    for task in tasks {
+        let (status, latency) = task.await.unwrap();
+        if status == Some(200) {
+            latencies.push(latency);
+        } else {
+            failed += 1;
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    (latencies, failed)
+}
+
+/// `/livez` latencies in ms, probed every 5 ms until `stop` is set.
+async fn probe_livez(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> Vec<f64> {
+    let mut latencies = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let started = Instant::now();
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+// --- the limits -------------------------------------------------------------------------
+
+/// argon2id hashes per second with the server's parameters on `threads` threads, each with its
+/// own `Argon2` and buffer: the ceiling for password sign-ups.
+fn argon2_limit(threads: usize) -> f64 {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(32)).unwrap();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let (params, next) = (params.clone(), next.clone());
+            scope.spawn(move || {
+                let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+                let mut blocks = vec![Block::default(); params.block_count()];
+                let mut output = [0_u8; 32];
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= ARGON2_HASHES {
+                        break;
+                    }
+                    let password = format!("correct-horse-battery-{n}");
+                    let salt = (n as u128).to_le_bytes();
+                    argon2
+                        .hash_password_into_with_memory(
+                            password.as_bytes(),
+                            &salt,
+                            &mut output,
+                            &mut blocks,
+                        )
+                        .unwrap();
+                }
+            });
+        }
+    });
+    ARGON2_HASHES as f64 / started.elapsed().as_secs_f64()
+}
+
+struct Postgres {
+    host: String,
+    port: String,
+    user: String,
+}
+
+impl Postgres {
+    fn from_env() -> Self {
+        let var = |name: &str, default: &str| std::env::var(name).unwrap_or(default.to_owned());
+        Self {
+            host: var("BENCH_PGHOST", "127.0.0.1"),
+            port: var("BENCH_PGPORT", "5432"),
+            user: var("BENCH_PGUSER", "postgres"),
+        }
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!(
+            "postgres://{}@{}:{}/{database}",
+            self.user, self.host, self.port
+        )
+    }
+
+    /// A client program of PostgreSQL's: on `PATH`, else in `/usr/lib/postgresql/*/bin`.
+    fn program(name: &str) -> String {
+        let on_path = Command::new(name)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if on_path {
+            return name.to_owned();
+        }
+        let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path().join("bin").join(name))
+            .filter(|path| path.exists())
+            .collect();
+        found.sort();
+        found
+            .pop()
+            .unwrap_or_else(|| panic!("{name} is not installed"))
+            .display()
+            .to_string()
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> String {
+        let output = Command::new(Self::program(program))
+            .args(["-h", &self.host, "-p", &self.port, "-U", &self.user])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn create(&self, database: &str) -> Database<'_> {
+        self.run(
+            "psql",
+            &[
+                "-q",
+                "-d",
+                "postgres",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
+                "-c",
+                &format!("CREATE DATABASE {database}"),
+            ],
+        );
+        Database {
+            postgres: self,
+            name: database.to_owned(),
+        }
+    }
+
+    /// pgbench's built-in TPC-B-like script, `clients` clients for `duration`, on a scratch
+    /// database: its tps without the initial connection time.
+    fn pgbench_tps(&self, database: &str, clients: usize, duration: Duration) -> f64 {
+        let _scratch = self.create(database);
+        self.run("pgbench", &["-i", "-s", "1", "-q", database]);
+        let clients = clients.to_string();
+        let seconds = duration.as_secs().to_string();
+        let output = self.run(
+            "pgbench",
+            &[
+                "-c", &clients, "-j", &clients, "-T", &seconds, "-n", database,
+            ],
+        );
+        let line = output
+            .lines()
+            .find(|line| line.starts_with("tps = ") && line.contains("without initial"))
+            .unwrap_or_else(|| panic!("no tps in pgbench's output:\n{output}"));
+        line["tps = ".len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+}
+
+/// A bench database, dropped with it.
+struct Database<'a> {
+    postgres: &'a Postgres,
+    name: String,
+}
+
+impl Drop for Database<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new(Postgres::program("psql"))
+            .args(["-h", &self.postgres.host, "-p", &self.postgres.port])
+            .args(["-U", &self.postgres.user, "-q", "-d", "postgres", "-c"])
+            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .status();
+    }
+}
+
+// --- the run ----------------------------------------------------------------------------
+
+/// License sign-ups at the maximum rate: a short warm-up sizes the stock of codes, then
+/// `clients` closed-loop clients run for `duration`.
+async fn license_max(
+    client: &reqwest::Client,
+    server: &Arc<Server>,
+    app: &Arc<App>,
+    clients: usize,
+    duration: Duration,
+) -> Run {
+    let codes = Arc::new(Mutex::new(mint(client, server, app, 2000).await));
+    let warm_up = closed_loop(
+        client,
+        server,
+        app,
+        Kind::License(codes),
+        clients,
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(warm_up.failed, 0, "every license sign-up succeeds");
+    let needed = (warm_up.rate() * duration.as_secs_f64() * 1.5) as usize + 1000;
+    let codes = Arc::new(Mutex::new(mint(client, server, app, needed).await));
+    closed_loop(client, server, app, Kind::License(codes), clients, duration).await
+}
+
+fn report(label: &str, run: &Run) {
+    println!(
+        "{label}: {} succeeded, {} failed in {:.1} s: {:.1}/s",
+        run.ok,
+        run.failed,
+        run.secs,
+        run.rate()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let clients = 2 * cores;
+    let bench_id = std::process::id();
+    println!("cores: {cores}; load: {clients} concurrent clients; runs of {RUN:?}");
+
+    // (a)'s limit.
+    let argon2 = argon2_limit(cores);
+    println!(
+        "argon2id limit (m={MEMORY_KIB} KiB, t={ITERATIONS}, p={PARALLELISM}; {ARGON2_HASHES} hashes on {cores} threads, no HTTP, no database): {argon2:.1} hashes/s"
+    );
+
+    let client = reqwest::Client::new();
+    let postgres = Postgres::from_env();
+    let database = postgres.create(&format!("latchkey_bench_{bench_id}"));
+    let server = Arc::new(start(&client, Some(&postgres.url(&database.name))).await);
+    let app = Arc::new(create_app(&client, &server).await);
+    let idle_rss = memory_mib(server.pid(), "VmRSS:");
+
+    // The password storm, with /livez probed alongside.
+    let stop = Arc::new(AtomicBool::new(false));
+    let prober = tokio::spawn(probe_livez(
+        client.clone(),
+        format!("{}/livez", server.base),
+        stop.clone(),
+    ));
+    let password = closed_loop(
+        &client,
+        &server,
+        &app,
+        Kind::Password("pw_"),
+        clients,
+        RUN,
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    let livez = prober.await.unwrap();
+    let storm_peak_rss = memory_mib(server.pid(), "VmHWM:");
+
+    // License sign-ups: closed loop for the maximum, then paced at half of it.
+    let measured_license = license_max(&client, &server, &app, clients, RUN).await;
+    let half_rate = measured_license.rate() / 2.0;
+    let codes = mint(
+        &client,
+        &server,
+        &app,
+        (half_rate * RUN.as_secs_f64()) as usize + 100,
+    )
+    .await;
+    let (latencies, paced_failed) = paced(
+        &client,
+        &server,
+        &app,
+        Arc::new(Mutex::new(codes)),
+        half_rate,
+        RUN,
+    )
+    .await;
+    let peak_rss = memory_mib(server.pid(), "VmHWM:");
+    drop(server);
+    drop(database);
+
+    // (b)'s limit, with the server stopped.
+    let tpcb = postgres.pgbench_tps(&format!("latchkey_bench_{bench_id}_pgbench"), clients, RUN);
+    println!("pgbench tpcb-like ({clients} clients, {RUN:?}, scale 1): {tpcb:.1} tps");
+
+    // SQLite, for comparison.
+    let sqlite = {
+        let server = Arc::new(start(&client, None).await);
+        let app = Arc::new(create_app(&client, &server).await);
+        let password = closed_loop(
+            &client,
+            &server,
+            &app,
+            Kind::Password("pw_"),
+            clients,
+            SQLITE_RUN,
+        )
+        .await;
+        let license = license_max(&client, &server, &app, clients, SQLITE_RUN).await;
+        (password, license)
+    };
+
+    println!();
+    report("postgres password sign-ups", &password);
+    report("postgres license sign-ups", &measured_license);
+    println!(
+        "postgres license sign-ups paced at {half_rate:.1}/s (half the maximum): {} succeeded, {paced_failed} failed; p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        latencies.len(),
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or_default()
+    );
+    println!(
+        "/livez during the password storm: p50 {:.2} ms p99 {:.2} ms max {:.2} ms over {} probes",
+        percentile(&livez, 0.5),
+        percentile(&livez, 0.99),
+        livez.last().copied().unwrap_or_default(),
+        livez.len()
+    );
+    println!(
+        "server rss (postgres): idle {idle_rss:.1} MiB, peak after the password storm {storm_peak_rss:.1} MiB, peak over the run {peak_rss:.1} MiB"
+    );
+    report("sqlite password sign-ups", &sqlite.0);
+    report("sqlite license sign-ups", &sqlite.1);
+    println!(
+        "ratio sqlite: password sign-ups/argon2 limit = {:.2}, license sign-ups/pgbench tpcb = {:.2} (no goal)",
+        sqlite.0.rate() / argon2,
+        sqlite.1.rate() / tpcb
+    );
+
+    assert_eq!(password.failed, 0, "every password sign-up succeeds");
+    assert_eq!(
+        measured_license.failed, 0,
+        "every license sign-up succeeds"
+    );
+    assert_eq!(paced_failed, 0, "every paced license sign-up succeeds");
+    assert_eq!(sqlite.0.failed, 0, "every SQLite password sign-up succeeds");
+    assert_eq!(sqlite.1.failed, 0, "every SQLite license sign-up succeeds");
+    println!(
+        "ratio password_signups/argon2_limit = {:.2} (goal >= 0.85)",
+        password.rate() / argon2
+    );
+    println!(
+        "ratio license_signups/pgbench_tpcb = {:.2} (goal >= 0.6)",
+        measured_license.rate() / tpcb
+    );
+}
