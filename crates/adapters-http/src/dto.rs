@@ -1,6 +1,7 @@
 //! Request and response bodies. serde and OpenAPI schemas live here, never in the domain;
 //! each request converts itself into validated domain values, naming the field at fault.
 
+use crate::dto_user_admin::UserSummaryResponse;
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use domain::application::{
@@ -13,7 +14,6 @@ use domain::services::{
     BanRequest, BanSubject, LicenseBatch, LicenseBatchError, LicenseSignUp, MAX_BAN_REASON_CHARS,
     PasswordSignUp,
 };
-use crate::dto_user_admin::UserSummaryResponse;
 use domain::user::{Membership, User, UserDetails};
 use domain::values::{ClientIp, HardwareId, IpBanRange, LicenseCode, Password, Username};
 use serde::{Deserialize, Serialize};

@@ -318,6 +318,93 @@ async fn probe_livez(client: reqwest::Client, url: String, stop: Arc<AtomicBool>
     latencies
 }
 
+/// CPU seconds (user + system) of a process, from `/proc/<pid>/stat` (`self` for this one).
+fn cpu_secs(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name: state is 0, utime 11, stime 12.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Where the CPU went: the server, this process (the load generator), every `postgres` process,
+/// and the whole machine (busy time of all cores, whoever used it).
+#[derive(Clone, Copy)]
+struct Cpu {
+    server: f64,
+    bench: f64,
+    postgres: f64,
+    machine: f64,
+}
+
+impl Cpu {
+    fn now(server: u32) -> Self {
+        let postgres = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "postgres")
+            })
+            .map(|pid| cpu_secs(&pid))
+            .sum();
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let jiffies: Vec<f64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+        let busy: f64 = jiffies
+            .iter()
+            .take(8)
+            .enumerate()
+            .filter(|(i, _)| *i != 3 && *i != 4)
+            .map(|(_, j)| j)
+            .sum();
+        Self {
+            server: cpu_secs(&server.to_string()),
+            bench: cpu_secs("self"),
+            postgres,
+            machine: busy / 100.0,
+        }
+    }
+
+    /// CPU ms per request since `before`, for `requests` requests over `secs` seconds.
+    fn per_request(self, before: Self, requests: usize, secs: f64) -> String {
+        let ms = |a: f64, b: f64| (a - b) * 1000.0 / requests.max(1) as f64;
+        let other = (self.machine - before.machine)
+            - (self.server - before.server)
+            - (self.bench - before.bench)
+            - (self.postgres - before.postgres);
+        format!(
+            "cpu per request: server {:.2} ms, postgres {:.2} ms, load generator {:.2} ms, other {:.2} ms; machine busy {:.2} of {} cores",
+            ms(self.server, before.server),
+            ms(self.postgres, before.postgres),
+            ms(self.bench, before.bench),
+            other * 1000.0 / requests.max(1) as f64,
+            (self.machine - before.machine) / secs,
+            std::thread::available_parallelism().map_or(1, usize::from),
+        )
+    }
+}
+
 // --- the limits -------------------------------------------------------------------------
 
 /// argon2id hashes per second with the server's parameters on `threads` threads, each with its
@@ -474,7 +561,10 @@ impl Drop for Database<'_> {
         let _ = Command::new(Postgres::program("psql"))
             .args(["-h", &self.postgres.host, "-p", &self.postgres.port])
             .args(["-U", &self.postgres.user, "-q", "-d", "postgres", "-c"])
-            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
             .status();
     }
 }
@@ -489,7 +579,7 @@ async fn license_max(
     app: &Arc<App>,
     clients: usize,
     duration: Duration,
-) -> Run {
+) -> (Run, String) {
     let codes = Arc::new(Mutex::new(mint(client, server, app, 2000).await));
     let warm_up = closed_loop(
         client,
@@ -503,7 +593,10 @@ async fn license_max(
     assert_eq!(warm_up.failed, 0, "every license sign-up succeeds");
     let needed = (warm_up.rate() * duration.as_secs_f64() * 1.5) as usize + 1000;
     let codes = Arc::new(Mutex::new(mint(client, server, app, needed).await));
-    closed_loop(client, server, app, Kind::License(codes), clients, duration).await
+    let before = Cpu::now(server.pid());
+    let run = closed_loop(client, server, app, Kind::License(codes), clients, duration).await;
+    let cpu = Cpu::now(server.pid()).per_request(before, run.ok, run.secs);
+    (run, cpu)
 }
 
 fn report(label: &str, run: &Run) {
@@ -524,7 +617,9 @@ async fn main() {
     println!("cores: {cores}; load: {clients} concurrent clients; runs of {RUN:?}");
 
     // (a)'s limit.
+    let before = cpu_secs("self");
     let argon2 = argon2_limit(cores);
+    let argon2_cpu_ms = (cpu_secs("self") - before) * 1000.0 / ARGON2_HASHES as f64;
     println!(
         "argon2id limit (m={MEMORY_KIB} KiB, t={ITERATIONS}, p={PARALLELISM}; {ARGON2_HASHES} hashes on {cores} threads, no HTTP, no database): {argon2:.1} hashes/s"
     );
@@ -543,21 +638,15 @@ async fn main() {
         format!("{}/livez", server.base),
         stop.clone(),
     ));
-    let password = closed_loop(
-        &client,
-        &server,
-        &app,
-        Kind::Password("pw_"),
-        clients,
-        RUN,
-    )
-    .await;
+    let before = Cpu::now(server.pid());
+    let password = closed_loop(&client, &server, &app, Kind::Password("pw_"), clients, RUN).await;
+    let password_cpu = Cpu::now(server.pid()).per_request(before, password.ok, password.secs);
     stop.store(true, Ordering::Relaxed);
     let livez = prober.await.unwrap();
     let storm_peak_rss = memory_mib(server.pid(), "VmHWM:");
 
     // License sign-ups: closed loop for the maximum, then paced at half of it.
-    let measured_license = license_max(&client, &server, &app, clients, RUN).await;
+    let (measured_license, license_cpu) = license_max(&client, &server, &app, clients, RUN).await;
     let half_rate = measured_license.rate() / 2.0;
     let codes = mint(
         &client,
@@ -596,13 +685,16 @@ async fn main() {
             SQLITE_RUN,
         )
         .await;
-        let license = license_max(&client, &server, &app, clients, SQLITE_RUN).await;
-        (password, license)
+        let (license, license_cpu) = license_max(&client, &server, &app, clients, SQLITE_RUN).await;
+        (password, license, license_cpu)
     };
 
     println!();
+    println!("argon2id limit: cpu per hash {argon2_cpu_ms:.2} ms");
     report("postgres password sign-ups", &password);
+    println!("  {password_cpu}");
     report("postgres license sign-ups", &measured_license);
+    println!("  {license_cpu}");
     println!(
         "postgres license sign-ups paced at {half_rate:.1}/s (half the maximum): {} succeeded, {paced_failed} failed; p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
         latencies.len(),
@@ -622,6 +714,7 @@ async fn main() {
     );
     report("sqlite password sign-ups", &sqlite.0);
     report("sqlite license sign-ups", &sqlite.1);
+    println!("  {}", sqlite.2);
     println!(
         "ratio sqlite: password sign-ups/argon2 limit = {:.2}, license sign-ups/pgbench tpcb = {:.2} (no goal)",
         sqlite.0.rate() / argon2,
@@ -629,10 +722,7 @@ async fn main() {
     );
 
     assert_eq!(password.failed, 0, "every password sign-up succeeds");
-    assert_eq!(
-        measured_license.failed, 0,
-        "every license sign-up succeeds"
-    );
+    assert_eq!(measured_license.failed, 0, "every license sign-up succeeds");
     assert_eq!(paced_failed, 0, "every paced license sign-up succeeds");
     assert_eq!(sqlite.0.failed, 0, "every SQLite password sign-up succeeds");
     assert_eq!(sqlite.1.failed, 0, "every SQLite license sign-up succeeds");
