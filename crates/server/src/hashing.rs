@@ -1,10 +1,15 @@
 //! The argon2id [`PasswordHasher`]. Hashing is CPU- and memory-heavy, so:
-//! - it runs on the blocking pool, never on an async worker;
-//! - at most `max_concurrent` hashes run at once; a request that waits longer than
-//!   `max_wait` for its turn is shed with [`HashError::Busy`] (503) instead of queueing;
-//! - each running hash uses a memory buffer from a pool of at most `max_concurrent`, reused
-//!   across hashes, so memory stays flat under a storm instead of growing with every thread
-//!   arena the allocator opens.
+//! - it runs on `max_concurrent` dedicated hashing threads, never on an async worker;
+//! - requests queue for those threads; one whose hash has not started after `max_wait` is
+//!   shed with [`HashError::Busy`] (503) instead of waiting on;
+//! - each thread owns one memory buffer, reused from hash to hash, so memory stays flat under
+//!   a storm instead of growing with every thread arena the allocator opens.
+//!
+//! Why dedicated threads rather than tokio's blocking pool: a hashing thread that finishes
+//! takes the next queued hash at once, on the core it is already on. Through the blocking
+//! pool every hash is handed over by an async worker to whichever pool thread wakes, and the
+//! scheduler would often stack two fresh hashes on one core while the other sat idle; on two
+//! cores that cost about a tenth of the sign-up rate (docs/benchmarks.md).
 
 use anyhow::Context as _;
 use argon2::password_hash::rand_core::OsRng;
@@ -14,9 +19,10 @@ use async_trait::async_trait;
 use domain::errors::HashError;
 use domain::ports::PasswordHasher;
 use domain::values::{Password, PasswordHash, Secret, SecretKind};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::sync::Semaphore;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 /// OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane.
 pub const MEMORY_KIB: u32 = 19_456;
@@ -26,33 +32,131 @@ const OUTPUT_LEN: usize = 32;
 
 pub struct Argon2Hasher {
     params: Params,
-    permits: Arc<Semaphore>,
+    /// The hashing threads' queue; they stop when it is dropped with the hasher.
+    jobs: crossbeam_channel::Sender<Job>,
     max_wait: Duration,
-    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// Memory buffers allocated so far: one per hashing thread that has hashed. Read by the
+    /// tests that prove buffers are reused.
+    #[cfg_attr(not(test), allow(dead_code))]
+    buffers_allocated: Arc<AtomicUsize>,
     /// A hash of a random password, verified against when the user does not exist, so that
     /// an unknown username costs the same time as a wrong password.
     dummy: String,
 }
 
+/// A hash waiting for a thread. Whoever takes `claim` first decides its fate: a hashing
+/// thread runs it, the waiting request sheds it at `max_wait`, or the request went away.
+struct Job {
+    claim: Arc<AtomicBool>,
+    queued_at: Instant,
+    work: Work,
+}
+
+/// A job's computation, given the thread's buffer; it sends its own result.
+type Work = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// A job's claim, taken when the waiting request gives up or goes away (dropped with it),
+/// so that a queued hash nobody waits for is never computed.
+struct Claim(Arc<AtomicBool>);
+
+impl Claim {
+    /// Whether this call took the claim (nobody had).
+    fn take(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let _ = self.take();
+    }
+}
+
 impl Argon2Hasher {
     /// # Errors
-    /// Never with the built-in parameters; kept fallible as argon2's constructor is.
+    /// When a hashing thread cannot be started; never for the built-in parameters.
     pub fn new(max_concurrent: usize, max_wait: Duration) -> anyhow::Result<Self> {
         let params = Params::new(MEMORY_KIB, ITERATIONS, PARALLELISM, Some(OUTPUT_LEN))
             .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
-        let mut blocks = vec![Block::default(); params.block_count()];
         let dummy = hash_into(
             &params,
             Secret::generate(SecretKind::ApiSecret).expose().as_bytes(),
-            &mut blocks,
+            &mut vec![Block::default(); params.block_count()],
         )?;
+        let (jobs, queue) = crossbeam_channel::unbounded();
+        let buffers_allocated = Arc::new(AtomicUsize::new(0));
+        for n in 0..max_concurrent.max(1) {
+            let (queue, allocated) = (queue.clone(), buffers_allocated.clone());
+            let block_count = params.block_count();
+            std::thread::Builder::new()
+                .name(format!("latchkey-hash-{n}"))
+                .spawn(move || hashing_thread(&queue, block_count, &allocated))
+                .context("starting a hashing thread")?;
+        }
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            jobs,
             max_wait,
-            buffers: Arc::new(Mutex::new(vec![blocks])),
+            buffers_allocated,
             dummy,
         })
+    }
+
+    /// Runs `work` on a hashing thread with that thread's buffer; a request whose work has
+    /// not started after `max_wait` is shed as [`HashError::Busy`].
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let (reply, mut answer) = tokio::sync::oneshot::channel();
+        let claim = Claim(Arc::new(AtomicBool::new(false)));
+        self.jobs
+            .send(Job {
+                claim: claim.0.clone(),
+                queued_at: Instant::now(),
+                work: Box::new(move |blocks| {
+                    let _ = reply.send(work(blocks));
+                }),
+            })
+            .map_err(|_| anyhow::anyhow!("the hashing threads have stopped"))?;
+        let answer = tokio::select! {
+            answer = &mut answer => answer,
+            () = tokio::time::sleep(self.max_wait) => {
+                if claim.take() {
+                    metrics::counter!("latchkey_hash_permits_refused_total").increment(1);
+                    return Err(HashError::Busy);
+                }
+                answer.await // a thread took it just in time
+            }
+        };
+        Ok(answer.context("the hashing thread failed")??)
+    }
+}
+
+/// One hashing thread: takes queued jobs until the hasher is dropped, skipping those already
+/// shed or abandoned. Its buffer is allocated at its first hash and kept.
+fn hashing_thread(
+    queue: &crossbeam_channel::Receiver<Job>,
+    block_count: usize,
+    allocated: &AtomicUsize,
+) {
+    let mut blocks = Vec::new();
+    for job in queue {
+        if job.claim.swap(true, Ordering::AcqRel) {
+            continue;
+        }
+        metrics::histogram!("latchkey_hash_permit_wait_seconds")
+            .record(job.queued_at.elapsed().as_secs_f64());
+        if blocks.is_empty() {
+            blocks = vec![Block::default(); block_count];
+            allocated.fetch_add(1, Ordering::Relaxed);
+        }
+        let in_flight = metrics::gauge!("latchkey_hashes_in_flight");
+        in_flight.increment(1.0);
+        // A panic drops the job's reply, which its request reports as an error; the thread
+        // carries on with the next job.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| (job.work)(&mut blocks)));
+        in_flight.decrement(1.0);
     }
 }
 
@@ -108,43 +212,6 @@ fn verify_into(phc: &str, password: &[u8], blocks: &mut Vec<Block>) -> anyhow::R
         .map_err(|e| fail(&e))?;
     // `Output`'s equality is constant-time.
     Ok(Output::new(&output).map_err(|e| fail(&e))? == expected)
-}
-
-impl Argon2Hasher {
-    /// Runs `work` on the blocking pool with a hashing slot and a pooled buffer; a request
-    /// that waits longer than `max_wait` for a slot is shed as [`HashError::Busy`].
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Vec<Block>) -> anyhow::Result<T> + Send + 'static,
-    ) -> Result<T, HashError> {
-        let waited = std::time::Instant::now();
-        let permit = tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                metrics::counter!("latchkey_hash_permits_refused_total").increment(1);
-                HashError::Busy
-            })?
-            .context("the hashing semaphore closed")?;
-        metrics::histogram!("latchkey_hash_permit_wait_seconds")
-            .record(waited.elapsed().as_secs_f64());
-        let (buffers, block_count) = (self.buffers.clone(), self.params.block_count());
-        let result = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let in_flight = metrics::gauge!("latchkey_hashes_in_flight");
-            in_flight.increment(1.0);
-            let pooled = buffers.lock().ok().and_then(|mut pool| pool.pop());
-            let mut blocks = pooled.unwrap_or_else(|| vec![Block::default(); block_count]);
-            let result = work(&mut blocks);
-            if let Ok(mut pool) = buffers.lock() {
-                pool.push(blocks);
-            }
-            in_flight.decrement(1.0);
-            result
-        })
-        .await
-        .context("the hashing task failed")??;
-        Ok(result)
-    }
 }
 
 #[async_trait]
@@ -238,9 +305,9 @@ mod tests {
             hasher.hash(&password).await.unwrap();
         }
         assert_eq!(
-            hasher.buffers.lock().unwrap().len(),
+            hasher.buffers_allocated.load(Ordering::Relaxed),
             1,
-            "one slot, one buffer"
+            "one thread, one buffer"
         );
     }
 
@@ -280,11 +347,85 @@ mod tests {
         assert!(!hasher.verify(Some(corrupt), &password).await.unwrap());
     }
 
+    /// Occupies one hashing thread until the returned sender is dropped or sent to.
+    async fn occupy(hasher: &Arc<Argon2Hasher>) -> std::sync::mpsc::Sender<()> {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, is_started) = tokio::sync::oneshot::channel();
+        let busy = hasher.clone();
+        tokio::spawn(async move {
+            busy.run(move |_| {
+                let _ = started.send(());
+                let _ = released.recv();
+                Ok(())
+            })
+            .await
+        });
+        is_started.await.unwrap();
+        release
+    }
+
     #[tokio::test]
-    async fn a_request_that_waits_too_long_for_a_slot_is_shed_as_busy() {
-        let hasher = hasher(1, Duration::from_millis(20));
-        let _taken = hasher.permits.clone().acquire_owned().await.unwrap();
+    async fn a_request_that_waits_too_long_for_a_thread_is_shed_and_its_hash_never_runs() {
+        let hasher = Arc::new(hasher(1, Duration::from_millis(20)));
+        let release = occupy(&hasher).await;
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let shed = hasher
+            .run(move |_| {
+                flag.store(true, Ordering::SeqCst);
+                Ok(())
+            })
+            .await;
+        assert!(matches!(shed, Err(HashError::Busy)));
+        drop(release);
+        // The queue is first in, first out: once this later hash is done, the shed one was
+        // taken off the queue before it, and skipped.
         let password = Password::parse("secure_password123").unwrap();
-        assert!(matches!(hasher.hash(&password).await, Err(HashError::Busy)));
+        hasher.hash(&password).await.unwrap();
+        assert!(!ran.load(Ordering::SeqCst), "a shed hash is never computed");
+    }
+
+    fn waiting_jobs(hasher: &Argon2Hasher) -> usize {
+        hasher.jobs.len()
+    }
+
+    #[tokio::test]
+    async fn a_request_that_goes_away_while_queued_costs_no_hash() {
+        let hasher = Arc::new(hasher(1, Duration::from_secs(5)));
+        let release = occupy(&hasher).await;
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let waiting = hasher.clone();
+        let abandoned = tokio::spawn(async move {
+            waiting
+                .run(move |_| {
+                    flag.store(true, Ordering::SeqCst);
+                    Ok(())
+                })
+                .await
+        });
+        while waiting_jobs(&hasher) == 0 {
+            tokio::task::yield_now().await;
+        }
+        abandoned.abort();
+        assert!(abandoned.await.unwrap_err().is_cancelled());
+        drop(release);
+        let password = Password::parse("secure_password123").unwrap();
+        hasher.hash(&password).await.unwrap();
+        assert!(
+            !ran.load(Ordering::SeqCst),
+            "an abandoned hash is never computed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_panicking_hash_fails_its_request_and_the_thread_carries_on() {
+        let hasher = hasher(1, Duration::from_secs(5));
+        let failed = hasher
+            .run(|_| -> anyhow::Result<()> { panic!("boom") })
+            .await;
+        assert!(matches!(failed, Err(HashError::Unknown(_))));
+        let password = Password::parse("secure_password123").unwrap();
+        assert!(hasher.hash(&password).await.is_ok());
     }
 }
