@@ -133,6 +133,15 @@ impl Transaction for SeaOrmTransaction {
         users::adjust_membership(&self.txn, app, user, membership, adjustment).await
     }
 
+    async fn record_adjustment(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        adjustment: &Adjustment,
+    ) -> anyhow::Result<()> {
+        users::record_adjustment(&self.txn, app, user, adjustment).await
+    }
+
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
         self.txn
             .commit()

@@ -154,6 +154,16 @@ pub(crate) async fn adjust_membership<C: ConnectionTrait>(
         .exec(db)
         .await
         .or_unavailable("updating a membership")?;
+    record_adjustment(db, app, user, adjustment).await
+}
+
+/// Stores a membership adjustment's ledger row.
+pub(crate) async fn record_adjustment<C: ConnectionTrait>(
+    db: &C,
+    app: ApplicationId,
+    user: UserId,
+    adjustment: &Adjustment,
+) -> anyhow::Result<()> {
     let row = adjustment_entity::ActiveModel {
         id: Set(adjustment.id.as_uuid()),
         application_id: Set(app.as_uuid()),

@@ -12,11 +12,12 @@ use domain::license::{LicenseDuration, NewLicense};
 use domain::ports::{
     ApplicationStore, BanStore, Clock, LicenseStore, SystemClock, UnitOfWork, UserStore,
 };
-use domain::user::{Credential, Membership, NewUser};
+use domain::user::{Adjustment, AdjustmentKind, Credential, Membership, NewUser};
 use domain::values::{
     ApplicationId, BanId, ClientIp, HardwareId, IpBanRange, LicenseCode, LicenseId, UserId,
     Username,
 };
+use sea_orm::{ConnectionTrait as _, Statement};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
@@ -44,6 +45,7 @@ on_both_backends!(
     concurrent_sign_ups_of_one_canonical_name_create_exactly_one_user,
     concurrent_redemptions_of_one_code_have_exactly_one_winner,
     an_uncommitted_sign_up_leaves_no_user_and_the_code_unused,
+    membership_ledger_rows_are_written_with_or_without_a_membership_update,
     license_codes_are_scoped_by_application_and_unique_within_one,
     ip_bans_match_addresses_inside_their_range_in_both_families,
     device_license_and_user_bans_match_exactly_and_only_in_their_application,
@@ -236,6 +238,87 @@ async fn an_uncommitted_sign_up_leaves_no_user_and_the_code_unused(db: TestDatab
             .unwrap()
             .unwrap()
             .is_used()
+    );
+}
+
+/// How many ledger rows of `kind` are stored, and their minutes added up.
+async fn ledger(db: &TestDatabase, kind: AdjustmentKind) -> (i64, i64) {
+    let connection = db.store.connection();
+    let sql = format!(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(minutes), 0) AS BIGINT) AS minutes \
+         FROM membership_adjustments WHERE kind = '{}'",
+        kind.as_str()
+    );
+    let row = connection
+        .query_one_raw(Statement::from_string(
+            connection.get_database_backend(),
+            sql,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        row.try_get::<i64>("", "n").unwrap(),
+        row.try_get::<i64>("", "minutes").unwrap(),
+    )
+}
+
+async fn membership_ledger_rows_are_written_with_or_without_a_membership_update(db: TestDatabase) {
+    let store = &db.store;
+    let app = application(store).await.application.id;
+    license(store, app, "LEDGER1").await;
+    let opening = Membership {
+        is_lifetime: false,
+        active_until: Some(now() + chrono::Duration::minutes(60)),
+    };
+    let user = NewUser {
+        membership: opening,
+        ..new_user("ledger")
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.create_user(app, &user).await.unwrap();
+    let code = LicenseCode::parse("LEDGER1").unwrap();
+    let redeemed = tx
+        .redeem_license(app, &code, user.id, now())
+        .await
+        .unwrap()
+        .unwrap();
+    tx.record_adjustment(app, user.id, &Adjustment::for_license(&redeemed, now()))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(ledger(&db, AdjustmentKind::License).await, (1, 60));
+    let stored = UserStore::get(store, app, user.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.membership, opening,
+        "recording leaves the membership"
+    );
+
+    let extended = Membership {
+        is_lifetime: false,
+        active_until: opening
+            .active_until
+            .map(|at| at + chrono::Duration::minutes(30)),
+    };
+    let adjustment = Adjustment {
+        id: domain::values::AdjustmentId::generate(),
+        kind: AdjustmentKind::Admin,
+        occurred_at: now(),
+        minutes: 30,
+        grants_lifetime_access: false,
+        revokes_lifetime_access: false,
+        license_id: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.adjust_membership(app, user.id, extended, &adjustment)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(ledger(&db, AdjustmentKind::Admin).await, (1, 30));
+    let stored = UserStore::get(store, app, user.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.membership, extended,
+        "adjusting stores the membership"
     );
 }
 

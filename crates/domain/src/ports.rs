@@ -211,6 +211,15 @@ pub trait Transaction: Send {
         adjustment: &Adjustment,
     ) -> anyhow::Result<()>;
 
+    /// Stores only the ledger row, for a membership the user row was created with (a license
+    /// sign-up's): one statement fewer than [`Transaction::adjust_membership`].
+    async fn record_adjustment(
+        &mut self,
+        app: ApplicationId,
+        user: UserId,
+        adjustment: &Adjustment,
+    ) -> anyhow::Result<()>;
+
     async fn commit(self: Box<Self>) -> anyhow::Result<()>;
 }
 

@@ -139,8 +139,7 @@ impl IntegrationApi for Latchkey {
             return Err(LicenseSignUpError::InvalidCode); // dropping `tx` rolls the user back
         };
         // The membership was set with the user; the ledger row says where it came from.
-        let adjustment = Adjustment::for_license(&license, now);
-        tx.adjust_membership(app.id, user.id, user.membership, &adjustment)
+        tx.record_adjustment(app.id, user.id, &Adjustment::for_license(&license, now))
             .await?;
         if let Some(hardware_id) = &hardware_id {
             tx.register_device(app.id, user.id, hardware_id, now)

@@ -380,14 +380,15 @@ async fn a_license_sign_up_starts_the_time_now_and_commits_user_license_and_devi
                 registered_at: at,
             })
         });
-    tx.expect_adjust_membership()
-        .withf(|_, _, membership, adjustment| {
+    tx.expect_adjust_membership().never();
+    tx.expect_record_adjustment()
+        .withf(|_, _, adjustment| {
             adjustment.minutes == 43_200
                 && adjustment.kind == crate::user::AdjustmentKind::License
-                && membership.active_until == Some(fixed_now() + Duration::minutes(43_200))
+                && adjustment.occurred_at == fixed_now()
         })
         .times(1)
-        .returning(|_, _, _, _| Ok(()));
+        .returning(|_, _, _| Ok(()));
     tx.expect_commit().times(1).return_once(|| Ok(()));
     mocks.expect_transaction(tx);
     let user = mocks
