@@ -157,6 +157,7 @@ async fn mint(client: &reqwest::Client, server: &Server, app: &App, count: usize
 // --- load -------------------------------------------------------------------------------
 
 /// What a closed-loop run did: successes, failures and the wall time.
+#[derive(Default)]
 struct Run {
     ok: usize,
     failed: usize,
@@ -166,6 +167,12 @@ struct Run {
 impl Run {
     fn rate(&self) -> f64 {
         self.ok as f64 / self.secs
+    }
+
+    fn add(&mut self, other: &Self) {
+        self.ok += other.ok;
+        self.failed += other.failed;
+        self.secs += other.secs;
     }
 }
 
@@ -337,9 +344,9 @@ fn cpu_secs(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Where the CPU went: the server, this process (the load generator), every `postgres` process,
-/// and the whole machine (busy time of all cores, whoever used it).
-#[derive(Clone, Copy)]
+/// Where the CPU went, in seconds: the server, this process (the load generator), every
+/// `postgres` process, and the whole machine (busy time of all cores, whoever used it).
+#[derive(Clone, Copy, Default)]
 struct Cpu {
     server: f64,
     bench: f64,
@@ -386,20 +393,34 @@ impl Cpu {
         }
     }
 
-    /// CPU ms per request since `before`, for `requests` requests over `secs` seconds.
-    fn per_request(self, before: Self, requests: usize, secs: f64) -> String {
-        let ms = |a: f64, b: f64| (a - b) * 1000.0 / requests.max(1) as f64;
-        let other = (self.machine - before.machine)
-            - (self.server - before.server)
-            - (self.bench - before.bench)
-            - (self.postgres - before.postgres);
+    /// What was spent since `before`.
+    fn since(self, before: Self) -> Self {
+        Self {
+            server: self.server - before.server,
+            bench: self.bench - before.bench,
+            postgres: self.postgres - before.postgres,
+            machine: self.machine - before.machine,
+        }
+    }
+
+    fn add(&mut self, other: Self) {
+        self.server += other.server;
+        self.bench += other.bench;
+        self.postgres += other.postgres;
+        self.machine += other.machine;
+    }
+
+    /// This much CPU spent on `requests` requests over `secs` seconds, per request.
+    fn per_request(self, requests: usize, secs: f64) -> String {
+        let ms = |seconds: f64| seconds * 1000.0 / requests.max(1) as f64;
+        let other = self.machine - self.server - self.bench - self.postgres;
         format!(
             "cpu per request: server {:.2} ms, postgres {:.2} ms, load generator {:.2} ms, other {:.2} ms; machine busy {:.2} of {} cores",
-            ms(self.server, before.server),
-            ms(self.postgres, before.postgres),
-            ms(self.bench, before.bench),
-            other * 1000.0 / requests.max(1) as f64,
-            (self.machine - before.machine) / secs,
+            ms(self.server),
+            ms(self.postgres),
+            ms(self.bench),
+            ms(other),
+            self.machine / secs,
             std::thread::available_parallelism().map_or(1, usize::from),
         )
     }
@@ -524,17 +545,29 @@ impl Postgres {
         }
     }
 
-    /// pgbench's built-in TPC-B-like script, `clients` clients for `duration`, on a scratch
-    /// database: its tps without the initial connection time.
-    fn pgbench_tps(&self, database: &str, clients: usize, duration: Duration) -> f64 {
-        let _scratch = self.create(database);
+    /// A scratch database initialised for pgbench's built-in TPC-B-like script (scale 1).
+    fn pgbench_database(&self, database: &str) -> Database<'_> {
+        let scratch = self.create(database);
         self.run("pgbench", &["-i", "-s", "1", "-q", database]);
+        scratch
+    }
+
+    /// The TPC-B-like script on `database`, `clients` clients for `duration`: its tps without
+    /// the initial connection time.
+    fn pgbench_tps(&self, database: &Database<'_>, clients: usize, duration: Duration) -> f64 {
         let clients = clients.to_string();
         let seconds = duration.as_secs().to_string();
         let output = self.run(
             "pgbench",
             &[
-                "-c", &clients, "-j", &clients, "-T", &seconds, "-n", database,
+                "-c",
+                &clients,
+                "-j",
+                &clients,
+                "-T",
+                &seconds,
+                "-n",
+                &database.name,
             ],
         );
         let line = output
@@ -571,15 +604,28 @@ impl Drop for Database<'_> {
 
 // --- the run ----------------------------------------------------------------------------
 
+/// Runs `BLOCKS` blocks of `duration / BLOCKS` each, calling `limit` before the first block
+/// and after every block: a limit measured only before (or after) the run would take any
+/// drift of this shared machine's speed for a difference between the two.
+const BLOCKS: usize = 2;
+
+/// The mean of the limits measured around the blocks.
+fn mean(limits: &[f64]) -> f64 {
+    limits.iter().sum::<f64>() / limits.len() as f64
+}
+
 /// License sign-ups at the maximum rate: a short warm-up sizes the stock of codes, then
-/// `clients` closed-loop clients run for `duration`.
+/// `clients` closed-loop clients run for `duration` in [`BLOCKS`] blocks, with `between` (a
+/// limit) measured before, between and after them. Returns the run, the CPU it cost and the
+/// limits.
 async fn license_max(
     client: &reqwest::Client,
     server: &Arc<Server>,
     app: &Arc<App>,
     clients: usize,
     duration: Duration,
-) -> (Run, String) {
+    mut between: Option<&mut dyn FnMut() -> f64>,
+) -> (Run, Cpu, Vec<f64>) {
     let codes = Arc::new(Mutex::new(mint(client, server, app, 2000).await));
     let warm_up = closed_loop(
         client,
@@ -593,10 +639,30 @@ async fn license_max(
     assert_eq!(warm_up.failed, 0, "every license sign-up succeeds");
     let needed = (warm_up.rate() * duration.as_secs_f64() * 1.5) as usize + 1000;
     let codes = Arc::new(Mutex::new(mint(client, server, app, needed).await));
-    let before = Cpu::now(server.pid());
-    let run = closed_loop(client, server, app, Kind::License(codes), clients, duration).await;
-    let cpu = Cpu::now(server.pid()).per_request(before, run.ok, run.secs);
-    (run, cpu)
+    let mut limits = Vec::new();
+    let mut measure = |limits: &mut Vec<f64>| {
+        if let Some(between) = between.as_mut() {
+            limits.push(between());
+        }
+    };
+    measure(&mut limits);
+    let (mut run, mut cpu) = (Run::default(), Cpu::default());
+    for _ in 0..BLOCKS {
+        let before = Cpu::now(server.pid());
+        let block = closed_loop(
+            client,
+            server,
+            app,
+            Kind::License(codes.clone()),
+            clients,
+            duration / BLOCKS as u32,
+        )
+        .await;
+        cpu.add(Cpu::now(server.pid()).since(before));
+        run.add(&block);
+        measure(&mut limits);
+    }
+    (run, cpu, limits)
 }
 
 fn report(label: &str, run: &Run) {
@@ -609,19 +675,18 @@ fn report(label: &str, run: &Run) {
     );
 }
 
+fn list(limits: &[f64]) -> String {
+    let each: Vec<String> = limits.iter().map(|limit| format!("{limit:.1}")).collect();
+    format!("{} (mean {:.1})", each.join(", "), mean(limits))
+}
+
 #[tokio::main]
 async fn main() {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let clients = 2 * cores;
     let bench_id = std::process::id();
-    println!("cores: {cores}; load: {clients} concurrent clients; runs of {RUN:?}");
-
-    // (a)'s limit.
-    let before = cpu_secs("self");
-    let argon2 = argon2_limit(cores);
-    let argon2_cpu_ms = (cpu_secs("self") - before) * 1000.0 / ARGON2_HASHES as f64;
     println!(
-        "argon2id limit (m={MEMORY_KIB} KiB, t={ITERATIONS}, p={PARALLELISM}; {ARGON2_HASHES} hashes on {cores} threads, no HTTP, no database): {argon2:.1} hashes/s"
+        "cores: {cores}; load: {clients} concurrent clients; runs of {RUN:?} in {BLOCKS} blocks"
     );
 
     let client = reqwest::Client::new();
@@ -631,22 +696,46 @@ async fn main() {
     let app = Arc::new(create_app(&client, &server).await);
     let idle_rss = memory_mib(server.pid(), "VmRSS:");
 
-    // The password storm, with /livez probed alongside.
-    let stop = Arc::new(AtomicBool::new(false));
-    let prober = tokio::spawn(probe_livez(
-        client.clone(),
-        format!("{}/livez", server.base),
-        stop.clone(),
-    ));
-    let before = Cpu::now(server.pid());
-    let password = closed_loop(&client, &server, &app, Kind::Password("pw_"), clients, RUN).await;
-    let password_cpu = Cpu::now(server.pid()).per_request(before, password.ok, password.secs);
-    stop.store(true, Ordering::Relaxed);
-    let livez = prober.await.unwrap();
+    // (a): password sign-ups, with /livez probed alongside, between measures of the argon2
+    // limit (taken with the server idle and the probe stopped).
+    let self_before = cpu_secs("self");
+    let mut argon2 = vec![argon2_limit(cores)];
+    let (mut password, mut password_cpu, mut livez) = (Run::default(), Cpu::default(), Vec::new());
+    for prefix in ["pw_a_", "pw_b_"].into_iter().take(BLOCKS) {
+        let stop = Arc::new(AtomicBool::new(false));
+        let prober = tokio::spawn(probe_livez(
+            client.clone(),
+            format!("{}/livez", server.base),
+            stop.clone(),
+        ));
+        let before = Cpu::now(server.pid());
+        let block = closed_loop(
+            &client,
+            &server,
+            &app,
+            Kind::Password(prefix),
+            clients,
+            RUN / BLOCKS as u32,
+        )
+        .await;
+        password_cpu.add(Cpu::now(server.pid()).since(before));
+        password.add(&block);
+        stop.store(true, Ordering::Relaxed);
+        livez.extend(prober.await.unwrap());
+        argon2.push(argon2_limit(cores));
+    }
+    livez.sort_by(f64::total_cmp);
+    let argon2_cpu_ms = (cpu_secs("self") - self_before - password_cpu.bench) * 1000.0
+        / (argon2.len() * ARGON2_HASHES) as f64;
     let storm_peak_rss = memory_mib(server.pid(), "VmHWM:");
 
-    // License sign-ups: closed loop for the maximum, then paced at half of it.
-    let (measured_license, license_cpu) = license_max(&client, &server, &app, clients, RUN).await;
+    // (b): license sign-ups between runs of pgbench's TPC-B-like script on a scratch database
+    // of the same PostgreSQL, at the same client count; then paced at half the maximum.
+    let scratch = postgres.pgbench_database(&format!("latchkey_bench_{bench_id}_pgbench"));
+    let mut pgbench = || postgres.pgbench_tps(&scratch, clients, RUN / BLOCKS as u32);
+    let (measured_license, license_cpu, tpcb) =
+        license_max(&client, &server, &app, clients, RUN, Some(&mut pgbench)).await;
+    drop(scratch);
     let half_rate = measured_license.rate() / 2.0;
     let codes = mint(
         &client,
@@ -668,10 +757,6 @@ async fn main() {
     drop(server);
     drop(database);
 
-    // (b)'s limit, with the server stopped.
-    let tpcb = postgres.pgbench_tps(&format!("latchkey_bench_{bench_id}_pgbench"), clients, RUN);
-    println!("pgbench tpcb-like ({clients} clients, {RUN:?}, scale 1): {tpcb:.1} tps");
-
     // SQLite, for comparison.
     let sqlite = {
         let server = Arc::new(start(&client, None).await);
@@ -685,16 +770,29 @@ async fn main() {
             SQLITE_RUN,
         )
         .await;
-        let (license, license_cpu) = license_max(&client, &server, &app, clients, SQLITE_RUN).await;
+        let (license, license_cpu, _) =
+            license_max(&client, &server, &app, clients, SQLITE_RUN, None).await;
         (password, license, license_cpu)
     };
+    let (argon2_mean, tpcb_mean) = (mean(&argon2), mean(&tpcb));
 
     println!();
-    println!("argon2id limit: cpu per hash {argon2_cpu_ms:.2} ms");
+    println!(
+        "argon2id limit (m={MEMORY_KIB} KiB, t={ITERATIONS}, p={PARALLELISM}; {ARGON2_HASHES} hashes on {cores} threads, no HTTP, no database), before, between and after the password blocks: {} hashes/s; cpu per hash {argon2_cpu_ms:.2} ms",
+        list(&argon2)
+    );
+    println!(
+        "pgbench tpcb-like ({clients} clients, scale 1, {:?} each), before, between and after the license blocks: {} tps",
+        RUN / BLOCKS as u32,
+        list(&tpcb)
+    );
     report("postgres password sign-ups", &password);
-    println!("  {password_cpu}");
+    println!("  {}", password_cpu.per_request(password.ok, password.secs));
     report("postgres license sign-ups", &measured_license);
-    println!("  {license_cpu}");
+    println!(
+        "  {}",
+        license_cpu.per_request(measured_license.ok, measured_license.secs)
+    );
     println!(
         "postgres license sign-ups paced at {half_rate:.1}/s (half the maximum): {} succeeded, {paced_failed} failed; p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
         latencies.len(),
@@ -714,11 +812,11 @@ async fn main() {
     );
     report("sqlite password sign-ups", &sqlite.0);
     report("sqlite license sign-ups", &sqlite.1);
-    println!("  {}", sqlite.2);
+    println!("  {}", sqlite.2.per_request(sqlite.1.ok, sqlite.1.secs));
     println!(
         "ratio sqlite: password sign-ups/argon2 limit = {:.2}, license sign-ups/pgbench tpcb = {:.2} (no goal)",
-        sqlite.0.rate() / argon2,
-        sqlite.1.rate() / tpcb
+        sqlite.0.rate() / argon2_mean,
+        sqlite.1.rate() / tpcb_mean
     );
 
     assert_eq!(password.failed, 0, "every password sign-up succeeds");
@@ -728,10 +826,10 @@ async fn main() {
     assert_eq!(sqlite.1.failed, 0, "every SQLite license sign-up succeeds");
     println!(
         "ratio password_signups/argon2_limit = {:.2} (goal >= 0.85)",
-        password.rate() / argon2
+        password.rate() / argon2_mean
     );
     println!(
         "ratio license_signups/pgbench_tpcb = {:.2} (goal >= 0.6)",
-        measured_license.rate() / tpcb
+        measured_license.rate() / tpcb_mean
     );
 }
