@@ -5,11 +5,12 @@
 run:
 	cargo run -p server --bin latchkey -- serve
 
-## The whole suite: unit, storage (PostgreSQL and SQLite) and end-to-end tests.
+## The whole suite: unit, storage (PostgreSQL and SQLite) and end-to-end tests; benchmarks
+## are not tests (an unoptimised run of them would print meaningless figures): `make bench`.
 ## Uses $$DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else a throwaway cluster;
 ## likewise $$REDIS_URL, else Redis on 127.0.0.1:6379, else a throwaway redis-server.
 test:
-	scripts/with-services.sh cargo test --workspace --all-targets --all-features
+	scripts/with-services.sh cargo test --workspace --lib --bins --tests --all-features
 
 ## Formatting, clippy with warnings as errors, and the dependency fence.
 lint:
