@@ -1,6 +1,7 @@
 //! The `latchkey` binary's library half: configuration, telemetry, wiring. Nothing clever:
 //! build the storage adapter, then the domain service, then the HTTP server.
 
+pub mod application_cache;
 pub mod hashing;
 pub mod limits;
 pub mod metrics;
@@ -13,8 +14,9 @@ use actix_web::{App, HttpServer};
 use adapters_http::{HttpState, OperatorToken, TrustedProxies, log_request};
 use adapters_postgres::{DatabaseSettings, SeaOrmStore};
 use anyhow::Context as _;
+use application_cache::CachedApplications;
 use domain::Latchkey;
-use domain::ports::{NoLimits, RateLimiter, SystemClock};
+use domain::ports::{ApplicationStore, NoLimits, RateLimiter, SystemClock};
 use domain::services::Ports;
 use hashing::Argon2Hasher;
 use limits::{Limits, MemoryLimiter, RedisLimiter};
@@ -55,8 +57,15 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
         0 => cores(),
         n => n,
     };
+    let applications: Arc<dyn ApplicationStore> = match settings.database.application_cache_ms {
+        0 => store.clone(),
+        ms => Arc::new(CachedApplications::new(
+            store.clone(),
+            Duration::from_millis(ms),
+        )),
+    };
     Ok(Latchkey::new(Ports {
-        applications: store.clone(),
+        applications,
         users: store.clone(),
         licenses: store.clone(),
         devices: store.clone(),

@@ -29,6 +29,9 @@ pub struct DatabaseSection {
     pub acquire_timeout_ms: u64,
     /// PostgreSQL cancels a statement that runs longer (a stuck query is answered 503).
     pub statement_timeout_ms: u64,
+    /// How long an application looked up by key is kept in memory; 0 turns the cache off.
+    /// Changes made through another replica reach this one at most this much later.
+    pub application_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +97,7 @@ impl Settings {
             .set_default("database.max_connections", 10)?
             .set_default("database.acquire_timeout_ms", 3000)?
             .set_default("database.statement_timeout_ms", 5000)?
+            .set_default("database.application_cache_ms", 1000)?
             .set_default("http.bind", "127.0.0.1:8080")?
             .set_default("http.trusted_proxies", "")?
             .set_default("http.workers", 0)?

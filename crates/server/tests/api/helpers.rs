@@ -95,6 +95,7 @@ pub fn settings(url: &str) -> Settings {
             max_connections: 10,
             acquire_timeout_ms: 5000,
             statement_timeout_ms: 5000,
+            application_cache_ms: 1000,
         },
         http: HttpSection {
             bind: "127.0.0.1:0".into(),

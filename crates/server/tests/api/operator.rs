@@ -156,6 +156,9 @@ async fn a_rotated_secret_overlaps_with_the_old_one_until_it_expires(backend: Ba
         "the new one works at once"
     );
 
+    // Used just before, so this instance has the application cached: the rotation must
+    // evict it for "0" to mean at once.
+    assert_eq!(app.user(&old, "with_old").await.0, 200);
     let (status, rotated) = send(rotate(
         json!({"which": "admin_api_key", "old_valid_for_seconds": 0}),
     ))
