@@ -47,8 +47,8 @@ pub enum ApiError {
     MembershipInactive,
     /// 404: no such route or resource.
     NotFound(&'static str),
-    /// 405: the route exists, the method does not.
-    MethodNotAllowed,
+    /// 405: the route exists, the method does not; `allow` lists the methods it has.
+    MethodNotAllowed { allow: String },
     /// 409: a license with one of the codes exists.
     LicenseCodeExists,
     /// 409: minutes cannot be added to or removed from a lifetime membership.
@@ -98,7 +98,7 @@ impl ApiError {
             Self::Banned => "banned",
             Self::MembershipInactive => "membership_inactive",
             Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed => "method_not_allowed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::LicenseCodeExists => "license_code_exists",
             Self::MembershipIsLifetime => "membership_is_lifetime",
             Self::PayloadTooLarge => "payload_too_large",
@@ -127,7 +127,7 @@ impl ApiError {
             Self::Banned => "banned".into(),
             Self::MembershipInactive => "the membership is not active".into(),
             Self::NotFound(what) => format!("{what} not found"),
-            Self::MethodNotAllowed => "method not allowed".into(),
+            Self::MethodNotAllowed { .. } => "method not allowed".into(),
             Self::LicenseCodeExists => "a license with one of these codes exists".into(),
             Self::MembershipIsLifetime => {
                 "the membership is lifetime; revoke lifetime access first".into()
@@ -167,7 +167,7 @@ impl ResponseError for ApiError {
             | Self::InvalidSession => StatusCode::UNAUTHORIZED,
             Self::Banned | Self::MembershipInactive => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::LicenseCodeExists | Self::MembershipIsLifetime => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -196,6 +196,9 @@ impl ResponseError for ApiError {
             }
             Self::RateLimited { retry_after_secs } => {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
             }
             _ => {}
         }
@@ -258,7 +261,13 @@ mod tests {
             ),
             (ApiError::Banned, 403, "banned"),
             (ApiError::NotFound("license"), 404, "not_found"),
-            (ApiError::MethodNotAllowed, 405, "method_not_allowed"),
+            (
+                ApiError::MethodNotAllowed {
+                    allow: "GET".into(),
+                },
+                405,
+                "method_not_allowed",
+            ),
             (ApiError::LicenseCodeExists, 409, "license_code_exists"),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
             (

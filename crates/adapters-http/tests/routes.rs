@@ -866,6 +866,15 @@ async fn a_get_on_sign_up_is_405_in_the_error_format() {
     let request = with_integration_credentials(TestRequest::get().uri("/api/integration/sign_up"));
     let reply = send(mocks, request).await;
     reply.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_eq!(reply.headers.get(header::ALLOW).unwrap(), "POST");
+}
+
+#[actix_web::test]
+async fn a_405_names_every_method_the_resource_has() {
+    let request = TestRequest::delete().uri("/api/admin/settings");
+    let reply = send(Mocks::new(), request).await;
+    reply.assert_error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_eq!(reply.headers.get(header::ALLOW).unwrap(), "GET, PATCH");
 }
 
 // --- client ip ---
