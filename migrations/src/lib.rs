@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_create_tables;
 mod m20261126_000002_sessions_and_membership;
 mod m20261126_000003_secret_rotation;
+mod m20261126_000004_session_expiry_index;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_create_tables::Migration),
             Box::new(m20261126_000002_sessions_and_membership::Migration),
             Box::new(m20261126_000003_secret_rotation::Migration),
+            Box::new(m20261126_000004_session_expiry_index::Migration),
         ]
     }
 }

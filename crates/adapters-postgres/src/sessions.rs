@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use domain::ports::{SessionStore, VariableStore};
 use domain::session::{NewSession, Session, Variable};
 use domain::values::{ApplicationId, DeviceId, Digest, SessionId, UserId};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -100,6 +100,22 @@ impl SessionStore for SeaOrmStore {
             .await
             .or_unavailable("revoking a user's sessions")?;
         Ok(())
+    }
+
+    async fn delete_expired(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64> {
+        // A bounded batch per statement, so that a large backlog never holds locks for long.
+        let batch_ids = Query::select()
+            .column(Column::Id)
+            .from(Entity)
+            .and_where(Column::ExpiresAt.lt(before))
+            .limit(batch)
+            .to_owned();
+        Ok(Entity::delete_many()
+            .filter(Column::Id.in_subquery(batch_ids))
+            .exec(&self.db)
+            .await
+            .or_unavailable("deleting expired sessions")?
+            .rows_affected)
     }
 
     async fn find_by_token(

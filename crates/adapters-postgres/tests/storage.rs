@@ -10,7 +10,8 @@ use domain::ban::{BanKind, BanProbe, BanTarget, NewBan};
 use domain::errors::{CreateUserError, StoreLicensesError};
 use domain::license::{LicenseDuration, NewLicense};
 use domain::ports::{
-    ApplicationStore, BanStore, Clock, LicenseStore, SystemClock, UnitOfWork, UserStore,
+    ApplicationStore, BanStore, Clock, LicenseStore, SessionStore, SystemClock, UnitOfWork,
+    UserStore,
 };
 use domain::user::{Adjustment, AdjustmentKind, Credential, Membership, NewUser};
 use domain::values::{
@@ -46,6 +47,7 @@ on_both_backends!(
     concurrent_redemptions_of_one_code_have_exactly_one_winner,
     an_uncommitted_sign_up_leaves_no_user_and_the_code_unused,
     membership_ledger_rows_are_written_with_or_without_a_membership_update,
+    expired_sessions_are_deleted_in_bounded_batches_and_others_kept,
     license_codes_are_scoped_by_application_and_unique_within_one,
     ip_bans_match_addresses_inside_their_range_in_both_families,
     device_license_and_user_bans_match_exactly_and_only_in_their_application,
@@ -320,6 +322,54 @@ async fn membership_ledger_rows_are_written_with_or_without_a_membership_update(
         stored.membership, extended,
         "adjusting stores the membership"
     );
+}
+
+async fn expired_sessions_are_deleted_in_bounded_batches_and_others_kept(db: TestDatabase) {
+    use domain::session::NewSession;
+    use domain::values::{Digest, SessionId};
+    let store = &db.store;
+    let app = application(store).await.application.id;
+    let user = new_user("sessions");
+    let ago = |minutes: i64| now() - chrono::Duration::minutes(minutes);
+    // (token, expired at): three long expired, one just expired, one still live.
+    let sessions = [
+        ("old1", ago(120)),
+        ("old2", ago(120)),
+        ("old3", ago(90)),
+        ("recent", ago(10)),
+        ("live", ago(-5)),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    tx.create_user(app, &user).await.unwrap();
+    for (token, expires_at) in sessions {
+        let session = NewSession {
+            id: SessionId::generate(),
+            token_digest: Digest::of(token),
+            user: user.id,
+            device: None,
+            created_at: expires_at - chrono::Duration::minutes(5),
+            expires_at,
+        };
+        tx.create_session(app, &session).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let before = ago(60);
+    assert_eq!(
+        store.delete_expired(before, 2).await.unwrap(),
+        2,
+        "one batch"
+    );
+    assert_eq!(store.delete_expired(before, 2).await.unwrap(), 1);
+    assert_eq!(store.delete_expired(before, 2).await.unwrap(), 0);
+    for (token, _) in sessions {
+        let found = store.find_by_token(app, &Digest::of(token)).await.unwrap();
+        assert_eq!(
+            found.is_some(),
+            !token.starts_with("old"),
+            "session {token}"
+        );
+    }
 }
 
 async fn license_codes_are_scoped_by_application_and_unique_within_one(db: TestDatabase) {

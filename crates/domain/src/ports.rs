@@ -265,6 +265,9 @@ pub trait SessionStore: Send + Sync {
         user: UserId,
         at: DateTime<Utc>,
     ) -> anyhow::Result<()>;
+    /// Deletes up to `batch` sessions, of any application, that expired before `before`;
+    /// how many it deleted.
+    async fn delete_expired(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64>;
 }
 
 /// Application variables.

@@ -3,6 +3,7 @@
 
 pub mod application_cache;
 pub mod hashing;
+pub mod housekeeping;
 pub mod limits;
 pub mod metrics;
 pub mod settings;
@@ -114,6 +115,8 @@ pub struct Server {
     draining: Draining,
     drain_delay: Duration,
     metrics: Option<(actix_web::dev::Server, u16)>,
+    service: Arc<Latchkey>,
+    session_retention: chrono::Duration,
 }
 
 impl Server {
@@ -129,6 +132,7 @@ impl Server {
         let store_for_metrics = store.clone();
         let draining = Draining::default();
         let service = Arc::new(service(&store, settings)?);
+        let purging = service.clone();
         let state = HttpState {
             integration: service.clone(),
             sign_in: service.clone(),
@@ -182,12 +186,16 @@ impl Server {
             Some(bind) => Some(metrics::serve(bind, store_for_metrics)?),
             None => None,
         };
+        let retention = i64::try_from(settings.database.session_retention_secs)
+            .context("database.session_retention_secs is too large")?;
         Ok(Self {
             port,
             server,
             metrics,
             draining,
             drain_delay: Duration::from_millis(settings.http.drain_delay_ms),
+            service: purging,
+            session_retention: chrono::Duration::seconds(retention),
         })
     }
 
@@ -240,6 +248,14 @@ impl Server {
                 metrics.stop(false).await;
             }
         });
+        let (service, retention) = (self.service, self.session_retention);
+        let purging = tokio::spawn(housekeeping::purge_periodically(
+            housekeeping::PURGE_EVERY,
+            move || {
+                let service = service.clone();
+                async move { service.purge_expired_sessions(retention).await }
+            },
+        ));
         // Both servers are polled here, in the server's own task.
         let metrics = async move {
             if let Some(metrics) = metrics
@@ -249,6 +265,7 @@ impl Server {
             }
         };
         let (served, ()) = tokio::join!(self.server, metrics);
+        purging.abort();
         served
     }
 }

@@ -32,6 +32,8 @@ pub struct DatabaseSection {
     /// How long an application looked up by key is kept in memory; 0 turns the cache off.
     /// Changes made through another replica reach this one at most this much later.
     pub application_cache_ms: u64,
+    /// How long an expired session's row is kept before the purge (every minute) deletes it.
+    pub session_retention_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +100,7 @@ impl Settings {
             .set_default("database.acquire_timeout_ms", 3000)?
             .set_default("database.statement_timeout_ms", 5000)?
             .set_default("database.application_cache_ms", 1000)?
+            .set_default("database.session_retention_secs", 3600)?
             .set_default("http.bind", "127.0.0.1:8080")?
             .set_default("http.trusted_proxies", "")?
             .set_default("http.workers", 0)?

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bans;
+mod housekeeping;
 mod operator;
 mod sign_in;
 mod sign_up;

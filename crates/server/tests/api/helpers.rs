@@ -96,6 +96,7 @@ pub fn settings(url: &str) -> Settings {
             acquire_timeout_ms: 5000,
             statement_timeout_ms: 5000,
             application_cache_ms: 1000,
+            session_retention_secs: 3600,
         },
         http: HttpSection {
             bind: "127.0.0.1:0".into(),
