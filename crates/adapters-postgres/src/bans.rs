@@ -111,12 +111,7 @@ impl BanStore for SeaOrmStore {
             .exec_without_returning(&self.db)
             .await
             .or_unavailable("inserting a ban")?;
-        Ok(Ban {
-            id: ban.id,
-            target: ban.target.clone(),
-            reason: ban.reason.clone(),
-            created_at: ban.created_at,
-        })
+        Ok(ban.created())
     }
 
     async fn list(&self, app: ApplicationId) -> anyhow::Result<Vec<Ban>> {

@@ -73,6 +73,19 @@ pub struct NewBan {
     pub created_at: DateTime<Utc>,
 }
 
+impl NewBan {
+    /// The ban as stored right after creation.
+    #[must_use]
+    pub fn created(&self) -> Ban {
+        Ban {
+            id: self.id,
+            target: self.target.clone(),
+            reason: self.reason.clone(),
+            created_at: self.created_at,
+        }
+    }
+}
+
 /// A stored ban.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ban {

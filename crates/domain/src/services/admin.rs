@@ -361,14 +361,7 @@ mod tests {
                 ban.target == BanTarget::License(license_id) && ban.created_at == fixed_now()
             })
             .times(1)
-            .returning(|_, ban| {
-                Ok(Ban {
-                    id: ban.id,
-                    target: ban.target.clone(),
-                    reason: ban.reason.clone(),
-                    created_at: ban.created_at,
-                })
-            });
+            .returning(|_, ban| Ok(ban.created()));
         let service = mocks.service();
         let app = application(false).id;
         let request = |code: &str| BanRequest {
@@ -391,14 +384,7 @@ mod tests {
             .expect_create()
             .withf(|_, ban| ban.target.kind() == BanKind::Ip && ban.target.value() == "10.0.0.0/8")
             .times(1)
-            .returning(|_, ban| {
-                Ok(Ban {
-                    id: ban.id,
-                    target: ban.target.clone(),
-                    reason: ban.reason.clone(),
-                    created_at: ban.created_at,
-                })
-            });
+            .returning(|_, ban| Ok(ban.created()));
         let request = BanRequest {
             subject: BanSubject::Ip(IpBanRange::parse("10.1.2.3/8").unwrap()),
             reason: Some("abuse".into()),
@@ -519,14 +505,11 @@ mod tests {
             .expect_find_ban()
             .times(3)
             .returning(|_, _| Ok(None));
-        mocks.bans.expect_create().times(4).returning(|_, ban| {
-            Ok(Ban {
-                id: ban.id,
-                target: ban.target.clone(),
-                reason: ban.reason.clone(),
-                created_at: ban.created_at,
-            })
-        });
+        mocks
+            .bans
+            .expect_create()
+            .times(4)
+            .returning(|_, ban| Ok(ban.created()));
         let request = BanRequest {
             subject: BanSubject::User(Username::parse("john_doe").unwrap()),
             reason: None,

@@ -94,7 +94,7 @@ impl Latchkey {
 
 #[cfg(test)]
 mod tests {
-    use crate::ban::{Ban, BanKind, BanProbe, BanTarget};
+    use crate::ban::{BanKind, BanProbe, BanTarget};
     use crate::services::test_support::{Mocks, application, ip};
     use crate::values::HardwareId;
 
@@ -135,14 +135,7 @@ mod tests {
                         .is_some_and(|r| r.contains("hardware_id"))
             })
             .times(1)
-            .returning(|_, ban| {
-                Ok(Ban {
-                    id: ban.id,
-                    target: ban.target.clone(),
-                    reason: ban.reason.clone(),
-                    created_at: ban.created_at,
-                })
-            });
+            .returning(|_, ban| Ok(ban.created()));
         let refused = mocks
             .service()
             .refusal(&cross_banning_app(), &probe)
