@@ -16,120 +16,22 @@
 //! local Unix socket, else 127.0.0.1; 5432, postgres, trust auth) and `pgbench`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+mod support;
+
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use serde_json::{Value, json};
 use server::hashing::{ITERATIONS, MEMORY_KIB, PARALLELISM};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{App, Server, create_app, memory_mib, percentile, probe_livez, start};
 
-const OPERATOR_TOKEN: &str = "bench-operator-token";
 const ARGON2_HASHES: usize = 200;
 const RUN: Duration = Duration::from_secs(12);
 const SQLITE_RUN: Duration = Duration::from_secs(5);
 
-// --- the server -------------------------------------------------------------------------
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `VmRSS` or `VmHWM` (peak) of a process, in MiB.
-fn memory_mib(pid: u32, field: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|line| line.starts_with(field)).unwrap();
-    let kib: f64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-    kib / 1024.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[index]
-}
-
-/// Starts `latchkey serve` on `database_url` (SQLite in a temporary directory when `None`).
-async fn start(client: &reqwest::Client, database_url: Option<&str>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command
-        .arg("serve")
-        .current_dir(dir.path())
-        .env("LATCHKEY__HTTP__BIND", format!("127.0.0.1:{port}"))
-        .env("LATCHKEY__OPERATOR__TOKEN", OPERATOR_TOKEN)
-        .env("LATCHKEY__HASHING__MAX_WAIT_MS", "600000")
-        .env("LATCHKEY__LOG__LEVEL", "warn")
-        .env("LATCHKEY__LIMITS__ENABLED", "false")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    if let Some(url) = database_url {
-        command.env("LATCHKEY__DATABASE__URL", url);
-    }
-    let child = command.spawn().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client.get(format!("{base}/readyz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Server {
-        child,
-        base,
-        _dir: dir,
-    }
-}
-
-struct App {
-    key: String,
-    secret: String,
-    admin: String,
-}
-
-async fn create_app(client: &reqwest::Client, server: &Server) -> App {
-    let response = client
-        .post(format!("{}/api/operator/applications", server.base))
-        .bearer_auth(OPERATOR_TOKEN)
-        .json(&json!({"name": "bench", "device_authentication": false}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201, "creating the application");
-    let created: Value = response.json().await.unwrap();
-    let field = |name: &str| created[name].as_str().unwrap().to_owned();
-    App {
-        key: field("api_key"),
-        secret: field("api_secret"),
-        admin: field("admin_api_key"),
-    }
-}
+// --- the server ---------------------------------------------------------------------
 
 /// Mints `count` lifetime license codes through the admin API, 1000 per call.
 async fn mint(client: &reqwest::Client, server: &Server, app: &App, count: usize) -> Vec<String> {
@@ -311,20 +213,6 @@ async fn paced(
     }
     latencies.sort_by(f64::total_cmp);
     (latencies, failed)
-}
-
-/// `/livez` latencies in ms, probed every 10 ms until `stop` is set.
-async fn probe_livez(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> Vec<f64> {
-    let mut latencies = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
-        let started = Instant::now();
-        let response = client.get(&url).send().await.unwrap();
-        assert_eq!(response.status(), 200);
-        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    latencies.sort_by(f64::total_cmp);
-    latencies
 }
 
 /// CPU seconds (user + system) of a process, from `/proc/<pid>/stat` (`self` for this one).
@@ -632,17 +520,17 @@ fn mean(limits: &[f64]) -> f64 {
 }
 
 /// License sign-ups at the maximum rate: a short warm-up sizes the stock of codes, then
-/// `clients` closed-loop clients run for `duration` in [`BLOCKS`] blocks, with `between` (a
-/// limit) measured before, between and after them. Returns the run, the CPU it cost and the
-/// limits.
+/// `clients` closed-loop clients run for `duration` in [`BLOCKS`] blocks, with `between`
+/// (measuring a limit) called before, between and after them. Returns the run and the CPU it
+/// cost.
 async fn license_max(
     client: &reqwest::Client,
     server: &Arc<Server>,
     app: &Arc<App>,
     clients: usize,
     duration: Duration,
-    mut between: Option<&mut dyn FnMut() -> f64>,
-) -> (Run, Cpu, Vec<f64>) {
+    between: &mut dyn FnMut(),
+) -> (Run, Cpu) {
     let codes = Arc::new(Mutex::new(mint(client, server, app, 2000).await));
     let warm_up = closed_loop(
         client,
@@ -656,13 +544,7 @@ async fn license_max(
     assert_eq!(warm_up.failed, 0, "every license sign-up succeeds");
     let needed = (warm_up.rate() * duration.as_secs_f64() * 1.5) as usize + 1000;
     let codes = Arc::new(Mutex::new(mint(client, server, app, needed).await));
-    let mut limits = Vec::new();
-    let mut measure = |limits: &mut Vec<f64>| {
-        if let Some(between) = between.as_mut() {
-            limits.push(between());
-        }
-    };
-    measure(&mut limits);
+    between();
     let (mut run, mut cpu) = (Run::default(), Cpu::default());
     for _ in 0..BLOCKS {
         let before = Cpu::now(server.pid());
@@ -677,9 +559,9 @@ async fn license_max(
         .await;
         cpu.add(Cpu::now(server.pid()).since(before));
         run.add(&block);
-        measure(&mut limits);
+        between();
     }
-    (run, cpu, limits)
+    (run, cpu)
 }
 
 fn report(label: &str, run: &Run) {
@@ -724,6 +606,8 @@ async fn main() {
             client.clone(),
             format!("{}/livez", server.base),
             stop.clone(),
+            Duration::from_millis(10),
+            usize::MAX,
         ));
         let before = Cpu::now(server.pid());
         let block = closed_loop(
@@ -749,9 +633,10 @@ async fn main() {
     // (b): license sign-ups between runs of pgbench's TPC-B-like script on a scratch database
     // of the same PostgreSQL, at the same client count; then paced at half the maximum.
     let scratch = postgres.pgbench_database(&format!("latchkey_bench_{bench_id}_pgbench"));
-    let mut pgbench = || postgres.pgbench_tps(&scratch, clients, RUN / BLOCKS as u32);
-    let (measured_license, license_cpu, tpcb) =
-        license_max(&client, &server, &app, clients, RUN, Some(&mut pgbench)).await;
+    let mut tpcb = Vec::new();
+    let mut pgbench = || tpcb.push(postgres.pgbench_tps(&scratch, clients, RUN / BLOCKS as u32));
+    let (measured_license, license_cpu) =
+        license_max(&client, &server, &app, clients, RUN, &mut pgbench).await;
     drop(scratch);
     let half_rate = measured_license.rate() / 2.0;
     let codes = mint(
@@ -787,8 +672,8 @@ async fn main() {
             SQLITE_RUN,
         )
         .await;
-        let (license, license_cpu, _) =
-            license_max(&client, &server, &app, clients, SQLITE_RUN, None).await;
+        let (license, license_cpu) =
+            license_max(&client, &server, &app, clients, SQLITE_RUN, &mut || {}).await;
         (password, license, license_cpu)
     };
     let (argon2_mean, tpcb_mean) = (mean(&argon2), mean(&tpcb));
