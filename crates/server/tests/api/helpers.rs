@@ -276,6 +276,27 @@ pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
     (status, body)
 }
 
+/// Sends every request at once, released together by a barrier from tasks of their own;
+/// the answers in the order of the requests.
+pub async fn all_at_once(requests: Vec<RequestBuilder>) -> Vec<(StatusCode, Value)> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(requests.len()));
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                send(request).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
+}
+
 /// Asserts an error answer in the contract's format.
 #[track_caller]
 pub fn assert_error(answer: &(StatusCode, Value), status: u16, code: &str) {

@@ -1,6 +1,6 @@
 //! Two server instances over one PostgreSQL database, as replicas behind a load balancer.
 
-use crate::helpers::{OPERATOR_TOKEN, send, settings};
+use crate::helpers::{OPERATOR_TOKEN, all_at_once, send, settings};
 use adapters_postgres::testing::empty_postgres;
 use reqwest::Client;
 use serde_json::{Value, json};
@@ -58,30 +58,21 @@ async fn two_instances_started_at_once_on_an_empty_database_both_migrate_and_red
     assert_eq!(status, 201);
     let code = licenses["licenses"][0]["code"].as_str().unwrap().to_owned();
 
-    let barrier = Arc::new(Barrier::new(32));
-    let tasks: Vec<_> = (0..32)
+    let redemptions = (0..32)
         .map(|i| {
-            let base = if i % 2 == 0 {
-                first.clone()
-            } else {
-                second.clone()
-            };
-            let request = client
+            let base = if i % 2 == 0 { &first } else { &second };
+            client
                 .post(format!("{base}/api/integration/sign_up_with_license_code"))
                 .header("x-api-key", created["api_key"].as_str().unwrap())
                 .header("x-api-secret", created["api_secret"].as_str().unwrap())
-                .json(&json!({"code": code}));
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                send(request).await.0.as_u16()
-            })
+                .json(&json!({"code": code}))
         })
         .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let statuses: Vec<u16> = all_at_once(redemptions)
+        .await
+        .into_iter()
+        .map(|(status, _)| status.as_u16())
+        .collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,

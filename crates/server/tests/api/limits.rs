@@ -1,11 +1,9 @@
 //! Rate limits over HTTP: per client IP and application, in memory or shared through Redis.
 
-use crate::helpers::{AppCredentials, Backend, TestApp, assert_error, send};
+use crate::helpers::{AppCredentials, Backend, TestApp, all_at_once, assert_error, send};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use server::settings::Settings;
-use std::sync::Arc;
-use tokio::sync::Barrier;
 
 fn limited(requests: u32, sign_ups: u32, failures: u32) -> impl FnOnce(&mut Settings) {
     move |settings| {
@@ -98,25 +96,19 @@ async fn failed_sign_ins_beyond_the_limit_block_even_the_right_password() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_over_the_per_second_limit_is_partly_refused() {
-    let app = Arc::new(TestApp::spawn_with(Backend::Sqlite, limited(5, 1000, 1000)).await);
+    let app = TestApp::spawn_with(Backend::Sqlite, limited(5, 1000, 1000)).await;
     let creds = app.create_app(false).await;
-    let barrier = Arc::new(Barrier::new(15));
-    let tasks: Vec<_> = (0..15)
+    let burst = (0..15)
         .map(|i| {
-            let (app, creds, barrier) = (app.clone(), creds.clone(), barrier.clone());
-            tokio::spawn(async move {
-                let request = app
-                    .integration(&creds, "/api/integration/sign_up_with_license_code")
-                    .json(&json!({"code": format!("NOPE{i}")}));
-                barrier.wait().await;
-                send(request).await.0.as_u16()
-            })
+            app.integration(&creds, "/api/integration/sign_up_with_license_code")
+                .json(&json!({"code": format!("NOPE{i}")}))
         })
         .collect();
-    let mut statuses = Vec::new();
-    for task in tasks {
-        statuses.push(task.await.unwrap());
-    }
+    let statuses: Vec<u16> = all_at_once(burst)
+        .await
+        .into_iter()
+        .map(|(status, _)| status.as_u16())
+        .collect();
     // A burst spans at most two one-second windows: at most 2 × 5 get through.
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert!(refused >= 5, "{statuses:?}");

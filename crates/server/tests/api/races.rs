@@ -3,8 +3,6 @@
 use crate::helpers::{Backend, TestApp};
 use crate::on_both_backends;
 use serde_json::{Value, json};
-use std::sync::Arc;
-use tokio::sync::Barrier;
 
 on_both_backends!(
     thirty_two_concurrent_redemptions_of_one_code_have_exactly_one_winner,
@@ -13,29 +11,20 @@ on_both_backends!(
 
 /// Sends `bodies` to `path` all at once; returns the statuses and bodies.
 async fn all_at_once(
-    app: &Arc<TestApp>,
+    app: &TestApp,
     creds: &crate::helpers::AppCredentials,
     path: &'static str,
     bodies: Vec<Value>,
 ) -> Vec<(u16, Value)> {
-    let barrier = Arc::new(Barrier::new(bodies.len()));
-    let tasks: Vec<_> = bodies
-        .into_iter()
-        .map(|body| {
-            let (app, creds, barrier) = (app.clone(), creds.clone(), barrier.clone());
-            tokio::spawn(async move {
-                let request = app.integration(&creds, path).json(&body);
-                barrier.wait().await;
-                let (status, body) = crate::helpers::send(request).await;
-                (status.as_u16(), body)
-            })
-        })
+    let requests = bodies
+        .iter()
+        .map(|body| app.integration(creds, path).json(body))
         .collect();
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.unwrap());
-    }
-    answers
+    crate::helpers::all_at_once(requests)
+        .await
+        .into_iter()
+        .map(|(status, body)| (status.as_u16(), body))
+        .collect()
 }
 
 fn count(answers: &[(u16, Value)], status: u16, code: Option<&str>) -> usize {
@@ -46,7 +35,7 @@ fn count(answers: &[(u16, Value)], status: u16, code: Option<&str>) -> usize {
 }
 
 async fn thirty_two_concurrent_redemptions_of_one_code_have_exactly_one_winner(backend: Backend) {
-    let app = Arc::new(TestApp::spawn(backend).await);
+    let app = TestApp::spawn(backend).await;
     let creds = app.create_app(true).await;
     let code = app.mint(&creds, 1, Some(60)).await.remove(0);
     let bodies = (0..32)
@@ -77,7 +66,7 @@ async fn thirty_two_concurrent_redemptions_of_one_code_have_exactly_one_winner(b
 async fn twenty_four_concurrent_sign_ups_of_name_and_name_in_capitals_create_one_user(
     backend: Backend,
 ) {
-    let app = Arc::new(TestApp::spawn(backend).await);
+    let app = TestApp::spawn(backend).await;
     let creds = app.create_app(false).await;
     let bodies = (0..24)
         .map(|i| json!({"username": if i % 2 == 0 { "name" } else { "NAME" }, "password": "secure_password123"}))

@@ -1,12 +1,10 @@
 //! Sign-in, license activation and the application context over HTTP.
 
-use crate::helpers::{AppCredentials, Backend, TestApp, assert_error, send};
+use crate::helpers::{AppCredentials, Backend, TestApp, all_at_once, assert_error, send};
 use crate::on_both_backends;
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
-use std::sync::Arc;
-use tokio::sync::Barrier;
 
 on_both_backends!(
     membership_time_adds_up_across_two_activations_and_a_used_code_is_refused,
@@ -227,7 +225,7 @@ async fn a_new_device_beyond_the_limit_is_refused(backend: Backend) {
 }
 
 async fn sixteen_concurrent_sign_ins_from_new_devices_register_exactly_the_limit(backend: Backend) {
-    let app = Arc::new(TestApp::spawn(backend).await);
+    let app = TestApp::spawn(backend).await;
     let creds = app.create_app(true).await;
     app.settings(
         &creds,
@@ -240,22 +238,13 @@ async fn sixteen_concurrent_sign_ins_from_new_devices_register_exactly_the_limit
     let code = app.mint(&creds, 1, Some(60)).await.remove(0);
     assert_eq!(app.activate(&creds, "racer", &code).await.0, 200);
 
-    let barrier = Arc::new(Barrier::new(16));
-    let tasks: Vec<_> = (0..16)
+    let logins = (0..16)
         .map(|i| {
-            let (app, creds, barrier) = (app.clone(), creds.clone(), barrier.clone());
-            tokio::spawn(async move {
-                let body = json!({"credentials": {"username": "racer", "password": PASSWORD}, "hardware_id": format!("device-{i}")});
-                let request = app.integration(&creds, "/api/integration/auth/login").json(&body);
-                barrier.wait().await;
-                send(request).await
-            })
+            let body = json!({"credentials": {"username": "racer", "password": PASSWORD}, "hardware_id": format!("device-{i}")});
+            app.integration(&creds, "/api/integration/auth/login").json(&body)
         })
         .collect();
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.push(task.await.unwrap());
-    }
+    let answers = all_at_once(logins).await;
     let signed_in = answers.iter().filter(|(status, _)| *status == 200).count();
     let refused = answers
         .iter()
