@@ -7,6 +7,7 @@ mod m20261126_000001_create_tables;
 mod m20261126_000002_sessions_and_membership;
 mod m20261126_000003_secret_rotation;
 mod m20261126_000004_session_expiry_index;
+mod m20261202_000005_ban_keys_and_expiry;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_sessions_and_membership::Migration),
             Box::new(m20261126_000003_secret_rotation::Migration),
             Box::new(m20261126_000004_session_expiry_index::Migration),
+            Box::new(m20261202_000005_ban_keys_and_expiry::Migration),
         ]
     }
 }

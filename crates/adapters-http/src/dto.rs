@@ -3,19 +3,16 @@
 
 use crate::dto_user_admin::UserSummaryResponse;
 use crate::error::ApiError;
+use crate::pages::next_cursor;
 use chrono::{DateTime, Utc};
 use domain::application::{
     Application, ApplicationName, ApplicationUpdate, CreatedApplication, RotatedSecret,
     SecretToRotate,
 };
-use domain::ban::{Ban, BanKind};
-use domain::license::{CreatedLicense, LicenseDetails};
-use domain::services::{
-    BanRequest, BanSubject, LicenseBatch, LicenseBatchError, LicenseSignUp, MAX_BAN_REASON_CHARS,
-    PasswordSignUp,
-};
+use domain::page::Page;
+use domain::services::{LicenseSignUp, PasswordSignUp};
 use domain::user::{Membership, User, UserDetails};
-use domain::values::{ClientIp, HardwareId, IpBanRange, LicenseCode, Password, Username};
+use domain::values::{ClientIp, HardwareId, LicenseCode, Password, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -196,9 +193,25 @@ impl From<CreatedApplication> for CreatedApplicationResponse {
     }
 }
 
+/// One page of applications, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApplicationListResponse {
     pub applications: Vec<ApplicationResponse>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Application>> for ApplicationListResponse {
+    fn from(page: Page<Application>) -> Self {
+        Self {
+            next_cursor: next_cursor(&page),
+            applications: page
+                .items
+                .into_iter()
+                .map(ApplicationResponse::from)
+                .collect(),
+        }
+    }
 }
 
 /// `POST /api/operator/applications/{id}/rotate`.
@@ -337,181 +350,6 @@ impl From<&Application> for SettingsResponse {
             cross_banning: app.settings.cross_banning,
         }
     }
-}
-
-// --- admin: licenses ---
-
-/// `POST /api/admin/licenses`: `count` generated codes, or the vendor's own `codes`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"count": 10, "minutes": 43200}))]
-pub struct CreateLicensesRequest {
-    /// 1 to 1000 codes to generate.
-    pub count: Option<i64>,
-    /// Minutes of membership each license grants; null or absent for lifetime.
-    pub minutes: Option<i64>,
-    /// Vendor-made codes to import instead of generating (1 to 1000).
-    pub codes: Option<Vec<String>>,
-}
-
-impl CreateLicensesRequest {
-    pub fn try_into_domain(self) -> Result<LicenseBatch, ApiError> {
-        let batch = match (self.count, self.codes) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::field("codes", "give either count or codes"));
-            }
-            (None, None) => return Err(ApiError::field("count", "give count or codes")),
-            (Some(count), None) => LicenseBatch::generate(count, self.minutes),
-            (None, Some(codes)) => {
-                let codes = codes
-                    .iter()
-                    .map(|code| LicenseCode::parse(code))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| ApiError::field("codes", e))?;
-                LicenseBatch::import(codes, self.minutes)
-            }
-        };
-        batch.map_err(|error| {
-            let field = match error {
-                LicenseBatchError::Count => "count",
-                LicenseBatchError::Codes => "codes",
-                LicenseBatchError::Minutes => "minutes",
-            };
-            ApiError::field(field, error)
-        })
-    }
-}
-
-/// A license just created, with its code shown only this once.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedLicenseResponse {
-    pub id: Uuid,
-    pub code: String,
-    pub minutes: Option<u32>,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedLicensesResponse {
-    pub licenses: Vec<CreatedLicenseResponse>,
-}
-
-impl From<Vec<CreatedLicense>> for CreatedLicensesResponse {
-    fn from(created: Vec<CreatedLicense>) -> Self {
-        let licenses = created
-            .into_iter()
-            .map(|created| CreatedLicenseResponse {
-                id: created.license.id.as_uuid(),
-                code: created.code.formatted(),
-                minutes: created.license.duration.minutes(),
-                created_at: created.license.created_at,
-            })
-            .collect();
-        Self { licenses }
-    }
-}
-
-/// `GET /api/admin/license/{code}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LicenseResponse {
-    pub id: Uuid,
-    /// Null for a lifetime license.
-    pub minutes: Option<u32>,
-    pub is_used: bool,
-    pub activated_by_user_id: Option<Uuid>,
-    pub activated_at: Option<DateTime<Utc>>,
-    pub is_banned: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<LicenseDetails> for LicenseResponse {
-    fn from(details: LicenseDetails) -> Self {
-        let license = details.license;
-        Self {
-            id: license.id.as_uuid(),
-            minutes: license.duration.minutes(),
-            is_used: license.is_used(),
-            activated_by_user_id: license.activated_by.map(|id| id.as_uuid()),
-            activated_at: license.activated_at,
-            is_banned: details.is_banned,
-            created_at: license.created_at,
-        }
-    }
-}
-
-// --- admin: bans ---
-
-/// `POST /api/admin/bans`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"type": "ip", "value": "203.0.113.0/24", "reason": "credential stuffing"}))]
-pub struct CreateBanRequest {
-    /// `ip`, `hardware_id`, `license` or `user`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// An address or CIDR range; a hardware id; a license code; or a username.
-    pub value: String,
-    pub reason: Option<String>,
-}
-
-impl CreateBanRequest {
-    pub fn try_into_domain(self) -> Result<BanRequest, ApiError> {
-        let kind = BanKind::parse(&self.kind)
-            .ok_or_else(|| ApiError::field("type", "must be ip, hardware_id, license or user"))?;
-        let value = |e: &dyn std::fmt::Display| ApiError::field("value", e);
-        let subject = match kind {
-            BanKind::Ip => BanSubject::Ip(IpBanRange::parse(&self.value).map_err(|e| value(&e))?),
-            BanKind::HardwareId => {
-                BanSubject::HardwareId(HardwareId::parse(&self.value).map_err(|e| value(&e))?)
-            }
-            BanKind::License => {
-                BanSubject::License(LicenseCode::parse(&self.value).map_err(|e| value(&e))?)
-            }
-            BanKind::User => BanSubject::User(Username::parse(&self.value).map_err(|e| value(&e))?),
-        };
-        if let Some(reason) = &self.reason
-            && (reason.chars().count() > MAX_BAN_REASON_CHARS
-                || reason
-                    .chars()
-                    .any(|c| c.is_control() && !matches!(c, '\n' | '\t')))
-        {
-            return Err(ApiError::field(
-                "reason",
-                "must be at most 500 characters, without control characters",
-            ));
-        }
-        Ok(BanRequest {
-            subject,
-            reason: self.reason,
-        })
-    }
-}
-
-/// A ban. A `license` ban's value is the license id and a `user` ban's the user id: codes
-/// are never stored in plaintext.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BanResponse {
-    pub id: Uuid,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub value: String,
-    pub reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<Ban> for BanResponse {
-    fn from(ban: Ban) -> Self {
-        Self {
-            id: ban.id.as_uuid(),
-            kind: ban.target.kind().as_str(),
-            value: ban.target.value(),
-            reason: ban.reason,
-            created_at: ban.created_at,
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BanListResponse {
-    pub bans: Vec<BanResponse>,
 }
 
 // --- admin: users ---

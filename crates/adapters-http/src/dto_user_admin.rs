@@ -3,8 +3,10 @@
 use crate::dto::MembershipResponse;
 use crate::dto_sign_in::{CredentialsRequest, VariableResponse};
 use crate::error::ApiError;
+use crate::pages::next_cursor;
 use chrono::{DateTime, Utc};
 use domain::license::LicenseDuration;
+use domain::page::Page;
 use domain::services::{DeviceResetTarget, UserPage};
 use domain::user::{Credential, User, UserLimits};
 use domain::values::UserId;
@@ -121,16 +123,23 @@ impl UserLimitsRequest {
     }
 }
 
-/// `GET /api/admin/users?page=1&per_page=50`.
+/// The deprecated offset pages: `GET /api/admin/users?page=1&per_page=50`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UsersQuery {
-    /// From 1; default 1.
+    /// Deprecated, use `cursor`: the page number from 1, oldest first by offset.
+    #[param(minimum = 1)]
     pub page: Option<u64>,
-    /// 1 to 200; default 50.
+    /// Deprecated, use `limit`: 1 to 200; default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 
 impl UsersQuery {
+    pub const fn is_given(&self) -> bool {
+        self.page.is_some() || self.per_page.is_some()
+    }
+
     pub fn try_into_domain(self) -> Result<(u64, u64), ApiError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
@@ -178,25 +187,51 @@ impl From<User> for UserSummaryResponse {
     }
 }
 
+/// One page of users: newest first by cursor, or (deprecated) oldest first by offset.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserListResponse {
     pub users: Vec<UserSummaryResponse>,
-    pub page: u64,
-    pub per_page: u64,
-    pub total: u64,
+    /// Pass as `cursor` for the next page; null on the last page and with `page`.
+    pub next_cursor: Option<String>,
+    /// Deprecated offset pages only: the page number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+    /// Deprecated offset pages only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_page: Option<u64>,
+    /// Deprecated offset pages only: how many users there are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
+}
+
+impl From<Page<User>> for UserListResponse {
+    fn from(page: Page<User>) -> Self {
+        Self {
+            next_cursor: next_cursor(&page),
+            users: page
+                .items
+                .into_iter()
+                .map(UserSummaryResponse::from)
+                .collect(),
+            page: None,
+            per_page: None,
+            total: None,
+        }
+    }
 }
 
 impl UserListResponse {
-    pub fn new(page: UserPage, number: u64, per_page: u64) -> Self {
+    pub fn by_offset(page: UserPage, number: u64, per_page: u64) -> Self {
         Self {
             users: page
                 .users
                 .into_iter()
                 .map(UserSummaryResponse::from)
                 .collect(),
-            page: number,
-            per_page,
-            total: page.total,
+            next_cursor: None,
+            page: Some(number),
+            per_page: Some(per_page),
+            total: Some(page.total),
         }
     }
 }

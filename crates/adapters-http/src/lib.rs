@@ -6,12 +6,15 @@
 mod auth;
 mod client_ip;
 mod dto;
+mod dto_bans;
+mod dto_licenses;
 mod dto_sign_in;
 mod dto_user_admin;
 mod error;
 mod json;
 mod openapi;
 mod outcomes;
+mod pages;
 mod request_log;
 mod routes;
 mod throttle;

@@ -22,6 +22,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         operator::update_application,
         operator::rotate_secret,
         admin::create_licenses,
+        admin::list_licenses,
         admin::get_license,
         admin::create_ban,
         admin::list_bans,

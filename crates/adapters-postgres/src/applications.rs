@@ -3,16 +3,18 @@
 use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
 use crate::entities::application::{self, ActiveModel, Column, Entity};
+use crate::pages::keyset;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::application::{
     Application, ApplicationName, ApplicationSettings, ApplicationUpdate, PreviousSecret, Rotation,
     SecretToRotate,
 };
+use domain::page::{Page, PageRequest};
 use domain::ports::ApplicationStore;
 use domain::values::{ApplicationId, Digest};
 use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 impl TryFrom<application::Model> for Application {
     type Error = anyhow::Error;
@@ -69,10 +71,6 @@ pub(crate) fn stored_count(count: u32) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
 }
 
-fn convert(models: Vec<application::Model>) -> anyhow::Result<Vec<Application>> {
-    models.into_iter().map(Application::try_from).collect()
-}
-
 #[async_trait]
 impl ApplicationStore for SeaOrmStore {
     async fn create(&self, app: &Application) -> anyhow::Result<()> {
@@ -100,13 +98,12 @@ impl ApplicationStore for SeaOrmStore {
         Ok(())
     }
 
-    async fn list(&self) -> anyhow::Result<Vec<Application>> {
-        let models = Entity::find()
-            .order_by_asc(Column::CreatedAt)
+    async fn list(&self, page: &PageRequest) -> anyhow::Result<Page<Application>> {
+        let rows = keyset(Entity::find(), Column::Id, page)
             .all(&self.db)
             .await
             .or_unavailable("listing applications")?;
-        convert(models)
+        Page::from_rows(rows, page, |row| row.id).try_map(Application::try_from)
     }
 
     async fn find_by_api_key(&self, api_key: &str) -> anyhow::Result<Option<Application>> {

@@ -1,35 +1,35 @@
-//! [`BanStore`]: bans, and one query that checks all of a request's identifiers.
+//! [`BanStore`]: bans, each stored under its one match key, and the check of all of a
+//! request's identifiers as one `match_key IN (…)` query on the unique (application,
+//! match key) index.
 
 use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
 use crate::entities::ban::{self, ActiveModel, Column, Entity};
+use crate::pages::keyset;
 use anyhow::Context as _;
 use async_trait::async_trait;
-use domain::ban::{Ban, BanKind, BanProbe, BanTarget, NewBan};
+use chrono::{DateTime, Utc};
+use domain::ban::{Ban, BanFilter, BanKind, BanProbe, BanTarget, NewBan, StoredBan};
+use domain::page::{Page, PageRequest};
 use domain::ports::BanStore;
 use domain::values::{ApplicationId, BanId, HardwareId, IpBanRange, LicenseId, UserId};
-use sea_orm::sea_query::Condition;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::{Condition, OnConflict, Query};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
 impl TryFrom<ban::Model> for Ban {
     type Error = anyhow::Error;
 
     fn try_from(model: ban::Model) -> anyhow::Result<Self> {
-        let key = || {
-            model
-                .match_key
-                .as_deref()
-                .context("a ban without a match key")
-        };
-        let id = || -> anyhow::Result<Uuid> { Uuid::parse_str(key()?).context("stored ban id") };
+        let id =
+            || -> anyhow::Result<Uuid> { Uuid::parse_str(&model.value).context("stored ban id") };
         let target = match BanKind::parse(&model.kind) {
             Some(BanKind::Ip) => {
                 BanTarget::Ip(IpBanRange::parse(&model.value).context("stored ip range")?)
             }
-            Some(BanKind::HardwareId) => {
-                BanTarget::HardwareId(HardwareId::parse(key()?).context("stored hardware id")?)
-            }
+            Some(BanKind::HardwareId) => BanTarget::HardwareId(
+                HardwareId::parse(&model.value).context("stored hardware id")?,
+            ),
             Some(BanKind::License) => BanTarget::License(LicenseId::from_uuid(id()?)),
             Some(BanKind::User) => BanTarget::User(UserId::from_uuid(id()?)),
             None => anyhow::bail!("unknown ban kind {:?}", model.kind),
@@ -39,91 +39,129 @@ impl TryFrom<ban::Model> for Ban {
             target,
             reason: model.reason,
             created_at: model.created_at,
+            expires_at: model.expires_at,
         })
     }
 }
 
-/// What non-IP bans match on; IP bans match on their bounds instead.
-fn match_key(target: &BanTarget) -> Option<String> {
-    match target {
-        BanTarget::Ip(_) => None,
-        BanTarget::HardwareId(id) => Some(id.as_str().to_owned()),
-        BanTarget::License(id) => Some(id.to_string()),
-        BanTarget::User(id) => Some(id.to_string()),
+/// Bans in force at `now`: a ban stops matching at the instant it expires.
+fn in_force(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(Column::ExpiresAt.is_null())
+        .add(Column::ExpiresAt.gt(now))
+}
+
+fn row(app: ApplicationId, ban: &NewBan) -> ActiveModel {
+    ActiveModel {
+        id: Set(ban.id.as_uuid()),
+        application_id: Set(app.as_uuid()),
+        kind: Set(ban.target.kind().as_str().to_owned()),
+        value: Set(ban.target.value()),
+        match_key: Set(Some(ban.target.match_key())),
+        subject_id: Set(ban.target.subject_id()),
+        reason: Set(ban.reason.clone()),
+        created_at: Set(ban.created_at),
+        expires_at: Set(ban.expires_at),
     }
 }
 
-fn kind_is(kind: BanKind) -> sea_orm::sea_query::SimpleExpr {
-    Column::Kind.eq(kind.as_str())
-}
+/// How often [`BanStore::create`] retries when the ban in its way changes under it (replaced
+/// or purged by another caller); each retry means another caller made progress.
+const CREATE_ATTEMPTS: usize = 4;
 
-/// One OR-condition over every identifier the probe carries; `None` when it carries none.
-fn probe_condition(probe: &BanProbe) -> Option<Condition> {
-    let mut any = Condition::any();
-    if let Some(ip) = probe.ip {
-        let key = ip.key().to_vec();
-        any = any.add(
-            Condition::all()
-                .add(kind_is(BanKind::Ip))
-                .add(Column::IpStart.lte(key.clone()))
-                .add(Column::IpEnd.gte(key)),
-        );
+impl SeaOrmStore {
+    async fn find_by_key(&self, app: ApplicationId, key: &str) -> anyhow::Result<Option<Ban>> {
+        Entity::find()
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::MatchKey.eq(key))
+            .one(&self.db)
+            .await
+            .or_unavailable("finding a ban by its key")?
+            .map(Ban::try_from)
+            .transpose()
     }
-    let exact = [
-        (
-            BanKind::HardwareId,
-            probe.hardware_id.as_ref().map(|id| id.as_str().to_owned()),
-        ),
-        (BanKind::License, probe.license.map(|id| id.to_string())),
-        (BanKind::User, probe.user.map(|id| id.to_string())),
-    ];
-    for (kind, key) in exact {
-        if let Some(key) = key {
-            any = any.add(
-                Condition::all()
-                    .add(kind_is(kind))
-                    .add(Column::MatchKey.eq(key)),
-            );
-        }
+
+    /// Puts `ban` in the place of the expired ban `old`; `false` when `old` changed first.
+    async fn replace_expired(
+        &self,
+        app: ApplicationId,
+        old: &Ban,
+        ban: &NewBan,
+    ) -> anyhow::Result<bool> {
+        let mut replacement = row(app, ban);
+        replacement.application_id = sea_orm::ActiveValue::NotSet;
+        let replaced = Entity::update_many()
+            .set(replacement)
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::Id.eq(old.id.as_uuid()))
+            .filter(Column::ExpiresAt.lte(ban.created_at))
+            .exec(&self.db)
+            .await
+            .or_unavailable("replacing an expired ban")?;
+        Ok(replaced.rows_affected == 1)
     }
-    (!any.is_empty()).then_some(any)
 }
 
 #[async_trait]
 impl BanStore for SeaOrmStore {
-    async fn create(&self, app: ApplicationId, ban: &NewBan) -> anyhow::Result<Ban> {
-        let bounds = match &ban.target {
-            BanTarget::Ip(range) => Some(range.bounds()),
-            _ => None,
-        };
-        let model = ActiveModel {
-            id: Set(ban.id.as_uuid()),
-            application_id: Set(app.as_uuid()),
-            kind: Set(ban.target.kind().as_str().to_owned()),
-            value: Set(ban.target.value()),
-            match_key: Set(match_key(&ban.target)),
-            ip_start: Set(bounds.map(|(start, _)| start.to_vec())),
-            ip_end: Set(bounds.map(|(_, end)| end.to_vec())),
-            reason: Set(ban.reason.clone()),
-            created_at: Set(ban.created_at),
-        };
-        Entity::insert(model)
-            .exec_without_returning(&self.db)
-            .await
-            .or_unavailable("inserting a ban")?;
-        Ok(ban.created())
+    async fn create(&self, app: ApplicationId, ban: &NewBan) -> anyhow::Result<StoredBan> {
+        let key = ban.target.match_key();
+        for _ in 0..CREATE_ATTEMPTS {
+            // The unique (application, match key) index decides between concurrent callers.
+            let inserted = Entity::insert(row(app, ban))
+                .on_conflict(
+                    OnConflict::columns([Column::ApplicationId, Column::MatchKey])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.db)
+                .await
+                .or_unavailable("inserting a ban")?;
+            if inserted == 1 {
+                return Ok(StoredBan::Created(ban.created()));
+            }
+            match self.find_by_key(app, &key).await? {
+                Some(existing) if existing.is_active_at(ban.created_at) => {
+                    return Ok(StoredBan::Existing(existing));
+                }
+                Some(expired) => {
+                    if self.replace_expired(app, &expired, ban).await? {
+                        return Ok(StoredBan::Created(ban.created()));
+                    }
+                }
+                // Purged since the insert met it: insert again.
+                None => {}
+            }
+        }
+        anyhow::bail!("a ban kept changing under {CREATE_ATTEMPTS} attempts to store another")
     }
 
-    async fn list(&self, app: ApplicationId) -> anyhow::Result<Vec<Ban>> {
-        Entity::find()
+    async fn list(
+        &self,
+        app: ApplicationId,
+        filter: &BanFilter,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<Ban>> {
+        let mut select = Entity::find()
             .filter(Column::ApplicationId.eq(app.as_uuid()))
-            .order_by_asc(Column::CreatedAt)
+            .filter(in_force(filter.now));
+        if let Some(kind) = filter.kind {
+            select = select.filter(Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(keys) = &filter.match_keys {
+            if keys.is_empty() {
+                return Ok(Page {
+                    items: vec![],
+                    next: None,
+                });
+            }
+            select = select.filter(Column::MatchKey.is_in(keys.clone()));
+        }
+        let rows = keyset(select, Column::Id, page)
             .all(&self.db)
             .await
-            .or_unavailable("listing bans")?
-            .into_iter()
-            .map(Ban::try_from)
-            .collect()
+            .or_unavailable("listing bans")?;
+        Page::from_rows(rows, page, |row| row.id).try_map(Ban::try_from)
     }
 
     async fn delete(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool> {
@@ -140,20 +178,39 @@ impl BanStore for SeaOrmStore {
         &self,
         app: ApplicationId,
         probe: &BanProbe,
+        now: DateTime<Utc>,
     ) -> anyhow::Result<Option<BanKind>> {
-        let Some(condition) = probe_condition(probe) else {
+        let keys = probe.match_keys();
+        if keys.is_empty() {
             return Ok(None);
-        };
+        }
         let kind: Option<String> = Entity::find()
             .select_only()
             .column(Column::Kind)
             .filter(Column::ApplicationId.eq(app.as_uuid()))
-            .filter(condition)
+            .filter(Column::MatchKey.is_in(keys))
+            .filter(in_force(now))
             .into_tuple()
             .one(&self.db)
             .await
             .or_unavailable("checking bans")?;
         kind.map(|kind| BanKind::parse(&kind).context("stored ban kind"))
             .transpose()
+    }
+
+    async fn delete_expired(&self, now: DateTime<Utc>, batch: u64) -> anyhow::Result<u64> {
+        // A bounded batch per statement, so that a large backlog never holds locks for long.
+        let batch_ids = Query::select()
+            .column(Column::Id)
+            .from(Entity)
+            .and_where(Column::ExpiresAt.lte(now))
+            .limit(batch)
+            .to_owned();
+        Ok(Entity::delete_many()
+            .filter(Column::Id.in_subquery(batch_ids))
+            .exec(&self.db)
+            .await
+            .or_unavailable("deleting expired bans")?
+            .rows_affected)
     }
 }

@@ -9,6 +9,7 @@ mod connection;
 mod devices;
 mod entities;
 mod licenses;
+mod pages;
 mod sessions;
 mod transaction;
 mod users;

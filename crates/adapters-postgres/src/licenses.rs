@@ -2,18 +2,25 @@
 
 use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
+use crate::entities::ban;
 use crate::entities::license::{self, ActiveModel, Column, Entity};
+use crate::pages::keyset;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::ban::BanKind;
 use domain::errors::StoreLicensesError;
-use domain::license::{License, LicenseDuration, NewLicense};
+use domain::license::{License, LicenseDetails, LicenseDuration, LicenseFilter, NewLicense};
+use domain::page::{Page, PageRequest};
 use domain::ports::LicenseStore;
 use domain::values::{ApplicationId, LicenseCode, LicenseId, UserId};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, SqlErr,
+    TransactionTrait,
 };
+use std::collections::HashSet;
+use uuid::Uuid;
 
 impl TryFrom<license::Model> for License {
     type Error = anyhow::Error;
@@ -58,6 +65,77 @@ pub(crate) async fn redeem<C: ConnectionTrait>(
         .next()
         .map(License::try_from)
         .transpose()
+}
+
+/// The application's license bans in force at `now`.
+fn license_bans_in_force(app: ApplicationId, now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(ban::Column::ApplicationId.eq(app.as_uuid()))
+        .add(ban::Column::Kind.eq(BanKind::License.as_str()))
+        .add(ban::Column::SubjectId.is_not_null())
+        .add(
+            Condition::any()
+                .add(ban::Column::ExpiresAt.is_null())
+                .add(ban::Column::ExpiresAt.gt(now)),
+        )
+}
+
+/// The ids of the licenses those bans name.
+fn banned_license_ids(app: ApplicationId, now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .column(ban::Column::SubjectId)
+        .from(ban::Entity)
+        .cond_where(license_bans_in_force(app, now))
+        .to_owned()
+}
+
+fn filtered(app: ApplicationId, filter: &LicenseFilter) -> Select<Entity> {
+    let mut select = Entity::find().filter(Column::ApplicationId.eq(app.as_uuid()));
+    if let Some(code) = &filter.code {
+        select = select.filter(Column::CodeDigest.eq(code.digest().as_bytes().to_vec()));
+    }
+    match filter.used {
+        Some(true) => select = select.filter(Column::ActivatedAt.is_not_null()),
+        Some(false) => select = select.filter(Column::ActivatedAt.is_null()),
+        None => {}
+    }
+    if let Some(since) = filter.created_since {
+        select = select.filter(Column::CreatedAt.gte(since));
+    }
+    if let Some(until) = filter.created_until {
+        select = select.filter(Column::CreatedAt.lt(until));
+    }
+    match filter.banned {
+        Some(true) => select.filter(Column::Id.in_subquery(banned_license_ids(app, filter.now))),
+        Some(false) => {
+            select.filter(Column::Id.not_in_subquery(banned_license_ids(app, filter.now)))
+        }
+        None => select,
+    }
+}
+
+impl SeaOrmStore {
+    /// Which of `ids` a ban in force names: one query on the (application, subject) index.
+    async fn banned_among(
+        &self,
+        app: ApplicationId,
+        ids: Vec<Uuid>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<HashSet<Uuid>> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let banned: Vec<Option<Uuid>> = ban::Entity::find()
+            .select_only()
+            .column(ban::Column::SubjectId)
+            .filter(license_bans_in_force(app, now))
+            .filter(ban::Column::SubjectId.is_in(ids))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .or_unavailable("finding banned licenses")?;
+        Ok(banned.into_iter().flatten().collect())
+    }
 }
 
 #[async_trait]
@@ -121,5 +199,28 @@ impl LicenseStore for SeaOrmStore {
             .or_unavailable("finding a license by code")?
             .map(License::try_from)
             .transpose()
+    }
+
+    async fn list(
+        &self,
+        app: ApplicationId,
+        filter: &LicenseFilter,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<LicenseDetails>> {
+        let rows = keyset(filtered(app, filter), Column::Id, page)
+            .all(&self.db)
+            .await
+            .or_unavailable("listing licenses")?;
+        let page = Page::from_rows(rows, page, |row| row.id).try_map(License::try_from)?;
+        let ids = page
+            .items
+            .iter()
+            .map(|license| license.id.as_uuid())
+            .collect();
+        let banned = self.banned_among(app, ids, filter.now).await?;
+        Ok(page.map(|license| LicenseDetails {
+            is_banned: banned.contains(&license.id.as_uuid()),
+            license,
+        }))
     }
 }

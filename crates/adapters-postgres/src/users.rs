@@ -5,9 +5,11 @@ use crate::applications::{count, stored_count};
 use crate::connection::DbResultExt as _;
 use crate::entities::adjustment as adjustment_entity;
 use crate::entities::user::{self, ActiveModel, Column, Entity};
+use crate::pages::keyset;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::errors::CreateUserError;
+use domain::page::{Page, PageRequest};
 use domain::ports::UserStore;
 use domain::user::{Adjustment, Credential, Membership, NewUser, User, UserLimits};
 use domain::values::{ApplicationId, ClientIp, PasswordHash, UserId, Username};
@@ -199,7 +201,16 @@ impl UserStore for SeaOrmStore {
             .transpose()
     }
 
-    async fn list(
+    async fn list(&self, app: ApplicationId, page: &PageRequest) -> anyhow::Result<Page<User>> {
+        let select = Entity::find().filter(Column::ApplicationId.eq(app.as_uuid()));
+        let rows = keyset(select, Column::Id, page)
+            .all(&self.db)
+            .await
+            .or_unavailable("listing users")?;
+        Page::from_rows(rows, page, |row| row.id).try_map(User::try_from)
+    }
+
+    async fn list_by_offset(
         &self,
         app: ApplicationId,
         offset: u64,

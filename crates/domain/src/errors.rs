@@ -201,6 +201,8 @@ pub enum CreateBanError {
     UnknownLicense,
     #[error("no user with this username exists in the application")]
     UnknownUser,
+    #[error("must be in the future")]
+    ExpiryNotInFuture,
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }

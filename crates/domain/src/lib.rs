@@ -5,6 +5,7 @@ pub mod application;
 pub mod ban;
 pub mod errors;
 pub mod license;
+pub mod page;
 pub mod ports;
 pub mod services;
 pub mod session;

@@ -88,6 +88,20 @@ pub struct LicenseDetails {
     pub is_banned: bool,
 }
 
+/// Which licenses a list shows. `code` finds the one license with that code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LicenseFilter {
+    pub used: Option<bool>,
+    pub banned: Option<bool>,
+    /// Created at or after.
+    pub created_since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_until: Option<DateTime<Utc>>,
+    pub code: Option<LicenseCode>,
+    /// Bans in force at this time count as bans.
+    pub now: DateTime<Utc>,
+}
+
 /// A license just created, with its code in plaintext to show once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedLicense {

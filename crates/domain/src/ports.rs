@@ -4,9 +4,10 @@
 //! Infrastructure failures are `anyhow::Error`; outcomes the rules act on are typed.
 
 use crate::application::{Application, ApplicationUpdate, Rotation};
-use crate::ban::{Ban, BanKind, BanProbe, NewBan};
+use crate::ban::{Ban, BanFilter, BanKind, BanProbe, NewBan, StoredBan};
 use crate::errors::{CreateUserError, HashError, StoreLicensesError};
-use crate::license::{License, NewLicense};
+use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
+use crate::page::{Page, PageRequest};
 use crate::session::{NewSession, Session, Variable};
 use crate::user::{Adjustment, Device, Membership, NewUser, User, UserLimits};
 use crate::values::{
@@ -21,7 +22,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 #[async_trait]
 pub trait ApplicationStore: Send + Sync {
     async fn create(&self, application: &Application) -> anyhow::Result<()>;
-    async fn list(&self) -> anyhow::Result<Vec<Application>>;
+    /// Newest first.
+    async fn list(&self, page: &PageRequest) -> anyhow::Result<Page<Application>>;
     async fn get(&self, id: ApplicationId) -> anyhow::Result<Option<Application>>;
     async fn find_by_api_key(&self, api_key: &str) -> anyhow::Result<Option<Application>>;
     /// Finds by the current admin key or the previous one (the caller checks its deadline).
@@ -51,8 +53,11 @@ pub trait UserStore: Send + Sync {
         username: &Username,
     ) -> anyhow::Result<Option<User>>;
     async fn get(&self, app: ApplicationId, id: UserId) -> anyhow::Result<Option<User>>;
-    /// One page of users, oldest first, and how many there are in all.
-    async fn list(
+    /// Newest first.
+    async fn list(&self, app: ApplicationId, page: &PageRequest) -> anyhow::Result<Page<User>>;
+    /// The deprecated offset pages: `limit` users from `offset`, oldest first, and how many
+    /// there are in all. Its cost grows with the offset and the count.
+    async fn list_by_offset(
         &self,
         app: ApplicationId,
         offset: u64,
@@ -85,6 +90,13 @@ pub trait LicenseStore: Send + Sync {
         app: ApplicationId,
         code: &LicenseCode,
     ) -> anyhow::Result<Option<License>>;
+    /// Newest first, each with whether a ban in force at `filter.now` names it.
+    async fn list(
+        &self,
+        app: ApplicationId,
+        filter: &LicenseFilter,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<LicenseDetails>>;
 }
 
 /// Devices registered to users of one application.
@@ -98,16 +110,30 @@ pub trait DeviceStore: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait BanStore: Send + Sync {
-    async fn create(&self, app: ApplicationId, ban: &NewBan) -> anyhow::Result<Ban>;
-    async fn list(&self, app: ApplicationId) -> anyhow::Result<Vec<Ban>>;
+    /// Stores the ban unless its target is banned already, in force at `ban.created_at`:
+    /// then that ban is returned as it is. An expired ban of the target is replaced.
+    /// Concurrent calls for one target store one ban.
+    async fn create(&self, app: ApplicationId, ban: &NewBan) -> anyhow::Result<StoredBan>;
+    /// Newest first.
+    async fn list(
+        &self,
+        app: ApplicationId,
+        filter: &BanFilter,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<Ban>>;
     /// `false` when no such ban exists in the application.
     async fn delete(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool>;
-    /// The kind of the first ban that matches any identifier of the probe, in one query.
+    /// The kind of a ban in force at `now` under any of the probe's
+    /// [`BanProbe::match_keys`], in one query of one index seek per key.
     async fn find_ban(
         &self,
         app: ApplicationId,
         probe: &BanProbe,
+        now: DateTime<Utc>,
     ) -> anyhow::Result<Option<BanKind>>;
+    /// Deletes up to `batch` bans, of any application, that expired at or before `now`;
+    /// how many it deleted.
+    async fn delete_expired(&self, now: DateTime<Utc>, batch: u64) -> anyhow::Result<u64>;
 }
 
 /// Starts the transactions that make a sign-up all-or-nothing.

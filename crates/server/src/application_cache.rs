@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 use domain::application::{Application, ApplicationUpdate, Rotation};
+use domain::page::{Page, PageRequest};
 use domain::ports::ApplicationStore;
 use domain::values::{ApplicationId, Digest};
 use std::collections::HashMap;
@@ -104,8 +105,8 @@ impl ApplicationStore for CachedApplications {
         self.inner.create(application).await
     }
 
-    async fn list(&self) -> anyhow::Result<Vec<Application>> {
-        self.inner.list().await
+    async fn list(&self, page: &PageRequest) -> anyhow::Result<Page<Application>> {
+        self.inner.list(page).await
     }
 
     async fn get(&self, id: ApplicationId) -> anyhow::Result<Option<Application>> {

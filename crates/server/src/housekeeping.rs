@@ -1,15 +1,16 @@
-//! Work on a timer rather than on a request: purging sessions that expired long ago, so the
-//! sessions table does not grow with every sign-in forever.
+//! Work on a timer rather than on a request: purging sessions that expired long ago and bans
+//! that expired, so neither table grows forever.
 
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
 
-/// How often expired sessions are purged; the first purge runs at start.
+/// How often expired rows are purged; the first purge runs at start.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
 
-/// Calls `purge` now and then every `every`, for as long as it is polled. A failure is logged
-/// and retried at the next tick: a database that is down must not stop the purging for good.
-pub async fn purge_periodically<F, Fut>(every: Duration, purge: F)
+/// Calls `purge` now and then every `every`, for as long as it is polled, logging how many
+/// `what` it deleted. A failure is logged and retried at the next tick: a database that is
+/// down must not stop the purging for good.
+pub async fn purge_periodically<F, Fut>(every: Duration, what: &'static str, purge: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = anyhow::Result<u64>>,
@@ -20,10 +21,10 @@ where
         ticks.tick().await;
         match purge().await {
             Ok(0) => {}
-            Ok(deleted) => tracing::info!(deleted, "purged expired sessions"),
+            Ok(deleted) => tracing::info!(deleted, "purged expired {what}"),
             Err(error) => tracing::warn!(
                 error = format!("{error:#}"),
-                "purging expired sessions failed; trying again at the next tick"
+                "purging expired {what} failed; trying again at the next tick"
             ),
         }
     }
@@ -41,7 +42,7 @@ mod tests {
         let (calls, mut called) = tokio::sync::mpsc::unbounded_channel();
         let count = Arc::new(AtomicUsize::new(0));
         let started = Instant::now();
-        let task = tokio::spawn(purge_periodically(PURGE_EVERY, move || {
+        let task = tokio::spawn(purge_periodically(PURGE_EVERY, "sessions", move || {
             let n = count.fetch_add(1, Ordering::SeqCst);
             let _ = calls.send(Instant::now());
             async move {

@@ -65,6 +65,12 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
             Duration::from_millis(ms),
         )),
     };
+    let cross_ban_ttl = match settings.bans.cross_ban_ttl_seconds {
+        0 => None,
+        secs => Some(chrono::Duration::seconds(
+            i64::try_from(secs).context("bans.cross_ban_ttl_seconds is too large")?,
+        )),
+    };
     Ok(Latchkey::new(Ports {
         applications,
         users: store.clone(),
@@ -79,7 +85,8 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
             Duration::from_millis(settings.hashing.max_wait_ms),
         )?),
         clock: Arc::new(SystemClock),
-    }))
+    })
+    .with_cross_ban_ttl(cross_ban_ttl))
 }
 
 /// The rate limiter the settings ask for: none, this process's counters, or Redis's.
@@ -248,12 +255,22 @@ impl Server {
                 metrics.stop(false).await;
             }
         });
-        let (service, retention) = (self.service, self.session_retention);
-        let purging = tokio::spawn(housekeeping::purge_periodically(
+        let (service, retention) = (self.service.clone(), self.session_retention);
+        let purging_sessions = tokio::spawn(housekeeping::purge_periodically(
             housekeeping::PURGE_EVERY,
+            "sessions",
             move || {
                 let service = service.clone();
                 async move { service.purge_expired_sessions(retention).await }
+            },
+        ));
+        let service = self.service;
+        let purging_bans = tokio::spawn(housekeeping::purge_periodically(
+            housekeeping::PURGE_EVERY,
+            "bans",
+            move || {
+                let service = service.clone();
+                async move { service.purge_expired_bans().await }
             },
         ));
         // Both servers are polled here, in the server's own task.
@@ -265,7 +282,8 @@ impl Server {
             }
         };
         let (served, ()) = tokio::join!(self.server, metrics);
-        purging.abort();
+        purging_sessions.abort();
+        purging_bans.abort();
         served
     }
 }

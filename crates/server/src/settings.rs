@@ -15,6 +15,7 @@ pub struct Settings {
     pub operator: OperatorSection,
     pub hashing: HashingSection,
     pub limits: LimitsSection,
+    pub bans: BansSection,
     #[serde(default)]
     pub metrics: MetricsSection,
     pub log: LogSection,
@@ -47,6 +48,13 @@ pub struct HttpSection {
     pub drain_delay_ms: u64,
     /// Then, how long requests in flight get to finish before the process exits.
     pub shutdown_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BansSection {
+    /// How long a ban the server makes by itself lasts (a cross-ban, or an address or device
+    /// banned with its user); 0: forever. Bans the admin API makes last as asked.
+    pub cross_ban_ttl_seconds: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -112,6 +120,10 @@ impl Settings {
             .set_default("limits.requests_per_second", 20)?
             .set_default("limits.sign_ups_per_hour", 30)?
             .set_default("limits.failed_attempts_per_minute", 10)?
+            .set_default(
+                "bans.cross_ban_ttl_seconds",
+                domain::Latchkey::DEFAULT_CROSS_BAN_TTL.num_seconds(),
+            )?
             .set_default("log.format", "pretty")?
             .set_default("log.level", "info")?;
         if let Some(file) = file {

@@ -1,13 +1,17 @@
 //! `/api/admin`: what a vendor's back office calls, scoped to the admin key's application.
 
 use crate::auth::AdminApp;
-use crate::dto::{
-    BanListResponse, BanResponse, CreateBanRequest, CreateLicensesRequest, CreatedLicensesResponse,
-    LicenseResponse, SettingsRequest, SettingsResponse, UserDetailsResponse,
+use crate::dto::{SettingsRequest, SettingsResponse, UserDetailsResponse};
+use crate::dto_bans::{BanListResponse, BanResponse, BansQuery, CreateBanRequest};
+use crate::dto_licenses::{
+    CreateLicensesRequest, CreatedLicensesResponse, LicenseListResponse, LicenseResponse,
+    LicensesQuery,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::pages::PageQuery;
 use actix_web::{HttpResponse, web};
+use domain::ban::StoredBan;
 use domain::errors::{CreateBanError, CreateLicensesError};
 use domain::services::AdminApi;
 use domain::values::{BanId, LicenseCode};
@@ -66,13 +70,38 @@ pub async fn get_license(
     Ok(web::Json(details.into()))
 }
 
-/// Ban an IP address or range, a hardware id, a license or a user.
+/// List the application's licenses, newest first, a page at a time, with filters.
+#[utoipa::path(
+    get, path = "/api/admin/licenses", tag = "admin",
+    params(PageQuery, LicensesQuery),
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 200, description = "One page of licenses", body = LicenseListResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Bad limit, cursor or filter", body = ErrorBody),
+    )
+)]
+pub async fn list_licenses(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+    page: web::Query<PageQuery>,
+    filter: web::Query<LicensesQuery>,
+) -> Result<web::Json<LicenseListResponse>, ApiError> {
+    let page = page.try_into_domain()?;
+    let filter = filter.into_inner().try_into_domain()?;
+    let licenses = service.list_licenses(app.0.id, filter, page).await?;
+    Ok(web::Json(licenses.into()))
+}
+
+/// Ban an IP address or range, a hardware id, a license or a user, for good or until it
+/// expires. A target already banned keeps its ban, which is answered with `200`.
 #[utoipa::path(
     post, path = "/api/admin/bans", tag = "admin",
     request_body = CreateBanRequest,
     security(("admin_api_key" = [])),
     responses(
-        (status = 201, description = "The ban", body = BanResponse),
+        (status = 201, description = "The new ban", body = BanResponse),
+        (status = 200, description = "The target was banned already: that ban, unchanged", body = BanResponse),
         (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
         (status = 422, description = "Invalid type or value, or an unknown license or user", body = ErrorBody),
     )
@@ -83,35 +112,43 @@ pub async fn create_ban(
     body: JsonBody<CreateBanRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0.try_into_domain()?;
-    let ban = service
+    let stored = service
         .create_ban(app.0.id, request)
         .await
         .map_err(|error| match error {
             CreateBanError::UnknownLicense | CreateBanError::UnknownUser => {
                 ApiError::field("value", error)
             }
+            CreateBanError::ExpiryNotInFuture => ApiError::field("expires_at", error),
             CreateBanError::Unknown(error) => ApiError::from(error),
         })?;
-    Ok(HttpResponse::Created().json(BanResponse::from(ban)))
+    Ok(match stored {
+        StoredBan::Created(ban) => HttpResponse::Created().json(BanResponse::from(ban)),
+        StoredBan::Existing(ban) => HttpResponse::Ok().json(BanResponse::from(ban)),
+    })
 }
 
-/// List the application's bans.
+/// List the application's bans in force, newest first, a page at a time, by kind or value.
 #[utoipa::path(
     get, path = "/api/admin/bans", tag = "admin",
+    params(PageQuery, BansQuery),
     security(("admin_api_key" = [])),
     responses(
-        (status = 200, description = "Every ban of the application", body = BanListResponse),
+        (status = 200, description = "One page of bans", body = BanListResponse),
         (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Bad limit, cursor or type", body = ErrorBody),
     )
 )]
 pub async fn list_bans(
     app: AdminApp,
     service: web::Data<dyn AdminApi>,
+    page: web::Query<PageQuery>,
+    filter: web::Query<BansQuery>,
 ) -> Result<web::Json<BanListResponse>, ApiError> {
-    let bans = service.list_bans(app.0.id).await?;
-    Ok(web::Json(BanListResponse {
-        bans: bans.into_iter().map(BanResponse::from).collect(),
-    }))
+    let page = page.try_into_domain()?;
+    let filter = filter.into_inner().try_into_domain()?;
+    let bans = service.list_bans(app.0.id, filter, page).await?;
+    Ok(web::Json(bans.into()))
 }
 
 /// The application's sign-in settings.

@@ -53,7 +53,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource!("/api/operator/applications/{id}", patch => operator::update_application),
         )
-        .service(resource!("/api/admin/licenses", post => admin::create_licenses))
+        .service(resource!(
+            "/api/admin/licenses",
+            post => admin::create_licenses,
+            get => admin::list_licenses,
+        ))
         .service(resource!("/api/admin/license/{code}", get => admin::get_license))
         .service(resource!("/api/admin/bans", post => admin::create_ban, get => admin::list_bans))
         .service(resource!(

@@ -7,6 +7,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::pages::PageQuery;
 use actix_web::{HttpResponse, web};
 use domain::services::OperatorApi;
 use domain::values::ApplicationId;
@@ -36,27 +37,26 @@ pub async fn create_application(
     Ok(HttpResponse::Created().json(CreatedApplicationResponse::from(created)))
 }
 
-/// List applications (no secrets).
+/// List applications (no secrets), newest first, a page at a time.
 #[utoipa::path(
     get, path = "/api/operator/applications", tag = "operator",
+    params(PageQuery),
     security(("operator_token" = [])),
     responses(
-        (status = 200, description = "Every application", body = ApplicationListResponse),
+        (status = 200, description = "One page of applications", body = ApplicationListResponse),
         (status = 401, description = "Missing or wrong operator token", body = ErrorBody),
         (status = 404, description = "No operator token is configured", body = ErrorBody),
+        (status = 422, description = "Bad limit or cursor", body = ErrorBody),
     )
 )]
 pub async fn list_applications(
     _: Operator,
     service: web::Data<dyn OperatorApi>,
+    page: web::Query<PageQuery>,
 ) -> Result<web::Json<ApplicationListResponse>, ApiError> {
-    let applications = service.list_applications().await?;
-    Ok(web::Json(ApplicationListResponse {
-        applications: applications
-            .into_iter()
-            .map(ApplicationResponse::from)
-            .collect(),
-    }))
+    let page = page.try_into_domain()?;
+    let applications = service.list_applications(page).await?;
+    Ok(web::Json(applications.into()))
 }
 
 /// Rename an application or switch device authentication.

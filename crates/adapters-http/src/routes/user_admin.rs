@@ -9,6 +9,7 @@ use crate::dto_user_admin::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::pages::PageQuery;
 use actix_web::{HttpResponse, web};
 use domain::errors::UserAdminError;
 use domain::services::UserAdminApi;
@@ -132,25 +133,42 @@ pub async fn set_user_limits(
     Ok(web::Json(details.into()))
 }
 
-/// The application's users, oldest first, a page at a time.
+/// The application's users, newest first, a page at a time by cursor. The deprecated
+/// `page`/`per_page` still page oldest first, by offset, with a `total`.
 #[utoipa::path(
     get, path = "/api/admin/users", tag = "admin",
-    params(UsersQuery),
+    params(PageQuery, UsersQuery),
     security(("admin_api_key" = [])),
     responses(
         (status = 200, description = "One page of users", body = UserListResponse),
         (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
-        (status = 422, description = "Bad page or per_page", body = ErrorBody),
+        (status = 422, description = "Bad limit, cursor, page or per_page, or both kinds of paging", body = ErrorBody),
     )
 )]
 pub async fn list_users(
     app: AdminApp,
     service: web::Data<dyn UserAdminApi>,
-    query: web::Query<UsersQuery>,
+    page: web::Query<PageQuery>,
+    legacy: web::Query<UsersQuery>,
 ) -> Result<web::Json<UserListResponse>, ApiError> {
-    let (page, per_page) = query.into_inner().try_into_domain()?;
-    let users = service.list_users(app.0.id, page, per_page).await?;
-    Ok(web::Json(UserListResponse::new(users, page, per_page)))
+    if legacy.is_given() {
+        if page.is_given() {
+            return Err(ApiError::field(
+                "page",
+                "give either page and per_page, or limit and cursor",
+            ));
+        }
+        let (number, per_page) = legacy.into_inner().try_into_domain()?;
+        let users = service
+            .list_users_by_offset(app.0.id, number, per_page)
+            .await?;
+        return Ok(web::Json(UserListResponse::by_offset(
+            users, number, per_page,
+        )));
+    }
+    let page = page.try_into_domain()?;
+    let users = service.list_users(app.0.id, page).await?;
+    Ok(web::Json(users.into()))
 }
 
 /// The application's variables, shown to signed-in clients in `app_context`.

@@ -10,13 +10,14 @@ pub struct Model {
     pub kind: String,
     /// How the ban is shown: the canonical range, the hardware id, or an id.
     pub value: String,
-    /// What non-IP bans match on exactly: the hardware id, or the license's or user's id.
+    /// What the ban is found by, unique in the application: `BanTarget::match_key`.
     pub match_key: Option<String>,
-    /// First and last address of an IP ban, as 17-byte keys (`ClientIp::key`).
-    pub ip_start: Option<Vec<u8>>,
-    pub ip_end: Option<Vec<u8>>,
+    /// The license's or user's id, for a ban of one.
+    pub subject_id: Option<Uuid>,
     pub reason: Option<String>,
     pub created_at: DateTimeUtc,
+    /// `None`: the ban never expires.
+    pub expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,14 +1,16 @@
 //! The admin API: licenses, bans and user lookup within one application.
 
-use super::{AdminApi, BanRequest, BanSubject, BatchCodes, Latchkey, LicenseBatch};
-use crate::application::{Application, ApplicationUpdate};
-use crate::ban::{Ban, BanProbe, BanTarget, NewBan};
-use crate::errors::{AuthenticateError, CreateBanError, CreateLicensesError, StoreLicensesError};
-use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration, NewLicense};
-use crate::user::UserDetails;
-use crate::values::{
-    ApplicationId, BanId, Digest, IpBanRange, LicenseCode, LicenseId, UserId, Username,
+use super::{
+    AdminApi, BanExpiry, BanListQuery, BanRequest, BanSubject, BatchCodes, Latchkey, LicenseBatch,
+    LicenseListQuery,
 };
+use crate::application::{Application, ApplicationUpdate};
+use crate::ban::{Ban, BanFilter, BanProbe, BanTarget, NewBan, StoredBan};
+use crate::errors::{AuthenticateError, CreateBanError, CreateLicensesError, StoreLicensesError};
+use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration, LicenseFilter, NewLicense};
+use crate::page::{Page, PageRequest};
+use crate::user::UserDetails;
+use crate::values::{ApplicationId, BanId, Digest, IpBanRange, LicenseCode, LicenseId, Username};
 use async_trait::async_trait;
 use std::collections::HashSet;
 use thiserror::Error;
@@ -74,8 +76,11 @@ fn duration(minutes: Option<i64>) -> Result<LicenseDuration, LicenseBatchError> 
 
 impl Latchkey {
     /// A banned user's sessions end, and the addresses and devices recorded for them are
-    /// banned too.
-    async fn ban_users_identifiers(&self, app: ApplicationId, user: UserId) -> anyhow::Result<()> {
+    /// banned too, as cross-bans that end no later than the user's ban.
+    async fn ban_users_identifiers(&self, app: ApplicationId, ban: &Ban) -> anyhow::Result<()> {
+        let BanTarget::User(user) = ban.target else {
+            return Ok(());
+        };
         self.ports
             .sessions
             .revoke_all(app, user, self.ports.clock.now())
@@ -85,12 +90,16 @@ impl Latchkey {
         };
         let reason = format!("banned with user {}", stored.username);
         let ips: HashSet<_> = stored.signup_ip.into_iter().chain(stored.last_ip).collect();
-        for ip in ips {
-            self.ban_unless_banned(app, BanTarget::Ip(IpBanRange::single(ip)), &reason)
-                .await?;
-        }
-        for device in self.ports.devices.list_for_user(app, user).await? {
-            self.ban_unless_banned(app, BanTarget::HardwareId(device.hardware_id), &reason)
+        let targets = ips
+            .into_iter()
+            .map(|ip| BanTarget::Ip(IpBanRange::single(ip)))
+            .chain(
+                (self.ports.devices.list_for_user(app, user).await?)
+                    .into_iter()
+                    .map(|device| BanTarget::HardwareId(device.hardware_id)),
+            );
+        for target in targets {
+            self.ban_unless_banned(app, target, &reason, ban.expires_at)
                 .await?;
         }
         Ok(())
@@ -164,15 +173,44 @@ impl AdminApi for Latchkey {
             license: Some(license.id),
             ..BanProbe::default()
         };
-        let is_banned = self.ports.bans.find_ban(app, &probe).await?.is_some();
+        let now = self.ports.clock.now();
+        let is_banned = self.ports.bans.find_ban(app, &probe, now).await?.is_some();
         Ok(Some(LicenseDetails { license, is_banned }))
+    }
+
+    async fn list_licenses(
+        &self,
+        app: ApplicationId,
+        query: LicenseListQuery,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<LicenseDetails>> {
+        let filter = LicenseFilter {
+            used: query.used,
+            banned: query.banned,
+            created_since: query.created_since,
+            created_until: query.created_until,
+            code: query.code,
+            now: self.ports.clock.now(),
+        };
+        self.ports.licenses.list(app, &filter, &page).await
     }
 
     async fn create_ban(
         &self,
         app: ApplicationId,
         request: BanRequest,
-    ) -> Result<Ban, CreateBanError> {
+    ) -> Result<StoredBan, CreateBanError> {
+        let now = self.ports.clock.now();
+        let expires_at = match request.expiry {
+            BanExpiry::Never => None,
+            BanExpiry::At(at) if at > now => Some(at),
+            BanExpiry::After(duration) if duration > chrono::Duration::zero() => {
+                Some(now + duration)
+            }
+            BanExpiry::At(_) | BanExpiry::After(_) => {
+                return Err(CreateBanError::ExpiryNotInFuture);
+            }
+        };
         let target = match request.subject {
             BanSubject::Ip(range) => BanTarget::Ip(range),
             BanSubject::HardwareId(id) => BanTarget::HardwareId(id),
@@ -189,13 +227,14 @@ impl AdminApi for Latchkey {
             id: BanId::generate(),
             target,
             reason: request.reason,
-            created_at: self.ports.clock.now(),
+            created_at: now,
+            expires_at,
         };
-        let created = self.ports.bans.create(app, &ban).await?;
-        if let BanTarget::User(user) = created.target {
-            self.ban_users_identifiers(app, user).await?;
+        let stored = self.ports.bans.create(app, &ban).await?;
+        if let StoredBan::Created(created) = &stored {
+            self.ban_users_identifiers(app, created).await?;
         }
-        Ok(created)
+        Ok(stored)
     }
 
     async fn update_settings(
@@ -216,8 +255,24 @@ impl AdminApi for Latchkey {
             .ok_or_else(|| anyhow::anyhow!("the authenticated application disappeared"))
     }
 
-    async fn list_bans(&self, app: ApplicationId) -> anyhow::Result<Vec<Ban>> {
-        self.ports.bans.list(app).await
+    async fn list_bans(
+        &self,
+        app: ApplicationId,
+        query: BanListQuery,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<Ban>> {
+        let match_keys = query.value.map(|value| {
+            BanTarget::shown_as(query.kind, &value)
+                .iter()
+                .map(BanTarget::match_key)
+                .collect()
+        });
+        let filter = BanFilter {
+            kind: query.kind,
+            match_keys,
+            now: self.ports.clock.now(),
+        };
+        self.ports.bans.list(app, &filter, &page).await
     }
 
     async fn delete_ban(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool> {
@@ -361,14 +416,19 @@ mod tests {
                 ban.target == BanTarget::License(license_id) && ban.created_at == fixed_now()
             })
             .times(1)
-            .returning(|_, ban| Ok(ban.created()));
+            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
         let service = mocks.service();
         let app = application(false).id;
         let request = |code: &str| BanRequest {
             subject: BanSubject::License(LicenseCode::parse(code).unwrap()),
             reason: None,
+            expiry: BanExpiry::Never,
         };
-        let ban = service.create_ban(app, request("ABC")).await.unwrap();
+        let ban = service
+            .create_ban(app, request("ABC"))
+            .await
+            .unwrap()
+            .into_ban();
         assert_eq!(ban.target.value(), license_id.to_string());
         assert!(matches!(
             service.create_ban(app, request("XYZ")).await,
@@ -384,17 +444,129 @@ mod tests {
             .expect_create()
             .withf(|_, ban| ban.target.kind() == BanKind::Ip && ban.target.value() == "10.0.0.0/8")
             .times(1)
-            .returning(|_, ban| Ok(ban.created()));
+            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
         let request = BanRequest {
             subject: BanSubject::Ip(IpBanRange::parse("10.1.2.3/8").unwrap()),
             reason: Some("abuse".into()),
+            expiry: BanExpiry::Never,
         };
         let ban = mocks
             .service()
             .create_ban(application(false).id, request)
             .await
-            .unwrap();
+            .unwrap()
+            .into_ban();
         assert_eq!(ban.reason.as_deref(), Some("abuse"));
+        assert_eq!(ban.expires_at, None);
+    }
+
+    fn ip_ban_request(expiry: BanExpiry) -> BanRequest {
+        BanRequest {
+            subject: BanSubject::Ip(IpBanRange::parse("10.0.0.1").unwrap()),
+            reason: None,
+            expiry,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_ban_for_a_duration_expires_that_long_from_now() {
+        let mut mocks = Mocks::default();
+        mocks
+            .bans
+            .expect_create()
+            .withf(|_, ban| ban.expires_at == Some(fixed_now() + chrono::Duration::seconds(90)))
+            .times(1)
+            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+        let request = ip_ban_request(BanExpiry::After(chrono::Duration::seconds(90)));
+        let service = mocks.service();
+        assert!(
+            service
+                .create_ban(application(false).id, request)
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_ban_that_would_expire_now_or_earlier_is_refused() {
+        let service = Mocks::default().service();
+        let app = application(false).id;
+        for expiry in [
+            BanExpiry::At(fixed_now()),
+            BanExpiry::At(fixed_now() - chrono::Duration::seconds(1)),
+            BanExpiry::After(chrono::Duration::zero()),
+        ] {
+            assert!(matches!(
+                service.create_ban(app, ip_ban_request(expiry)).await,
+                Err(CreateBanError::ExpiryNotInFuture)
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_existing_user_ban_is_returned_and_bans_nothing_more() {
+        let user = password_user();
+        let user_id = user.id;
+        let mut mocks = Mocks::default();
+        mocks
+            .users
+            .expect_find_by_username()
+            .times(1)
+            .return_once(move |_, _| Ok(Some(user)));
+        mocks
+            .bans
+            .expect_create()
+            .times(1)
+            .returning(|_, ban| Ok(StoredBan::Existing(ban.created())));
+        mocks.sessions.expect_revoke_all().never();
+        let request = BanRequest {
+            subject: BanSubject::User(Username::parse("john_doe").unwrap()),
+            reason: None,
+            expiry: BanExpiry::Never,
+        };
+        let stored = mocks
+            .service()
+            .create_ban(application(false).id, request)
+            .await
+            .unwrap();
+        assert!(
+            matches!(stored, StoredBan::Existing(ban) if ban.target == BanTarget::User(user_id))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_value_filter_lists_the_bans_under_every_key_the_value_may_mean() {
+        let mut mocks = Mocks::default();
+        mocks
+            .bans
+            .expect_list()
+            .withf(|_, filter, page| {
+                filter.match_keys
+                    == Some(vec![
+                        "ip:1.2.3.4/32".to_owned(),
+                        "hardware_id:1.2.3.4".to_owned(),
+                    ])
+                    && filter.now == fixed_now()
+                    && page.limit() == 10
+            })
+            .times(1)
+            .returning(|_, _, _| {
+                Ok(Page {
+                    items: vec![],
+                    next: None,
+                })
+            });
+        let query = BanListQuery {
+            kind: None,
+            value: Some("1.2.3.4".into()),
+        };
+        let page = PageRequest::new(None, 10).unwrap();
+        let listed = mocks
+            .service()
+            .list_bans(application(false).id, query, page)
+            .await
+            .unwrap();
+        assert!(listed.items.is_empty());
     }
 
     #[tokio::test]
@@ -504,21 +676,31 @@ mod tests {
             .bans
             .expect_find_ban()
             .times(3)
-            .returning(|_, _| Ok(None));
+            .returning(|_, _, _| Ok(None));
+        let user_ban_ends = fixed_now() + chrono::Duration::days(1);
         mocks
             .bans
             .expect_create()
-            .times(4)
-            .returning(|_, ban| Ok(ban.created()));
+            .withf(|_, ban| matches!(ban.target, BanTarget::User(_)))
+            .times(1)
+            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+        mocks
+            .bans
+            .expect_create()
+            .withf(move |_, ban| ban.expires_at == Some(user_ban_ends))
+            .times(3)
+            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
         let request = BanRequest {
             subject: BanSubject::User(Username::parse("john_doe").unwrap()),
             reason: None,
+            expiry: BanExpiry::At(user_ban_ends),
         };
         let ban = mocks
             .service()
             .create_ban(application(false).id, request)
             .await
-            .unwrap();
+            .unwrap()
+            .into_ban();
         assert_eq!(ban.target, BanTarget::User(user_id));
     }
 }

@@ -1,10 +1,28 @@
 //! Housekeeping the server runs on a timer, not on a request.
 
 use super::Latchkey;
+use std::future::Future;
 
-/// Sessions deleted per statement: small enough that a large backlog never holds locks for
+/// Rows deleted per statement: small enough that a large backlog never holds locks for
 /// long, large enough that a minute's sign-ins take few statements.
-pub const SESSION_PURGE_BATCH: u64 = 1000;
+pub const PURGE_BATCH: u64 = 1000;
+
+/// Calls `delete_batch` until a batch deletes fewer than [`PURGE_BATCH`] rows; how many
+/// it deleted in all.
+async fn in_batches<F, Fut>(mut delete_batch: F) -> anyhow::Result<u64>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<u64>>,
+{
+    let mut deleted = 0;
+    loop {
+        let batch = delete_batch().await?;
+        deleted += batch;
+        if batch < PURGE_BATCH {
+            return Ok(deleted);
+        }
+    }
+}
 
 impl Latchkey {
     /// Deletes sessions that expired more than `retention` ago, batch after batch, and says how
@@ -15,18 +33,18 @@ impl Latchkey {
     /// When the store fails; the sessions deleted until then stay deleted.
     pub async fn purge_expired_sessions(&self, retention: chrono::Duration) -> anyhow::Result<u64> {
         let before = self.ports.clock.now() - retention;
-        let mut deleted = 0;
-        loop {
-            let batch = self
-                .ports
-                .sessions
-                .delete_expired(before, SESSION_PURGE_BATCH)
-                .await?;
-            deleted += batch;
-            if batch < SESSION_PURGE_BATCH {
-                return Ok(deleted);
-            }
-        }
+        in_batches(|| self.ports.sessions.delete_expired(before, PURGE_BATCH)).await
+    }
+
+    /// Deletes expired bans, batch after batch, and says how many. An expired ban never
+    /// matches whether its row exists or not; the purge only keeps the table to the bans
+    /// in force.
+    ///
+    /// # Errors
+    /// When the store fails; the bans deleted until then stay deleted.
+    pub async fn purge_expired_bans(&self) -> anyhow::Result<u64> {
+        let now = self.ports.clock.now();
+        in_batches(|| self.ports.bans.delete_expired(now, PURGE_BATCH)).await
     }
 }
 
@@ -40,13 +58,12 @@ mod tests {
     async fn sessions_expired_longer_than_the_retention_are_deleted_batch_after_batch() {
         let mut mocks = Mocks::default();
         let mut order = Sequence::new();
-        for deleted in [SESSION_PURGE_BATCH, SESSION_PURGE_BATCH, 7] {
+        for deleted in [PURGE_BATCH, PURGE_BATCH, 7] {
             mocks
                 .sessions
                 .expect_delete_expired()
                 .withf(|before, batch| {
-                    *before == fixed_now() - chrono::Duration::hours(1)
-                        && *batch == SESSION_PURGE_BATCH
+                    *before == fixed_now() - chrono::Duration::hours(1) && *batch == PURGE_BATCH
                 })
                 .times(1)
                 .in_sequence(&mut order)
@@ -57,7 +74,24 @@ mod tests {
             .purge_expired_sessions(chrono::Duration::hours(1))
             .await
             .unwrap();
-        assert_eq!(deleted, 2 * SESSION_PURGE_BATCH + 7);
+        assert_eq!(deleted, 2 * PURGE_BATCH + 7);
+    }
+
+    #[tokio::test]
+    async fn bans_expired_by_now_are_deleted_batch_after_batch() {
+        let mut mocks = Mocks::default();
+        let mut order = Sequence::new();
+        for deleted in [PURGE_BATCH, 0] {
+            mocks
+                .bans
+                .expect_delete_expired()
+                .withf(|now, batch| *now == fixed_now() && *batch == PURGE_BATCH)
+                .times(1)
+                .in_sequence(&mut order)
+                .returning(move |_, _| Ok(deleted));
+        }
+        let deleted = mocks.service().purge_expired_bans().await.unwrap();
+        assert_eq!(deleted, PURGE_BATCH);
     }
 
     #[tokio::test]

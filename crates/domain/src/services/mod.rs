@@ -12,12 +12,13 @@ mod test_support;
 mod user_admin;
 
 use crate::application::{Application, ApplicationUpdate, CreatedApplication};
-use crate::ban::Ban;
+use crate::ban::{Ban, BanKind, StoredBan};
 use crate::errors::{
     ActivateLicenseError, AppContextError, AuthenticateError, CreateBanError, CreateLicensesError,
     LicenseSignUpError, LoginError, SignUpError, UserAdminError,
 };
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
+use crate::page::{Page, PageRequest};
 use crate::ports::{
     ApplicationStore, BanStore, Clock, DeviceStore, LicenseStore, PasswordHasher, SessionStore,
     UnitOfWork, UserStore, VariableStore,
@@ -117,11 +118,42 @@ pub enum BanSubject {
     User(Username),
 }
 
+/// When a requested ban ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BanExpiry {
+    Never,
+    At(DateTime<Utc>),
+    After(chrono::Duration),
+}
+
+impl BanExpiry {
+    /// The longest `duration_seconds`: ten years; longer is a typo, or a permanent ban.
+    pub const MAX_SECONDS: i64 = 315_360_000;
+}
+
 /// A ban request from the admin API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BanRequest {
     pub subject: BanSubject,
     pub reason: Option<String>,
+    pub expiry: BanExpiry,
+}
+
+/// What a ban list shows: bans of one kind, or of one value as the list shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BanListQuery {
+    pub kind: Option<BanKind>,
+    pub value: Option<String>,
+}
+
+/// Which licenses a license list shows (see [`crate::license::LicenseFilter`], which adds the time).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LicenseListQuery {
+    pub used: Option<bool>,
+    pub banned: Option<bool>,
+    pub created_since: Option<DateTime<Utc>>,
+    pub created_until: Option<DateTime<Utc>>,
+    pub code: Option<LicenseCode>,
 }
 
 /// A ban's reason is free text of at most this many characters.
@@ -174,7 +206,7 @@ pub enum DeviceResetTarget {
     Credentials(Credentials),
 }
 
-/// One page of an application's users.
+/// One page of an application's users by the deprecated offset pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPage {
     pub users: Vec<User>,
@@ -210,8 +242,11 @@ pub trait UserAdminApi: Send + Sync {
         user: UserId,
         limits: UserLimits,
     ) -> Result<UserDetails, UserAdminError>;
-    /// `page` counts from 1.
-    async fn list_users(
+    /// Newest first.
+    async fn list_users(&self, app: ApplicationId, page: PageRequest)
+    -> anyhow::Result<Page<User>>;
+    /// Deprecated offset pages, oldest first; `page` counts from 1.
+    async fn list_users_by_offset(
         &self,
         app: ApplicationId,
         page: u64,
@@ -241,12 +276,27 @@ pub trait AdminApi: Send + Sync {
         app: ApplicationId,
         code: &LicenseCode,
     ) -> anyhow::Result<Option<LicenseDetails>>;
+    /// Newest first.
+    async fn list_licenses(
+        &self,
+        app: ApplicationId,
+        query: LicenseListQuery,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<LicenseDetails>>;
+    /// A target already banned keeps its ban, which is returned as
+    /// [`StoredBan::Existing`].
     async fn create_ban(
         &self,
         app: ApplicationId,
         request: BanRequest,
-    ) -> Result<Ban, CreateBanError>;
-    async fn list_bans(&self, app: ApplicationId) -> anyhow::Result<Vec<Ban>>;
+    ) -> Result<StoredBan, CreateBanError>;
+    /// The bans in force, newest first.
+    async fn list_bans(
+        &self,
+        app: ApplicationId,
+        query: BanListQuery,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<Ban>>;
     /// `false` when the application has no such ban.
     async fn delete_ban(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool>;
     /// Changes the application's sign-in settings.
@@ -272,7 +322,8 @@ pub trait OperatorApi: Send + Sync {
         name: crate::application::ApplicationName,
         device_authentication: bool,
     ) -> anyhow::Result<CreatedApplication>;
-    async fn list_applications(&self) -> anyhow::Result<Vec<Application>>;
+    /// Newest first.
+    async fn list_applications(&self, page: PageRequest) -> anyhow::Result<Page<Application>>;
     async fn update_application(
         &self,
         id: ApplicationId,
@@ -307,11 +358,29 @@ pub struct Ports {
 #[derive(Clone)]
 pub struct Latchkey {
     ports: Ports,
+    /// How long a ban made by the system (a cross-ban, or an identifier banned with its
+    /// user) lasts; `None`: forever.
+    cross_ban_ttl: Option<chrono::Duration>,
 }
 
 impl Latchkey {
+    /// Cross-bans last [`Self::DEFAULT_CROSS_BAN_TTL`].
     #[must_use]
     pub fn new(ports: Ports) -> Self {
-        Self { ports }
+        Self {
+            ports,
+            cross_ban_ttl: Some(Self::DEFAULT_CROSS_BAN_TTL),
+        }
+    }
+
+    /// A week: long enough to stop an abuser's retries, short enough that an address an
+    /// abuser shared (a NAT, a reassigned lease) comes back by itself.
+    pub const DEFAULT_CROSS_BAN_TTL: chrono::Duration = chrono::Duration::days(7);
+
+    /// How long bans the system makes last; `None`: forever.
+    #[must_use]
+    pub const fn with_cross_ban_ttl(mut self, ttl: Option<chrono::Duration>) -> Self {
+        self.cross_ban_ttl = ttl;
+        self
     }
 }

@@ -5,6 +5,7 @@ use crate::application::{
     Application, ApplicationName, ApplicationUpdate, CreatedApplication, PreviousSecret,
     RotatedSecret, Rotation, SecretToRotate,
 };
+use crate::page::{Page, PageRequest};
 use crate::values::ApplicationId;
 use crate::values::{Secret, SecretKind};
 use async_trait::async_trait;
@@ -22,8 +23,8 @@ impl OperatorApi for Latchkey {
         Ok(created)
     }
 
-    async fn list_applications(&self) -> anyhow::Result<Vec<Application>> {
-        self.ports.applications.list().await
+    async fn list_applications(&self, page: PageRequest) -> anyhow::Result<Page<Application>> {
+        self.ports.applications.list(&page).await
     }
 
     async fn rotate_secret(

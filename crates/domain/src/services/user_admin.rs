@@ -5,8 +5,9 @@
 use super::{DeviceResetTarget, Latchkey, UserAdminApi, UserPage};
 use crate::application::Application;
 use crate::errors::UserAdminError;
+use crate::page::{Page, PageRequest};
 use crate::session::Variable;
-use crate::user::{Adjustment, AdjustmentKind, UserDetails, UserLimits};
+use crate::user::{Adjustment, AdjustmentKind, User, UserDetails, UserLimits};
 use crate::values::{AdjustmentId, ApplicationId, UserId};
 use async_trait::async_trait;
 
@@ -124,11 +125,23 @@ impl UserAdminApi for Latchkey {
     async fn list_users(
         &self,
         app: ApplicationId,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<User>> {
+        self.ports.users.list(app, &page).await
+    }
+
+    async fn list_users_by_offset(
+        &self,
+        app: ApplicationId,
         page: u64,
         per_page: u64,
     ) -> anyhow::Result<UserPage> {
         let offset = page.saturating_sub(1).saturating_mul(per_page);
-        let (users, total) = self.ports.users.list(app, offset, per_page).await?;
+        let (users, total) = self
+            .ports
+            .users
+            .list_by_offset(app, offset, per_page)
+            .await?;
         Ok(UserPage { users, total })
     }
 
@@ -246,13 +259,13 @@ mod tests {
         let mut mocks = Mocks::default();
         mocks
             .users
-            .expect_list()
+            .expect_list_by_offset()
             .withf(|_, offset, limit| *offset == 50 && *limit == 50)
             .times(1)
             .return_once(|_, _, _| Ok((vec![], 120)));
         let page = mocks
             .service()
-            .list_users(application(false).id, 2, 50)
+            .list_users_by_offset(application(false).id, 2, 50)
             .await
             .unwrap();
         assert_eq!(page.total, 120);

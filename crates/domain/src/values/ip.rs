@@ -107,6 +107,24 @@ impl IpBanRange {
     pub fn contains(&self, ip: ClientIp) -> bool {
         self.0.contains(&ip.addr())
     }
+
+    /// Every range that holds `ip`: its prefixes from `/0` to the address itself, 33 for
+    /// IPv4 and 129 for IPv6, in the canonical form [`IpBanRange::parse`] gives them.
+    pub fn holding(ip: ClientIp) -> impl Iterator<Item = Self> {
+        let addr = ip.addr();
+        let max = IpNet::from(addr).max_prefix_len();
+        (0..=max).filter_map(move |len| {
+            IpNet::new(addr, len)
+                .ok()
+                .map(|net| Self(canonical_net(net.trunc())))
+        })
+    }
+
+    /// The range with its prefix length, also for one address: `203.0.113.7/32`.
+    #[must_use]
+    pub fn prefix(&self) -> String {
+        self.0.to_string()
+    }
 }
 
 impl fmt::Display for IpBanRange {
@@ -283,6 +301,14 @@ mod tests {
             let (start, end) = range.bounds();
             let by_key = start <= ip.key() && ip.key() <= end;
             prop_assert_eq!(range.contains(ip), by_key, "range {} ip {}", range, ip);
+        }
+
+        #[test]
+        fn the_ranges_holding_an_address_are_exactly_those_that_contain_it(
+            (range, ip) in range_and_nearby_ip()
+        ) {
+            let holding = IpBanRange::holding(ip).any(|held| held == range);
+            prop_assert_eq!(holding, range.contains(ip), "range {} ip {}", range, ip);
         }
 
         #[test]

@@ -6,8 +6,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
-    DatabaseSection, HashingSection, HttpSection, LimitsSection, LogSection, MetricsSection,
-    OperatorSection, Settings,
+    BansSection, DatabaseSection, HashingSection, HttpSection, LimitsSection, LogSection,
+    MetricsSection, OperatorSection, Settings,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -119,6 +119,9 @@ pub fn settings(url: &str) -> Settings {
             sign_ups_per_hour: 30,
             failed_attempts_per_minute: 10,
             redis_url: None,
+        },
+        bans: BansSection {
+            cross_ban_ttl_seconds: 604_800,
         },
         metrics: MetricsSection { bind: None },
         log: LogSection {

@@ -69,7 +69,7 @@ fn known_user(mocks: &mut Mocks, user: &User) {
         .bans
         .expect_find_ban()
         .times(2)
-        .returning(|_, _| Ok(None));
+        .returning(|_, _, _| Ok(None));
     mocks.hasher.expect_needs_rehash().returning(|_| false);
 }
 
@@ -91,9 +91,9 @@ async fn a_banned_ip_is_refused_before_any_hashing() {
     mocks
         .bans
         .expect_find_ban()
-        .withf(|_, p| p.user.is_none())
+        .withf(|_, p, _| p.user.is_none())
         .times(1)
-        .return_once(|_, _| Ok(Some(BanKind::Ip)));
+        .return_once(|_, _, _| Ok(Some(BanKind::Ip)));
     mocks.hasher.expect_verify().never();
     let result = mocks
         .service()
@@ -109,7 +109,7 @@ async fn an_unknown_user_is_verified_against_a_dummy_hash_and_gets_the_wrong_pas
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .users
         .expect_find_by_username()
@@ -136,7 +136,7 @@ async fn a_wrong_password_is_invalid_credentials() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .users
         .expect_find_by_username()
@@ -163,9 +163,9 @@ async fn a_banned_user_is_refused_only_after_the_password_matches() {
     mocks
         .bans
         .expect_find_ban()
-        .withf(|_, p| p.user.is_none())
+        .withf(|_, p, _| p.user.is_none())
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .users
         .expect_find_by_username()
@@ -180,9 +180,9 @@ async fn a_banned_user_is_refused_only_after_the_password_matches() {
     mocks
         .bans
         .expect_find_ban()
-        .withf(move |_, p| p.user == Some(id))
+        .withf(move |_, p, _| p.user == Some(id))
         .times(1)
-        .return_once(|_, _| Ok(Some(BanKind::User)));
+        .return_once(|_, _, _| Ok(Some(BanKind::User)));
     let result = mocks
         .service()
         .login(&application(false), login(None))
@@ -342,9 +342,9 @@ async fn a_license_code_signs_in_the_user_it_signed_up() {
     mocks
         .bans
         .expect_find_ban()
-        .withf(|_, p| p.user.is_none())
+        .withf(|_, p, _| p.user.is_none())
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .licenses
         .expect_find_by_code()
@@ -358,9 +358,9 @@ async fn a_license_code_signs_in_the_user_it_signed_up() {
     mocks
         .bans
         .expect_find_ban()
-        .withf(move |_, p| p.user == Some(user_id) && p.license == Some(license_id))
+        .withf(move |_, p, _| p.user == Some(user_id) && p.license == Some(license_id))
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks.hasher.expect_verify().never();
     let mut tx = MockTransaction::new();
     let locked = User {
@@ -476,7 +476,7 @@ async fn activation_with_a_wrong_password_is_invalid_credentials() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .users
         .expect_find_by_username()
@@ -544,7 +544,7 @@ async fn a_live_session_reads_the_application_its_variables_and_the_user() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks.variables.expect_list().times(1).return_once(|_| {
         Ok(vec![crate::session::Variable {
             name: "motd".into(),
@@ -582,7 +582,7 @@ async fn a_banned_users_session_stops_working() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(Some(BanKind::User)));
+        .return_once(|_, _, _| Ok(Some(BanKind::User)));
     let result = mocks
         .service()
         .app_context(&application(false), "lk_ses_token", ip())
@@ -612,7 +612,7 @@ async fn a_weak_password_hash_is_replaced_at_a_successful_sign_in() {
         .bans
         .expect_find_ban()
         .times(2)
-        .returning(|_, _| Ok(None));
+        .returning(|_, _, _| Ok(None));
     mocks
         .hasher
         .expect_needs_rehash()
@@ -659,7 +659,7 @@ async fn a_code_a_password_user_activated_is_no_credential() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .licenses
         .expect_find_by_code()

@@ -94,12 +94,12 @@ async fn a_banned_ip_or_device_is_refused_before_hashing() {
     mocks
         .bans
         .expect_find_ban()
-        .withf(|_, probe| {
+        .withf(|_, probe, _| {
             probe.ip == Some(ip())
                 && probe.hardware_id.as_ref().map(HardwareId::as_str) == Some("hw-1")
         })
         .times(1)
-        .return_once(|_, _| Ok(Some(BanKind::HardwareId)));
+        .return_once(|_, _, _| Ok(Some(BanKind::HardwareId)));
     mocks.hasher.expect_hash().never();
     let result = mocks
         .service()
@@ -118,7 +118,7 @@ async fn a_taken_username_is_refused_without_hashing() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .users
         .expect_find_by_username()
@@ -141,7 +141,7 @@ async fn a_sign_up_stores_the_hash_and_registers_the_device_in_one_transaction()
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .users
         .expect_find_by_username()
@@ -194,7 +194,7 @@ async fn losing_the_username_race_in_storage_is_username_taken_and_nothing_commi
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .users
         .expect_find_by_username()
@@ -243,9 +243,9 @@ async fn an_unknown_code_is_an_invalid_code() {
     mocks
         .bans
         .expect_find_ban()
-        .withf(|_, probe| probe.license.is_none() && probe.ip == Some(ip()))
+        .withf(|_, probe, _| probe.license.is_none() && probe.ip == Some(ip()))
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     let result = mocks
         .service()
         .sign_up_with_license_code(&application(false), license_sign_up(None))
@@ -269,7 +269,7 @@ async fn a_used_code_is_the_same_invalid_code_and_opens_no_transaction() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     let result = mocks
         .service()
         .sign_up_with_license_code(&application(false), license_sign_up(None))
@@ -290,13 +290,13 @@ async fn a_banned_license_ip_or_device_is_refused_before_any_write() {
     mocks
         .bans
         .expect_find_ban()
-        .withf(move |_, probe| {
+        .withf(move |_, probe, _| {
             probe.license == Some(license_id)
                 && probe.ip == Some(ip())
                 && probe.hardware_id.is_some()
         })
         .times(1)
-        .return_once(|_, _| Ok(Some(BanKind::License)));
+        .return_once(|_, _, _| Ok(Some(BanKind::License)));
     mocks.unit_of_work.expect_begin().never();
     let result = mocks
         .service()
@@ -320,7 +320,7 @@ async fn losing_the_redemption_race_rolls_the_new_user_back() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     let mut tx = MockTransaction::new();
     tx.expect_create_user()
         .times(1)
@@ -355,7 +355,7 @@ async fn a_license_sign_up_starts_the_time_now_and_commits_user_license_and_devi
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     let mut tx = MockTransaction::new();
     tx.expect_create_user()
         .withf(|_, user| {
@@ -407,7 +407,7 @@ async fn a_busy_hasher_sheds_the_sign_up_before_any_write() {
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     mocks
         .users
         .expect_find_by_username()
@@ -438,7 +438,7 @@ async fn a_banned_client_is_refused_even_with_an_unknown_code_so_it_cannot_probe
         .bans
         .expect_find_ban()
         .times(1)
-        .return_once(|_, _| Ok(Some(BanKind::Ip)));
+        .return_once(|_, _, _| Ok(Some(BanKind::Ip)));
     let result = mocks
         .service()
         .sign_up_with_license_code(&application(false), license_sign_up(None))

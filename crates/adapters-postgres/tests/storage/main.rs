@@ -3,38 +3,42 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use adapters_postgres::SeaOrmStore;
-use adapters_postgres::testing::{TestDatabase, fresh_postgres, fresh_sqlite};
+use adapters_postgres::testing::{TestDatabase, fresh_postgres};
 use chrono::{DateTime, Utc};
 use domain::application::{ApplicationName, CreatedApplication};
-use domain::ban::{BanKind, BanProbe, BanTarget, NewBan};
 use domain::errors::{CreateUserError, StoreLicensesError};
 use domain::license::{LicenseDuration, NewLicense};
+use domain::page::PageRequest;
 use domain::ports::{
-    ApplicationStore, BanStore, Clock, LicenseStore, SessionStore, SystemClock, UnitOfWork,
-    UserStore,
+    ApplicationStore, Clock, LicenseStore, SessionStore, SystemClock, UnitOfWork, UserStore,
 };
 use domain::user::{Adjustment, AdjustmentKind, Credential, Membership, NewUser};
 use domain::values::{
-    ApplicationId, BanId, ClientIp, HardwareId, IpBanRange, LicenseCode, LicenseId, UserId,
-    Username,
+    ApplicationId, ClientIp, HardwareId, LicenseCode, LicenseId, UserId, Username,
 };
 use sea_orm::{ConnectionTrait as _, Statement};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
+mod bans;
+mod lists;
+
 /// Runs each named test body on both backends.
+#[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
-                super::$name(super::fresh_postgres().await.expect("a PostgreSQL test database")).await;
+                let db = adapters_postgres::testing::fresh_postgres().await;
+                super::$name(db.expect("a PostgreSQL test database")).await;
             })*
         }
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() {
-                super::$name(super::fresh_sqlite().await.expect("a SQLite test database")).await;
+                let db = adapters_postgres::testing::fresh_sqlite().await;
+                super::$name(db.expect("a SQLite test database")).await;
             })*
         }
     };
@@ -49,17 +53,14 @@ on_both_backends!(
     membership_ledger_rows_are_written_with_or_without_a_membership_update,
     expired_sessions_are_deleted_in_bounded_batches_and_others_kept,
     license_codes_are_scoped_by_application_and_unique_within_one,
-    ip_bans_match_addresses_inside_their_range_in_both_families,
-    device_license_and_user_bans_match_exactly_and_only_in_their_application,
-    bans_are_listed_and_deleted_within_their_application,
     no_secret_or_code_is_stored_in_plaintext,
 );
 
-fn now() -> DateTime<Utc> {
+pub fn now() -> DateTime<Utc> {
     SystemClock.now()
 }
 
-async fn application(store: &SeaOrmStore) -> CreatedApplication {
+pub async fn application(store: &SeaOrmStore) -> CreatedApplication {
     let created = CreatedApplication::generate(ApplicationName::parse("App").unwrap(), true, now());
     ApplicationStore::create(store, &created.application)
         .await
@@ -67,7 +68,7 @@ async fn application(store: &SeaOrmStore) -> CreatedApplication {
     created
 }
 
-fn new_user(name: &str) -> NewUser {
+pub fn new_user(name: &str) -> NewUser {
     NewUser {
         id: UserId::generate(),
         username: Username::parse(name).unwrap(),
@@ -78,7 +79,7 @@ fn new_user(name: &str) -> NewUser {
     }
 }
 
-async fn license(store: &SeaOrmStore, app: ApplicationId, code: &str) -> LicenseId {
+pub async fn license(store: &SeaOrmStore, app: ApplicationId, code: &str) -> LicenseId {
     let new = NewLicense {
         id: LicenseId::generate(),
         code: LicenseCode::parse(code).unwrap(),
@@ -86,16 +87,6 @@ async fn license(store: &SeaOrmStore, app: ApplicationId, code: &str) -> License
         created_at: now(),
     };
     store.create_many(app, &[new]).await.unwrap().remove(0).id
-}
-
-async fn ban(store: &SeaOrmStore, app: ApplicationId, target: BanTarget) -> BanId {
-    let ban = NewBan {
-        id: BanId::generate(),
-        target,
-        reason: None,
-        created_at: now(),
-    };
-    BanStore::create(store, app, &ban).await.unwrap().id
 }
 
 async fn applications_are_found_by_api_key_and_admin_key_digest(db: TestDatabase) {
@@ -111,7 +102,10 @@ async fn applications_are_found_by_api_key_and_admin_key_digest(db: TestDatabase
     assert_eq!(by_admin.as_ref(), Some(app));
     assert_eq!(store.find_by_api_key("lk_app_unknown").await.unwrap(), None);
     assert_eq!(
-        ApplicationStore::list(store).await.unwrap(),
+        ApplicationStore::list(store, &PageRequest::first())
+            .await
+            .unwrap()
+            .items,
         vec![app.clone()]
     );
 }
@@ -356,12 +350,24 @@ async fn expired_sessions_are_deleted_in_bounded_batches_and_others_kept(db: Tes
 
     let before = ago(60);
     assert_eq!(
-        store.delete_expired(before, 2).await.unwrap(),
+        SessionStore::delete_expired(store, before, 2)
+            .await
+            .unwrap(),
         2,
         "one batch"
     );
-    assert_eq!(store.delete_expired(before, 2).await.unwrap(), 1);
-    assert_eq!(store.delete_expired(before, 2).await.unwrap(), 0);
+    assert_eq!(
+        SessionStore::delete_expired(store, before, 2)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        SessionStore::delete_expired(store, before, 2)
+            .await
+            .unwrap(),
+        0
+    );
     for (token, _) in sessions {
         let found = store.find_by_token(app, &Digest::of(token)).await.unwrap();
         assert_eq!(
@@ -406,141 +412,6 @@ async fn license_codes_are_scoped_by_application_and_unique_within_one(db: TestD
         1,
         "codes are unique per application only"
     );
-}
-
-async fn ip_bans_match_addresses_inside_their_range_in_both_families(db: TestDatabase) {
-    let store = &db.store;
-    let app = application(store).await.application.id;
-    ban(
-        store,
-        app,
-        BanTarget::Ip(IpBanRange::parse("203.0.113.0/24").unwrap()),
-    )
-    .await;
-    ban(
-        store,
-        app,
-        BanTarget::Ip(IpBanRange::parse("2001:db8::/32").unwrap()),
-    )
-    .await;
-    ban(
-        store,
-        app,
-        BanTarget::Ip(IpBanRange::parse("192.0.2.9").unwrap()),
-    )
-    .await;
-    ban(
-        store,
-        app,
-        BanTarget::Ip(IpBanRange::parse("::/64").unwrap()),
-    )
-    .await;
-    let cases = [
-        ("203.0.113.0", true),
-        ("203.0.113.255", true),
-        ("::ffff:203.0.113.77", true),
-        ("203.0.114.0", false),
-        ("2001:db8:1234::5", true),
-        ("2001:db9::", false),
-        ("192.0.2.9", true),
-        ("192.0.2.10", false),
-        ("10.1.2.3", false),
-        ("::10.1.2.3", true),
-    ];
-    for (ip, banned) in cases {
-        let probe = BanProbe {
-            ip: Some(ClientIp::parse(ip).unwrap()),
-            ..BanProbe::default()
-        };
-        let found = store.find_ban(app, &probe).await.unwrap();
-        assert_eq!(found == Some(BanKind::Ip), banned, "{ip}");
-    }
-}
-
-async fn device_license_and_user_bans_match_exactly_and_only_in_their_application(
-    db: TestDatabase,
-) {
-    let store = &db.store;
-    let (a, b) = (
-        application(store).await.application.id,
-        application(store).await.application.id,
-    );
-    let license_id = license(store, a, "BANNED-LICENSE").await;
-    let user_id = UserId::generate();
-    ban(
-        store,
-        a,
-        BanTarget::HardwareId(HardwareId::parse("Device-1").unwrap()),
-    )
-    .await;
-    ban(store, a, BanTarget::License(license_id)).await;
-    ban(store, a, BanTarget::User(user_id)).await;
-    let hw = |id: &str| BanProbe {
-        hardware_id: Some(HardwareId::parse(id).unwrap()),
-        ..BanProbe::default()
-    };
-    assert_eq!(
-        store.find_ban(a, &hw("Device-1")).await.unwrap(),
-        Some(BanKind::HardwareId)
-    );
-    assert_eq!(
-        store.find_ban(a, &hw("device-1")).await.unwrap(),
-        None,
-        "hardware ids compare exactly"
-    );
-    assert_eq!(
-        store.find_ban(b, &hw("Device-1")).await.unwrap(),
-        None,
-        "another application's ban"
-    );
-    let by_license = BanProbe {
-        license: Some(license_id),
-        ..BanProbe::default()
-    };
-    assert_eq!(
-        store.find_ban(a, &by_license).await.unwrap(),
-        Some(BanKind::License)
-    );
-    let by_user = BanProbe {
-        user: Some(user_id),
-        ..BanProbe::default()
-    };
-    assert_eq!(
-        store.find_ban(a, &by_user).await.unwrap(),
-        Some(BanKind::User)
-    );
-    let clean = BanProbe {
-        ip: Some(ClientIp::parse("10.0.0.1").unwrap()),
-        hardware_id: Some(HardwareId::parse("Device-2").unwrap()),
-        license: Some(LicenseId::generate()),
-        user: Some(UserId::generate()),
-    };
-    assert_eq!(store.find_ban(a, &clean).await.unwrap(), None);
-    assert_eq!(store.find_ban(a, &BanProbe::default()).await.unwrap(), None);
-}
-
-async fn bans_are_listed_and_deleted_within_their_application(db: TestDatabase) {
-    let store = &db.store;
-    let (a, b) = (
-        application(store).await.application.id,
-        application(store).await.application.id,
-    );
-    let id = ban(
-        store,
-        a,
-        BanTarget::Ip(IpBanRange::parse("10.0.0.0/8").unwrap()),
-    )
-    .await;
-    let listed = BanStore::list(store, a).await.unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].target.value(), "10.0.0.0/8");
-    assert!(BanStore::list(store, b).await.unwrap().is_empty());
-    assert!(
-        !store.delete(b, id).await.unwrap(),
-        "another application cannot delete it"
-    );
-    assert!(store.delete(a, id).await.unwrap());
-    assert!(BanStore::list(store, a).await.unwrap().is_empty());
 }
 
 async fn no_secret_or_code_is_stored_in_plaintext(db: TestDatabase) {
