@@ -9,6 +9,7 @@ mod faults;
 mod instances;
 mod license_sign_up;
 mod limits;
+mod lists;
 mod metrics;
 mod operator;
 mod races;
