@@ -393,3 +393,133 @@ async fn bans_are_listed_newest_first_by_kind_and_value_within_their_application
     );
     assert!(store.delete(a, ids[0]).await.unwrap());
 }
+
+#[tokio::test]
+async fn postgresql_bans_stored_before_the_key_migration_are_found_after_it() {
+    let url = adapters_postgres::testing::empty_postgres().await.unwrap();
+    bans_stored_before_the_key_migration_are_found_after_it(url).await;
+}
+
+#[tokio::test]
+async fn sqlite_bans_stored_before_the_key_migration_are_found_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    bans_stored_before_the_key_migration_are_found_after_it(url).await;
+}
+
+/// Bans as the schema before migration 5 stored them (range bounds, unprefixed keys, a
+/// duplicate) are found by their new keys after it, each target once.
+async fn bans_stored_before_the_key_migration_are_found_after_it(url: String) {
+    use adapters_postgres::DatabaseSettings;
+    use domain::license::LicenseFilter;
+    use domain::ports::LicenseStore;
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{Alias, Query};
+
+    let store = SeaOrmStore::connect(&DatabaseSettings::new(url))
+        .await
+        .unwrap();
+    let db = store.connection();
+    Migrator::up(db, Some(4)).await.unwrap();
+    let app = application(&store).await.application.id;
+    let banned_license = license(&store, app, "OLD-BANNED").await;
+    let user = UserId::generate();
+    let old = [
+        ("ip", "203.0.113.0/24".to_owned(), None, 3),
+        ("ip", "192.0.2.7".to_owned(), None, 2),
+        ("ip", "192.0.2.7".to_owned(), None, 1),
+        ("ip", "2001:db8::1".to_owned(), None, 1),
+        (
+            "hardware_id",
+            "Device-1".to_owned(),
+            Some("Device-1".to_owned()),
+            1,
+        ),
+        (
+            "license",
+            banned_license.to_string(),
+            Some(banned_license.to_string()),
+            1,
+        ),
+        ("user", user.to_string(), Some(user.to_string()), 1),
+    ];
+    for (kind, value, match_key, hours_ago) in old {
+        let insert = Query::insert()
+            .into_table(Alias::new("bans"))
+            .columns(
+                [
+                    "id",
+                    "application_id",
+                    "kind",
+                    "value",
+                    "match_key",
+                    "created_at",
+                ]
+                .map(Alias::new),
+            )
+            .values_panic([
+                uuid::Uuid::now_v7().into(),
+                app.as_uuid().into(),
+                kind.into(),
+                value.into(),
+                match_key.into(),
+                (now() - Duration::hours(hours_ago)).into(),
+            ])
+            .to_owned();
+        let statement = db.get_database_backend().build(&insert);
+        db.execute_raw(statement).await.unwrap();
+    }
+    Migrator::up(db, None).await.unwrap();
+
+    for address in ["203.0.113.9", "192.0.2.7", "2001:db8::1"] {
+        assert_eq!(
+            banned(&store, app, &from(address)).await,
+            Some(BanKind::Ip),
+            "{address}"
+        );
+    }
+    assert_eq!(banned(&store, app, &from("192.0.2.8")).await, None);
+    let probe = BanProbe {
+        hardware_id: Some(HardwareId::parse("Device-1").unwrap()),
+        license: Some(banned_license),
+        user: Some(user),
+        ..BanProbe::default()
+    };
+    for kind in [BanKind::HardwareId, BanKind::License, BanKind::User] {
+        let only = |k| (k == kind).then_some(());
+        let probe = BanProbe {
+            ip: None,
+            hardware_id: only(BanKind::HardwareId).and(probe.hardware_id.clone()),
+            license: only(BanKind::License).and(probe.license),
+            user: only(BanKind::User).and(probe.user),
+        };
+        assert_eq!(banned(&store, app, &probe).await, Some(kind));
+    }
+    let all = BanFilter {
+        kind: None,
+        match_keys: None,
+        now: now(),
+    };
+    let listed = BanStore::list(&store, app, &all, &PageRequest::first())
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 6, "the duplicate is folded into one");
+    let banned_licenses = LicenseFilter {
+        used: None,
+        banned: Some(true),
+        created_since: None,
+        created_until: None,
+        code: None,
+        now: now(),
+    };
+    let page = LicenseStore::list(&store, app, &banned_licenses, &PageRequest::first())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.len(),
+        1,
+        "the license ban names its license by id"
+    );
+    assert_eq!(page.items[0].license.id, banned_license);
+}
