@@ -120,17 +120,15 @@ impl BanStore for SeaOrmStore {
             if inserted == 1 {
                 return Ok(StoredBan::Created(ban.created()));
             }
-            match self.find_by_key(app, &key).await? {
-                Some(existing) if existing.is_active_at(ban.created_at) => {
-                    return Ok(StoredBan::Existing(existing));
-                }
-                Some(expired) => {
-                    if self.replace_expired(app, &expired, ban).await? {
-                        return Ok(StoredBan::Created(ban.created()));
-                    }
-                }
-                // Purged since the insert met it: insert again.
-                None => {}
+            // Purged since the insert met it: insert again.
+            let Some(existing) = self.find_by_key(app, &key).await? else {
+                continue;
+            };
+            if existing.is_active_at(ban.created_at) {
+                return Ok(StoredBan::Existing(existing));
+            }
+            if self.replace_expired(app, &existing, ban).await? {
+                return Ok(StoredBan::Created(ban.created()));
             }
         }
         anyhow::bail!("a ban kept changing under {CREATE_ATTEMPTS} attempts to store another")
