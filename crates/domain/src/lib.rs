@@ -3,6 +3,7 @@
 
 pub mod application;
 pub mod ban;
+pub mod crypto;
 pub mod errors;
 pub mod license;
 pub mod page;

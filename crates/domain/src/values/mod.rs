@@ -5,7 +5,7 @@ mod ids;
 mod ip;
 mod license_code;
 mod password;
-mod secret;
+pub(crate) mod secret;
 mod username;
 
 pub use hardware_id::{HardwareId, HardwareIdError};

@@ -16,15 +16,27 @@ static CROCKFORD: LazyLock<Option<Encoding>> = LazyLock::new(|| {
     spec.encoding().ok()
 });
 
+/// `N` random bytes from the operating system's CSPRNG.
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut buf = [0_u8; N];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    buf
+}
+
+/// `bytes` in Crockford base32.
+pub(crate) fn base32(bytes: &[u8]) -> String {
+    match CROCKFORD.as_ref() {
+        Some(encoding) => encoding.encode(bytes),
+        // The alphabet is a valid 32-symbol spec; this arm exists to avoid a panic path.
+        None => data_encoding::BASE32_NOPAD.encode(bytes),
+    }
+}
+
 /// `bytes` random bytes from the operating system's CSPRNG, in Crockford base32.
 pub(crate) fn random_base32(bytes: usize) -> String {
     let mut buf = vec![0_u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
-    match CROCKFORD.as_ref() {
-        Some(encoding) => encoding.encode(&buf),
-        // The alphabet is a valid 32-symbol spec; this arm exists to avoid a panic path.
-        None => data_encoding::BASE32_NOPAD.encode(&buf),
-    }
+    base32(&buf)
 }
 
 /// What a secret is for; its prefix makes a leaked one recognisable.
