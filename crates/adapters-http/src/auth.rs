@@ -2,6 +2,8 @@
 
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
+use crate::signing::{AnsweringApp, RequestBinding};
+use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -62,6 +64,7 @@ impl FromRequest for IntegrationApp {
         let service = req.app_data::<web::Data<dyn IntegrationApi>>().cloned();
         let limiter = req.app_data::<web::Data<dyn RateLimiter>>().cloned();
         let ip = client_ip(req);
+        let req = req.clone();
         Box::pin(async move {
             let (Some(key), Some(secret), Some(service)) = (key, secret, service) else {
                 return Err(ApiError::InvalidApplicationCredentials);
@@ -70,6 +73,18 @@ impl FromRequest for IntegrationApp {
                 .authenticate(&key, &secret)
                 .await
                 .map_err(|e| map_auth(e, ApiError::InvalidApplicationCredentials))?;
+            // From here on the answer, whatever it is, is signed with this application's keys.
+            req.extensions_mut().insert(AnsweringApp(app.clone()));
+            let nonce_is_invalid = req
+                .extensions()
+                .get::<RequestBinding>()
+                .is_some_and(RequestBinding::nonce_is_invalid);
+            if nonce_is_invalid {
+                return Err(ApiError::field(
+                    "Latchkey-Nonce",
+                    "must be 16 to 128 characters of A-Z, a-z, 0-9, _ and -",
+                ));
+            }
             // Every integration request counts against its (application, client IP) limit.
             if let Some(limiter) = limiter {
                 limiter.count(RateLimit::Requests, app.id, ip).await?;

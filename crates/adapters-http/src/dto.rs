@@ -7,7 +7,7 @@ use crate::pages::next_cursor;
 use chrono::{DateTime, Utc};
 use domain::application::{
     Application, ApplicationName, ApplicationUpdate, CreatedApplication, RotatedSecret,
-    SecretToRotate,
+    RotatedValue, SecretToRotate,
 };
 use domain::page::Page;
 use domain::services::{LicenseSignUp, PasswordSignUp};
@@ -127,6 +127,8 @@ impl CreateApplicationRequest {
 pub struct UpdateApplicationRequest {
     pub name: Option<String>,
     pub device_authentication: Option<bool>,
+    /// Sign integration answers (RFC 9421, Ed25519).
+    pub response_signing: Option<bool>,
 }
 
 impl UpdateApplicationRequest {
@@ -138,8 +140,34 @@ impl UpdateApplicationRequest {
         Ok(ApplicationUpdate {
             name,
             device_authentication: self.device_authentication,
+            response_signing: self.response_signing,
             ..ApplicationUpdate::default()
         })
+    }
+}
+
+/// The key that signs the application's integration answers, to pin in its program.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResponseSigningFields {
+    /// Whether integration answers are signed (RFC 9421, Ed25519; see docs/signing.md).
+    pub response_signing: bool,
+    /// Standard base64 of the 32-byte Ed25519 public key that signs as `latchkey`.
+    pub response_signing_public_key: Option<String>,
+    /// The `keyid` of those signatures.
+    pub response_signing_key_id: Option<String>,
+}
+
+impl From<&Application> for ResponseSigningFields {
+    fn from(app: &Application) -> Self {
+        let key = app
+            .response_signing_keys
+            .as_ref()
+            .map(|keys| keys.current.public_key);
+        Self {
+            response_signing: app.settings.response_signing,
+            response_signing_public_key: key.map(|key| key.to_base64()),
+            response_signing_key_id: key.map(|key| key.key_id()),
+        }
     }
 }
 
@@ -151,6 +179,8 @@ pub struct ApplicationResponse {
     pub device_authentication: bool,
     /// The public half of the integration credentials.
     pub api_key: String,
+    #[serde(flatten)]
+    pub signing: ResponseSigningFields,
     pub created_at: DateTime<Utc>,
 }
 
@@ -160,6 +190,7 @@ impl From<Application> for ApplicationResponse {
             id: app.id.as_uuid(),
             name: app.name.as_str().to_owned(),
             device_authentication: app.device_authentication,
+            signing: ResponseSigningFields::from(&app),
             api_key: app.api_key,
             created_at: app.created_at,
         }
@@ -175,6 +206,8 @@ pub struct CreatedApplicationResponse {
     pub api_key: String,
     pub api_secret: String,
     pub admin_api_key: String,
+    #[serde(flatten)]
+    pub signing: ResponseSigningFields,
     pub created_at: DateTime<Utc>,
 }
 
@@ -185,6 +218,7 @@ impl From<CreatedApplication> for CreatedApplicationResponse {
             id: app.id.as_uuid(),
             name: app.name.as_str().to_owned(),
             device_authentication: app.device_authentication,
+            signing: ResponseSigningFields::from(&app),
             api_key: app.api_key,
             api_secret: created.api_secret.expose().to_owned(),
             admin_api_key: created.admin_api_key.expose().to_owned(),
@@ -218,7 +252,8 @@ impl From<Page<Application>> for ApplicationListResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"which": "api_secret", "old_valid_for_seconds": 86400}))]
 pub struct RotateRequest {
-    /// `api_secret` or `admin_api_key`.
+    /// `api_secret`, `admin_api_key` or `response_signing_key`.
+    #[schema(value_type = SecretToRotateName)]
     pub which: String,
     /// How long the old value keeps working: 0 (stops at once) to 31536000. Default 86400.
     pub old_valid_for_seconds: Option<i64>,
@@ -229,10 +264,11 @@ impl RotateRequest {
         let which = match self.which.as_str() {
             "api_secret" => SecretToRotate::ApiSecret,
             "admin_api_key" => SecretToRotate::AdminApiKey,
+            "response_signing_key" => SecretToRotate::ResponseSigningKey,
             _ => {
                 return Err(ApiError::field(
                     "which",
-                    "must be api_secret or admin_api_key",
+                    "must be api_secret, admin_api_key or response_signing_key",
                 ));
             }
         };
@@ -247,14 +283,27 @@ impl RotateRequest {
     }
 }
 
-/// The new secret, shown only here.
+/// What can be rotated.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // the schema of `which`; requests carry it as a string
+pub enum SecretToRotateName {
+    ApiSecret,
+    AdminApiKey,
+    ResponseSigningKey,
+}
+
+/// The new secret, shown only here; for `response_signing_key`, the new public key.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RotatedSecretResponse {
-    /// `api_secret` or `admin_api_key`.
+    /// `api_secret`, `admin_api_key` or `response_signing_key`.
     pub which: &'static str,
     pub value: String,
-    /// Until when the old value keeps working; null when it stopped at once.
+    /// Until when the old value keeps working (an old signing key keeps signing, as
+    /// `latchkey-previous`); null when it stopped at once.
     pub old_valid_until: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub signing: ResponseSigningFields,
 }
 
 impl From<RotatedSecret> for RotatedSecretResponse {
@@ -263,9 +312,14 @@ impl From<RotatedSecret> for RotatedSecretResponse {
             which: match rotated.which {
                 SecretToRotate::ApiSecret => "api_secret",
                 SecretToRotate::AdminApiKey => "admin_api_key",
+                SecretToRotate::ResponseSigningKey => "response_signing_key",
             },
-            value: rotated.secret.expose().to_owned(),
+            value: match rotated.value {
+                RotatedValue::Secret(secret) => secret.expose().to_owned(),
+                RotatedValue::PublicKey(key) => key.to_base64(),
+            },
             old_valid_until: rotated.old_valid_until,
+            signing: ResponseSigningFields::from(&rotated.application),
         }
     }
 }
@@ -284,6 +338,8 @@ pub struct SettingsRequest {
     pub session_lifetime_seconds: Option<i64>,
     /// Ban a refused request's other identifiers too. Default true.
     pub cross_banning: Option<bool>,
+    /// Sign integration answers (RFC 9421, Ed25519). Default true for new applications.
+    pub response_signing: Option<bool>,
 }
 
 fn bounded(
@@ -325,6 +381,7 @@ impl SettingsRequest {
                 60..=31_536_000,
             )?,
             cross_banning: self.cross_banning,
+            response_signing: self.response_signing,
             ..ApplicationUpdate::default()
         })
     }
@@ -338,6 +395,8 @@ pub struct SettingsResponse {
     pub allowed_number_of_simultaneous_sessions: u32,
     pub session_lifetime_seconds: u32,
     pub cross_banning: bool,
+    #[serde(flatten)]
+    pub signing: ResponseSigningFields,
 }
 
 impl From<&Application> for SettingsResponse {
@@ -348,6 +407,7 @@ impl From<&Application> for SettingsResponse {
             allowed_number_of_simultaneous_sessions: app.settings.session_limit,
             session_lifetime_seconds: app.settings.session_lifetime_seconds,
             cross_banning: app.settings.cross_banning,
+            signing: ResponseSigningFields::from(app),
         }
     }
 }

@@ -128,7 +128,7 @@ impl UserLimitsRequest {
 #[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// Deprecated, use `cursor`: the page number from 1, oldest first by offset.
-    #[param(minimum = 1)]
+    #[param(minimum = 1, maximum = 10_000_000)]
     pub page: Option<u64>,
     /// Deprecated, use `limit`: 1 to 200; default 50.
     #[param(minimum = 1, maximum = 200)]
@@ -136,6 +136,8 @@ pub struct UsersQuery {
 }
 
 impl UsersQuery {
+    pub const MAX_PAGE: u64 = 10_000_000;
+
     pub const fn is_given(&self) -> bool {
         self.page.is_some() || self.per_page.is_some()
     }
@@ -143,8 +145,9 @@ impl UsersQuery {
     pub fn try_into_domain(self) -> Result<(u64, u64), ApiError> {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
-        if page == 0 {
-            return Err(ApiError::field("page", "counts from 1"));
+        // The offset must fit the databases' signed 64-bit OFFSET.
+        if !(1..=Self::MAX_PAGE).contains(&page) {
+            return Err(ApiError::field("page", "must be between 1 and 10000000"));
         }
         if !(1..=200).contains(&per_page) {
             return Err(ApiError::field("per_page", "must be between 1 and 200"));

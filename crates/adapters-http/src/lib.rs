@@ -17,6 +17,7 @@ mod outcomes;
 mod pages;
 mod request_log;
 mod routes;
+mod signing;
 mod throttle;
 
 pub use auth::OperatorToken;
@@ -29,7 +30,9 @@ pub use request_log::log_request;
 
 use actix_web::web;
 use domain::ports::{RateLimiter, Readiness};
-use domain::services::{AdminApi, IntegrationApi, OperatorApi, SignInApi, UserAdminApi};
+use domain::services::{
+    AdminApi, IntegrationApi, OperatorApi, ResponseSigning, SignInApi, UserAdminApi,
+};
 use std::sync::Arc;
 
 /// What the routes need.
@@ -40,6 +43,7 @@ pub struct HttpState {
     pub admin: Arc<dyn AdminApi>,
     pub user_admin: Arc<dyn UserAdminApi>,
     pub operator: Arc<dyn OperatorApi>,
+    pub response_signing: Arc<dyn ResponseSigning>,
     pub readiness: Arc<dyn Readiness>,
     pub limiter: Arc<dyn RateLimiter>,
     /// `None` turns the operator API off (404).
@@ -62,6 +66,7 @@ impl HttpState {
                 .into()
             }))
             .app_data(web::Data::from(self.operator.clone()))
+            .app_data(web::Data::from(self.response_signing.clone()))
             .app_data(web::Data::from(self.readiness.clone()))
             .app_data(web::Data::from(self.limiter.clone()))
             .app_data(web::Data::new(self.trusted_proxies.clone()))

@@ -17,8 +17,8 @@ use domain::errors::{
 use domain::license::{CreatedLicense, License, LicenseDuration};
 use domain::ports::MockReadiness;
 use domain::services::{
-    LicenseBatch, MockAdminApi, MockIntegrationApi, MockOperatorApi, MockSignInApi,
-    MockUserAdminApi, PasswordSignUp,
+    LicenseBatch, MockAdminApi, MockIntegrationApi, MockOperatorApi, MockResponseSigning,
+    MockSignInApi, MockUserAdminApi, PasswordSignUp,
 };
 use domain::user::{Credential, Membership, User};
 use domain::values::{
@@ -55,6 +55,7 @@ fn application() -> Application {
         settings: domain::application::ApplicationSettings::default(),
         previous_api_secret: None,
         previous_admin_api_key: None,
+        response_signing_keys: None,
         created_at: fixed_time(),
     }
 }
@@ -103,9 +104,17 @@ struct Mocks {
     integration: MockIntegrationApi,
     admin: MockAdminApi,
     operator: MockOperatorApi,
+    response_signing: MockResponseSigning,
     readiness: MockReadiness,
     operator_token: Option<OperatorToken>,
     trusted_proxies: TrustedProxies,
+}
+
+/// Answers go out unsigned: signing is tested end to end, against real keys.
+fn unsigned() -> MockResponseSigning {
+    let mut signing = MockResponseSigning::new();
+    signing.expect_response_keys().returning(|_| Vec::new());
+    signing
 }
 
 impl Mocks {
@@ -117,6 +126,7 @@ impl Mocks {
             user_admin: MockUserAdminApi::new(),
             admin: MockAdminApi::new(),
             operator: MockOperatorApi::new(),
+            response_signing: unsigned(),
             readiness: MockReadiness::new(),
             operator_token: Some(OperatorToken::new(OPERATOR_TOKEN)),
             trusted_proxies: TrustedProxies::default(),
@@ -152,6 +162,7 @@ impl Mocks {
             user_admin: Arc::new(self.user_admin),
             admin: Arc::new(self.admin),
             operator: Arc::new(self.operator),
+            response_signing: Arc::new(self.response_signing),
             readiness: Arc::new(self.readiness),
             limiter: Arc::new(domain::ports::NoLimits),
             operator_token: self.operator_token,
@@ -742,11 +753,14 @@ async fn a_wrong_operator_token_is_401() {
 
 #[actix_web::test]
 async fn creating_an_application_is_201_and_shows_its_secrets_once() {
+    let master = domain::crypto::MasterKey::from_bytes(&[1; 32]).unwrap();
     let created = CreatedApplication::generate(
         ApplicationName::parse("My App").unwrap(),
         true,
         fixed_time(),
-    );
+        &master,
+    )
+    .unwrap();
     let secret = created.api_secret.expose().to_owned();
     let admin_key = created.admin_api_key.expose().to_owned();
     let id = created.application.id.as_uuid();

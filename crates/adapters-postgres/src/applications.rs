@@ -7,9 +7,10 @@ use crate::pages::keyset;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::application::{
-    Application, ApplicationName, ApplicationSettings, ApplicationUpdate, PreviousSecret, Rotation,
-    SecretToRotate,
+    Application, ApplicationName, ApplicationSettings, ApplicationUpdate, PreviousKey,
+    PreviousSecret, ResponseSigningKeys, Rotation, SecretToRotate,
 };
+use domain::crypto::{PublicKey, SealedKeyPair};
 use domain::page::{Page, PageRequest};
 use domain::ports::ApplicationStore;
 use domain::values::{ApplicationId, Digest};
@@ -20,6 +21,7 @@ impl TryFrom<application::Model> for Application {
     type Error = anyhow::Error;
 
     fn try_from(model: application::Model) -> anyhow::Result<Self> {
+        let response_signing_keys = signing_keys(&model)?;
         Ok(Self {
             id: ApplicationId::from_uuid(model.id),
             name: ApplicationName::parse(&model.name).context("stored application name")?,
@@ -34,6 +36,7 @@ impl TryFrom<application::Model> for Application {
                 session_limit: count(model.allowed_number_of_simultaneous_sessions)?,
                 session_lifetime_seconds: count(model.session_lifetime_seconds)?,
                 cross_banning: model.cross_banning,
+                response_signing: model.response_signing,
             },
             previous_api_secret: previous(
                 model.previous_api_secret_digest.as_deref(),
@@ -43,6 +46,7 @@ impl TryFrom<application::Model> for Application {
                 model.previous_admin_api_key_digest.as_deref(),
                 model.previous_admin_api_key_expires_at,
             )?,
+            response_signing_keys,
             created_at: model.created_at,
         })
     }
@@ -59,6 +63,49 @@ fn previous(
         })),
         _ => Ok(None),
     }
+}
+
+fn key_pair(public: Option<&[u8]>, sealed: Option<&[u8]>) -> anyhow::Result<Option<SealedKeyPair>> {
+    let (Some(public), Some(sealed)) = (public, sealed) else {
+        return Ok(None);
+    };
+    let public: [u8; 32] = public
+        .try_into()
+        .context("a stored public key is not 32 bytes")?;
+    Ok(Some(SealedKeyPair {
+        public_key: PublicKey::from_bytes(public),
+        sealed_private_key: sealed.to_vec(),
+    }))
+}
+
+fn signing_keys(model: &application::Model) -> anyhow::Result<Option<ResponseSigningKeys>> {
+    let Some(current) = key_pair(
+        model.response_signing_public_key.as_deref(),
+        model.response_signing_private_key.as_deref(),
+    )?
+    else {
+        return Ok(None);
+    };
+    let previous = key_pair(
+        model.previous_response_signing_public_key.as_deref(),
+        model.previous_response_signing_private_key.as_deref(),
+    )?
+    .zip(model.previous_response_signing_valid_until)
+    .map(|(key, valid_until)| PreviousKey { key, valid_until });
+    Ok(Some(ResponseSigningKeys { current, previous }))
+}
+
+/// Stores `keys` in `active`.
+fn set_signing_keys(active: &mut ActiveModel, keys: Option<&ResponseSigningKeys>) {
+    let current = keys.map(|keys| &keys.current);
+    let previous = keys.and_then(|keys| keys.previous.as_ref());
+    active.response_signing_public_key = Set(current.map(|key| key.public_key.as_bytes().to_vec()));
+    active.response_signing_private_key = Set(current.map(|key| key.sealed_private_key.clone()));
+    active.previous_response_signing_public_key =
+        Set(previous.map(|p| p.key.public_key.as_bytes().to_vec()));
+    active.previous_response_signing_private_key =
+        Set(previous.map(|p| p.key.sealed_private_key.clone()));
+    active.previous_response_signing_valid_until = Set(previous.map(|p| p.valid_until));
 }
 
 /// A stored count: never negative.
@@ -86,11 +133,15 @@ impl ApplicationStore for SeaOrmStore {
             allowed_number_of_simultaneous_sessions: Set(stored_count(app.settings.session_limit)),
             session_lifetime_seconds: Set(stored_count(app.settings.session_lifetime_seconds)),
             cross_banning: Set(app.settings.cross_banning),
+            response_signing: Set(app.settings.response_signing),
             previous_api_secret_digest: Set(None),
             previous_api_secret_expires_at: Set(None),
             previous_admin_api_key_digest: Set(None),
             previous_admin_api_key_expires_at: Set(None),
+            ..<ActiveModel as ActiveModelTrait>::default()
         };
+        let mut model = model;
+        set_signing_keys(&mut model, app.response_signing_keys.as_ref());
         Entity::insert(model)
             .exec_without_returning(&self.db)
             .await
@@ -167,6 +218,9 @@ impl ApplicationStore for SeaOrmStore {
                 active.previous_admin_api_key_digest = previous_digest;
                 active.previous_admin_api_key_expires_at = previous_until;
             }
+            SecretToRotate::ResponseSigningKey => {
+                anyhow::bail!("signing keys are replaced by set_response_signing_keys")
+            }
         }
         let model = active
             .update(&self.db)
@@ -209,10 +263,30 @@ impl ApplicationStore for SeaOrmStore {
         if let Some(cross_banning) = update.cross_banning {
             active.cross_banning = Set(cross_banning);
         }
+        if let Some(response_signing) = update.response_signing {
+            active.response_signing = Set(response_signing);
+        }
         let model = active
             .update(&self.db)
             .await
             .or_unavailable("updating an application")?;
         Application::try_from(model).map(Some)
+    }
+
+    async fn set_response_signing_keys(
+        &self,
+        id: ApplicationId,
+        keys: &ResponseSigningKeys,
+    ) -> anyhow::Result<Option<Application>> {
+        let mut active = ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(id.as_uuid()),
+            ..<ActiveModel as ActiveModelTrait>::default()
+        };
+        set_signing_keys(&mut active, Some(keys));
+        match active.update(&self.db).await {
+            Ok(model) => Application::try_from(model).map(Some),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Ok(None),
+            Err(error) => Err(crate::connection::store_error(error, "storing signing keys").into()),
+        }
     }
 }

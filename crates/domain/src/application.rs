@@ -1,5 +1,6 @@
 //! Applications: the tenants. Each has integration credentials and an admin key.
 
+use crate::crypto::{MasterKey, SealError, SealedKeyPair};
 use crate::values::{ApplicationId, Digest, Secret, SecretKind};
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -18,7 +19,78 @@ pub struct Application {
     pub previous_api_secret: Option<PreviousSecret>,
     /// The admin key before the last rotation, still accepted until its deadline.
     pub previous_admin_api_key: Option<PreviousSecret>,
+    /// `None` only for an application made before response signing existed, until the
+    /// server gives it keys at start.
+    pub response_signing_keys: Option<ResponseSigningKeys>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The Ed25519 keys that sign an application's integration answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseSigningKeys {
+    pub current: SealedKeyPair,
+    /// The key before the last rotation: it keeps signing, beside the current one, until its
+    /// deadline, so programs that pinned it keep working while vendors ship the new one.
+    pub previous: Option<PreviousKey>,
+}
+
+/// A rotated-out signing key that keeps signing for a while.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousKey {
+    pub key: SealedKeyPair,
+    pub valid_until: DateTime<Utc>,
+}
+
+impl ResponseSigningKeys {
+    /// A fresh key for the application `id`.
+    ///
+    /// # Errors
+    /// Only when sealing fails.
+    pub fn generate(master: &MasterKey, id: ApplicationId) -> Result<Self, SealError> {
+        Ok(Self {
+            current: SealedKeyPair::generate(master, &Self::purpose(id))?,
+            previous: None,
+        })
+    }
+
+    /// What the sealed private keys of the application `id` are bound to.
+    #[must_use]
+    pub fn purpose(id: ApplicationId) -> String {
+        format!("response-signing:{id}")
+    }
+
+    /// The keys that sign at `now`: the current one, then the previous one before its
+    /// deadline.
+    #[must_use]
+    pub fn in_force(&self, now: DateTime<Utc>) -> Vec<&SealedKeyPair> {
+        let previous = self
+            .previous
+            .as_ref()
+            .filter(|previous| previous.valid_until > now)
+            .map(|previous| &previous.key);
+        std::iter::once(&self.current).chain(previous).collect()
+    }
+
+    /// A new current key; the current one keeps signing for `old_valid_for` (zero: not at
+    /// all).
+    ///
+    /// # Errors
+    /// Only when sealing fails.
+    pub fn rotated(
+        &self,
+        master: &MasterKey,
+        id: ApplicationId,
+        now: DateTime<Utc>,
+        old_valid_for: chrono::Duration,
+    ) -> Result<Self, SealError> {
+        Ok(Self {
+            current: SealedKeyPair::generate(master, &Self::purpose(id))?,
+            previous: (old_valid_for > chrono::Duration::zero()).then(|| PreviousKey {
+                key: self.current.clone(),
+                valid_until: now + old_valid_for,
+            }),
+        })
+    }
 }
 
 /// A rotated-out secret that keeps working for a while.
@@ -60,6 +132,8 @@ impl Application {
 pub enum SecretToRotate {
     ApiSecret,
     AdminApiKey,
+    /// The key pair that signs integration answers.
+    ResponseSigningKey,
 }
 
 /// A rotation as stored: the new secret's digest, and the old one while it stays valid.
@@ -71,12 +145,21 @@ pub struct Rotation {
     pub previous: Option<PreviousSecret>,
 }
 
-/// A rotation's answer: the new secret, shown once.
+/// A rotation's answer: the new secret, shown once, or the new public key; and the
+/// application as it now is.
 #[derive(Debug, Clone)]
 pub struct RotatedSecret {
     pub which: SecretToRotate,
-    pub secret: Secret,
+    pub value: RotatedValue,
     pub old_valid_until: Option<DateTime<Utc>>,
+    pub application: Application,
+}
+
+/// What a rotation made.
+#[derive(Debug, Clone)]
+pub enum RotatedValue {
+    Secret(Secret),
+    PublicKey(crate::crypto::PublicKey),
 }
 
 /// How an application's users sign in. Defaults as in Authgate.
@@ -90,6 +173,8 @@ pub struct ApplicationSettings {
     pub session_lifetime_seconds: u32,
     /// Whether a request refused for one banned identifier bans its other identifiers too.
     pub cross_banning: bool,
+    /// Whether integration answers carry an Ed25519 signature (RFC 9421).
+    pub response_signing: bool,
 }
 
 impl Default for ApplicationSettings {
@@ -99,6 +184,7 @@ impl Default for ApplicationSettings {
             session_limit: 1,
             session_lifetime_seconds: 300,
             cross_banning: true,
+            response_signing: true,
         }
     }
 }
@@ -112,17 +198,21 @@ pub struct CreatedApplication {
 }
 
 impl CreatedApplication {
-    /// Fresh credentials for a new application.
-    #[must_use]
+    /// Fresh credentials and a response signing key for a new application.
+    ///
+    /// # Errors
+    /// Only when sealing the signing key fails.
     pub fn generate(
         name: ApplicationName,
         device_authentication: bool,
         now: DateTime<Utc>,
-    ) -> Self {
+        master: &MasterKey,
+    ) -> Result<Self, SealError> {
         let api_secret = Secret::generate(SecretKind::ApiSecret);
         let admin_api_key = Secret::generate(SecretKind::AdminApiKey);
+        let id = ApplicationId::generate();
         let application = Application {
-            id: ApplicationId::generate(),
+            id,
             name,
             device_authentication,
             api_key: Secret::generate(SecretKind::ApiKey).expose().to_owned(),
@@ -131,13 +221,14 @@ impl CreatedApplication {
             settings: ApplicationSettings::default(),
             previous_api_secret: None,
             previous_admin_api_key: None,
+            response_signing_keys: Some(ResponseSigningKeys::generate(master, id)?),
             created_at: now,
         };
-        Self {
+        Ok(Self {
             application,
             api_secret,
             admin_api_key,
-        }
+        })
     }
 }
 
@@ -150,6 +241,7 @@ pub struct ApplicationUpdate {
     pub session_limit: Option<u32>,
     pub session_lifetime_seconds: Option<u32>,
     pub cross_banning: Option<bool>,
+    pub response_signing: Option<bool>,
 }
 
 /// 1 to 100 characters, no control characters, surrounding whitespace trimmed.
@@ -181,13 +273,36 @@ impl ApplicationName {
 }
 
 #[cfg(test)]
+pub(crate) fn master() -> MasterKey {
+    MasterKey::from_bytes(&[7; MasterKey::LEN]).unwrap_or_else(|_| unreachable!())
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn a_rotated_signing_key_keeps_signing_until_its_deadline() {
+        let (master, id, now) = (master(), ApplicationId::generate(), Utc::now());
+        let keys = ResponseSigningKeys::generate(&master, id).unwrap();
+        assert_eq!(keys.in_force(now), vec![&keys.current]);
+        let rotated = keys
+            .rotated(&master, id, now, chrono::Duration::hours(1))
+            .unwrap();
+        assert_ne!(rotated.current, keys.current);
+        assert_eq!(rotated.in_force(now), vec![&rotated.current, &keys.current]);
+        let later = now + chrono::Duration::hours(1);
+        assert_eq!(rotated.in_force(later), vec![&rotated.current]);
+        let at_once = keys
+            .rotated(&master, id, now, chrono::Duration::zero())
+            .unwrap();
+        assert_eq!(at_once.previous, None);
+    }
+
+    #[test]
     fn a_new_application_stores_only_digests_of_its_secrets() {
         let name = ApplicationName::parse(" My App ").unwrap();
-        let created = CreatedApplication::generate(name, true, Utc::now());
+        let created = CreatedApplication::generate(name, true, Utc::now(), &master()).unwrap();
         assert_eq!(created.application.name.as_str(), "My App");
         assert!(created.application.api_key.starts_with("lk_app_"));
         assert!(created.api_secret.expose().starts_with("lk_sec_"));
@@ -212,8 +327,8 @@ mod tests {
     #[test]
     fn a_previous_secret_works_until_its_deadline_only() {
         let now = Utc::now();
-        let mut created =
-            CreatedApplication::generate(ApplicationName::parse("App").unwrap(), true, now);
+        let name = ApplicationName::parse("App").unwrap();
+        let mut created = CreatedApplication::generate(name, true, now, &master()).unwrap();
         let old = created.api_secret.digest();
         let new = Secret::generate(SecretKind::ApiSecret).digest();
         created.application.api_secret_digest = new;

@@ -3,7 +3,7 @@
 //! Every store method takes the [`ApplicationId`]: no store call can forget its tenant.
 //! Infrastructure failures are `anyhow::Error`; outcomes the rules act on are typed.
 
-use crate::application::{Application, ApplicationUpdate, Rotation};
+use crate::application::{Application, ApplicationUpdate, ResponseSigningKeys, Rotation};
 use crate::ban::{Ban, BanFilter, BanKind, BanProbe, NewBan, StoredBan};
 use crate::errors::{CreateUserError, HashError, StoreLicensesError};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
@@ -39,6 +39,13 @@ pub trait ApplicationStore: Send + Sync {
         &self,
         id: ApplicationId,
         update: &ApplicationUpdate,
+    ) -> anyhow::Result<Option<Application>>;
+    /// Replaces the application's response signing keys; `None` when there is no such
+    /// application.
+    async fn set_response_signing_keys(
+        &self,
+        id: ApplicationId,
+        keys: &ResponseSigningKeys,
     ) -> anyhow::Result<Option<Application>>;
 }
 

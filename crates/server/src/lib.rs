@@ -5,6 +5,7 @@ pub mod application_cache;
 pub mod hashing;
 pub mod housekeeping;
 pub mod limits;
+pub mod master_key;
 pub mod metrics;
 pub mod settings;
 pub mod shutdown;
@@ -48,11 +49,12 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
-/// The domain service over the storage adapter and the argon2 hasher.
+/// The domain service over the storage adapter, the argon2 hasher and the master key.
 ///
 /// # Errors
-/// When the hasher cannot be built.
+/// When the hasher cannot be built or the master key cannot be read.
 pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latchkey> {
+    let master_key = Arc::new(master_key::load(&settings.secrets)?);
     let store = Arc::new(store.clone());
     let max_hashes = match settings.hashing.max_concurrent {
         0 => cores(),
@@ -71,21 +73,24 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
             i64::try_from(secs).context("bans.cross_ban_ttl_seconds is too large")?,
         )),
     };
-    Ok(Latchkey::new(Ports {
-        applications,
-        users: store.clone(),
-        licenses: store.clone(),
-        devices: store.clone(),
-        bans: store.clone(),
-        sessions: store.clone(),
-        variables: store.clone(),
-        unit_of_work: store,
-        hasher: Arc::new(Argon2Hasher::new(
-            max_hashes,
-            Duration::from_millis(settings.hashing.max_wait_ms),
-        )?),
-        clock: Arc::new(SystemClock),
-    })
+    Ok(Latchkey::new(
+        Ports {
+            applications,
+            users: store.clone(),
+            licenses: store.clone(),
+            devices: store.clone(),
+            bans: store.clone(),
+            sessions: store.clone(),
+            variables: store.clone(),
+            unit_of_work: store,
+            hasher: Arc::new(Argon2Hasher::new(
+                max_hashes,
+                Duration::from_millis(settings.hashing.max_wait_ms),
+            )?),
+            clock: Arc::new(SystemClock),
+        },
+        master_key,
+    )
     .with_cross_ban_ttl(cross_ban_ttl))
 }
 
@@ -139,12 +144,20 @@ impl Server {
         let store_for_metrics = store.clone();
         let draining = Draining::default();
         let service = Arc::new(service(&store, settings)?);
+        let keyed = service.prepare_response_signing_keys().await?;
+        if keyed > 0 {
+            tracing::info!(
+                applications = keyed,
+                "response signing keys made or resealed"
+            );
+        }
         let purging = service.clone();
         let state = HttpState {
             integration: service.clone(),
             sign_in: service.clone(),
             admin: service.clone(),
             user_admin: service.clone(),
+            response_signing: service.clone(),
             operator: service,
             limiter: limiter(settings).await?,
             readiness: Arc::new(DrainAwareReadiness {

@@ -17,6 +17,8 @@ pub struct Settings {
     pub limits: LimitsSection,
     pub bans: BansSection,
     #[serde(default)]
+    pub secrets: SecretsSection,
+    #[serde(default)]
     pub metrics: MetricsSection,
     pub log: LogSection,
 }
@@ -55,6 +57,18 @@ pub struct BansSection {
     /// How long a ban the server makes by itself lasts (a cross-ban, or an address or device
     /// banned with its user); 0: forever. Bans the admin API makes last as asked.
     pub cross_ban_ttl_seconds: u64,
+}
+
+/// The master key that seals secrets at rest (see `master_key`); never printed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SecretsSection {
+    /// Standard base64 of 32 bytes.
+    pub master_key: Option<SecretString>,
+    /// A file holding that base64 text.
+    pub master_key_file: Option<String>,
+    /// During a master-key rotation: the key before it.
+    pub previous_master_key: Option<SecretString>,
+    pub previous_master_key_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

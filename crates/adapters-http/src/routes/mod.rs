@@ -8,6 +8,8 @@ pub mod sign_in;
 pub mod user_admin;
 
 use crate::error::ApiError;
+use crate::signing::sign_answers;
+use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 
 async fn method_not_allowed(allow: String) -> Result<HttpResponse, ApiError> {
@@ -33,14 +35,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource!("/livez", get => service::livez))
         .service(resource!("/readyz", get => service::readyz))
         .service(resource!("/api/openapi.json", get => service::openapi))
-        .service(resource!("/api/integration/sign_up", post => integration::sign_up))
-        .service(resource!(
-            "/api/integration/sign_up_with_license_code",
-            post => integration::sign_up_with_license_code,
-        ))
-        .service(resource!("/api/integration/auth/login", post => sign_in::login))
-        .service(resource!("/api/integration/activate_license", post => sign_in::activate_license))
-        .service(resource!("/api/integration/app_context", get => sign_in::app_context))
+        .service(
+            // Every answer under /api/integration is signed for the application it names.
+            web::scope("/api/integration")
+                .wrap(from_fn(sign_answers))
+                .service(resource!("/sign_up", post => integration::sign_up))
+                .service(resource!(
+                    "/sign_up_with_license_code",
+                    post => integration::sign_up_with_license_code,
+                ))
+                .service(resource!("/auth/login", post => sign_in::login))
+                .service(resource!("/activate_license", post => sign_in::activate_license))
+                .service(resource!("/app_context", get => sign_in::app_context))
+                .default_service(web::to(not_found)),
+        )
         .service(resource!(
             "/api/operator/applications",
             post => operator::create_application,

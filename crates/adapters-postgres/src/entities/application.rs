@@ -19,6 +19,14 @@ pub struct Model {
     pub previous_api_secret_expires_at: Option<DateTimeUtc>,
     pub previous_admin_api_key_digest: Option<Vec<u8>>,
     pub previous_admin_api_key_expires_at: Option<DateTimeUtc>,
+    pub response_signing: bool,
+    pub response_signing_public_key: Option<Vec<u8>>,
+    /// Sealed under the master key.
+    pub response_signing_private_key: Option<Vec<u8>>,
+    pub previous_response_signing_public_key: Option<Vec<u8>>,
+    /// Sealed under the master key.
+    pub previous_response_signing_private_key: Option<Vec<u8>>,
+    pub previous_response_signing_valid_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -422,7 +422,35 @@ async fn bans_stored_before_the_key_migration_are_found_after_it(url: String) {
         .unwrap();
     let db = store.connection();
     Migrator::up(db, Some(4)).await.unwrap();
-    let app = application(&store).await.application.id;
+    // The application as the schema of then stored it.
+    let app = ApplicationId::generate();
+    let insert = Query::insert()
+        .into_table(Alias::new("applications"))
+        .columns(
+            [
+                "id",
+                "name",
+                "device_authentication",
+                "api_key",
+                "api_secret_digest",
+                "admin_api_key_digest",
+                "created_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            app.as_uuid().into(),
+            "Old App".into(),
+            true.into(),
+            "lk_app_old".into(),
+            vec![1_u8; 32].into(),
+            vec![2_u8; 32].into(),
+            now().into(),
+        ])
+        .to_owned();
+    db.execute_raw(db.get_database_backend().build(&insert))
+        .await
+        .unwrap();
     let banned_license = license(&store, app, "OLD-BANNED").await;
     let user = UserId::generate();
     let old = [

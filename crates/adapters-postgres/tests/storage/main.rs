@@ -60,8 +60,14 @@ pub fn now() -> DateTime<Utc> {
     SystemClock.now()
 }
 
+/// A master key for tests; the store only ever sees what it sealed.
+pub fn master_key() -> domain::crypto::MasterKey {
+    domain::crypto::MasterKey::from_bytes(&[3; 32]).unwrap()
+}
+
 pub async fn application(store: &SeaOrmStore) -> CreatedApplication {
-    let created = CreatedApplication::generate(ApplicationName::parse("App").unwrap(), true, now());
+    let name = ApplicationName::parse("App").unwrap();
+    let created = CreatedApplication::generate(name, true, now(), &master_key()).unwrap();
     ApplicationStore::create(store, &created.application)
         .await
         .unwrap();

@@ -23,8 +23,12 @@ pub enum SealError {
     Unopenable,
 }
 
-/// The master key: 32 bytes from `secrets.master_key_file` or the environment.
-pub struct MasterKey(Aes256Gcm);
+/// The master key: 32 bytes from `secrets.master_key_file` or the environment; during a
+/// rotation, also the key before it, which still opens what it sealed.
+pub struct MasterKey {
+    current: Aes256Gcm,
+    previous: Option<Aes256Gcm>,
+}
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -38,9 +42,22 @@ impl MasterKey {
     /// # Errors
     /// [`SealError::KeyLength`] unless `bytes` holds exactly 32 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SealError> {
-        Aes256Gcm::new_from_slice(bytes)
-            .map(Self)
-            .map_err(|_| SealError::KeyLength)
+        Ok(Self {
+            current: cipher(bytes)?,
+            previous: None,
+        })
+    }
+
+    /// During a master-key rotation: values sealed under `previous` still open, and
+    /// [`Self::reseal`] moves them under the current key.
+    ///
+    /// # Errors
+    /// [`SealError::KeyLength`] unless `previous` holds exactly 32 bytes.
+    pub fn with_previous(self, previous: &[u8]) -> Result<Self, SealError> {
+        Ok(Self {
+            previous: Some(cipher(previous)?),
+            ..self
+        })
     }
 
     /// 32 fresh bytes from the operating system's CSPRNG, for a new master key.
@@ -64,7 +81,7 @@ impl MasterKey {
             aad: purpose.as_bytes(),
         };
         let ciphertext = self
-            .0
+            .current
             .encrypt(Nonce::from_slice(&nonce), payload)
             .map_err(|_| SealError::Unopenable)?;
         let mut sealed = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
@@ -77,20 +94,48 @@ impl MasterKey {
     /// # Errors
     /// [`SealError::Unopenable`] for another master key, another purpose, or a damaged value.
     pub fn open(&self, purpose: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
-        let (&version, rest) = sealed.split_first().ok_or(SealError::Unopenable)?;
-        if version != VERSION || rest.len() < NONCE_LEN {
-            return Err(SealError::Unopenable);
-        }
-        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let payload = Payload {
-            msg: ciphertext,
-            aad: purpose.as_bytes(),
-        };
-        self.0
-            .decrypt(Nonce::from_slice(nonce), payload)
-            .map(Zeroizing::new)
-            .map_err(|_| SealError::Unopenable)
+        open_with(&self.current, purpose, sealed).or_else(|error| match &self.previous {
+            Some(previous) => open_with(previous, purpose, sealed),
+            None => Err(error),
+        })
     }
+
+    /// `sealed` under the current key: `None` when it is already, the value sealed anew when
+    /// only the previous key opens it.
+    ///
+    /// # Errors
+    /// [`SealError::Unopenable`] when neither key opens it.
+    pub fn reseal(&self, purpose: &str, sealed: &[u8]) -> Result<Option<Vec<u8>>, SealError> {
+        if open_with(&self.current, purpose, sealed).is_ok() {
+            return Ok(None);
+        }
+        let plaintext = self.open(purpose, sealed)?;
+        self.seal(purpose, &plaintext).map(Some)
+    }
+}
+
+fn cipher(bytes: &[u8]) -> Result<Aes256Gcm, SealError> {
+    Aes256Gcm::new_from_slice(bytes).map_err(|_| SealError::KeyLength)
+}
+
+fn open_with(
+    cipher: &Aes256Gcm,
+    purpose: &str,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let (&version, rest) = sealed.split_first().ok_or(SealError::Unopenable)?;
+    if version != VERSION || rest.len() < NONCE_LEN {
+        return Err(SealError::Unopenable);
+    }
+    let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+    let payload = Payload {
+        msg: ciphertext,
+        aad: purpose.as_bytes(),
+    };
+    cipher
+        .decrypt(Nonce::from_slice(nonce), payload)
+        .map(Zeroizing::new)
+        .map_err(|_| SealError::Unopenable)
 }
 
 #[cfg(test)]
@@ -135,6 +180,25 @@ mod tests {
     fn sealing_twice_gives_two_ciphertexts() {
         let key = key();
         assert_ne!(key.seal("p", b"x").unwrap(), key.seal("p", b"x").unwrap());
+    }
+
+    #[test]
+    fn during_a_rotation_old_values_open_and_reseal_under_the_new_key() {
+        let old_bytes = MasterKey::generate_bytes();
+        let new_bytes = MasterKey::generate_bytes();
+        let old = MasterKey::from_bytes(old_bytes.as_ref()).unwrap();
+        let sealed = old.seal("p", b"secret").unwrap();
+        let rotating = MasterKey::from_bytes(new_bytes.as_ref())
+            .unwrap()
+            .with_previous(old_bytes.as_ref())
+            .unwrap();
+        assert_eq!(rotating.open("p", &sealed).unwrap().as_slice(), b"secret");
+        let resealed = rotating.reseal("p", &sealed).unwrap().unwrap();
+        assert_eq!(rotating.reseal("p", &resealed), Ok(None), "already current");
+        let new_only = MasterKey::from_bytes(new_bytes.as_ref()).unwrap();
+        assert_eq!(new_only.open("p", &resealed).unwrap().as_slice(), b"secret");
+        assert_eq!(new_only.open("p", &sealed), Err(SealError::Unopenable));
+        assert_eq!(new_only.reseal("p", &sealed), Err(SealError::Unopenable));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod admin;
 mod bans;
 mod housekeeping;
 mod operator;
+mod response_signing;
 mod sign_in;
 mod sign_up;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod user_admin;
 
 use crate::application::{Application, ApplicationUpdate, CreatedApplication};
 use crate::ban::{Ban, BanKind, StoredBan};
+use crate::crypto::MasterKey;
 use crate::errors::{
     ActivateLicenseError, AppContextError, AuthenticateError, CreateBanError, CreateLicensesError,
     LicenseSignUpError, LoginError, SignUpError, UserAdminError,
@@ -35,6 +37,9 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 pub use admin::LicenseBatchError;
+#[cfg(any(test, feature = "mocks"))]
+pub use response_signing::MockResponseSigning;
+pub use response_signing::{ResponseKey, ResponseSigning};
 
 /// A sign-up with a username and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,6 +363,8 @@ pub struct Ports {
 #[derive(Clone)]
 pub struct Latchkey {
     ports: Ports,
+    /// Seals and opens the secrets kept at rest (the response signing keys).
+    master_key: Arc<MasterKey>,
     /// How long a ban made by the system (a cross-ban, or an identifier banned with its
     /// user) lasts; `None`: forever.
     cross_ban_ttl: Option<chrono::Duration>,
@@ -366,9 +373,10 @@ pub struct Latchkey {
 impl Latchkey {
     /// Cross-bans last [`Self::DEFAULT_CROSS_BAN_TTL`].
     #[must_use]
-    pub fn new(ports: Ports) -> Self {
+    pub fn new(ports: Ports, master_key: Arc<MasterKey>) -> Self {
         Self {
             ports,
+            master_key,
             cross_ban_ttl: Some(Self::DEFAULT_CROSS_BAN_TTL),
         }
     }

@@ -3,7 +3,7 @@
 use super::{Latchkey, OperatorApi};
 use crate::application::{
     Application, ApplicationName, ApplicationUpdate, CreatedApplication, PreviousSecret,
-    RotatedSecret, Rotation, SecretToRotate,
+    ResponseSigningKeys, RotatedSecret, RotatedValue, Rotation, SecretToRotate,
 };
 use crate::page::{Page, PageRequest};
 use crate::values::ApplicationId;
@@ -17,8 +17,9 @@ impl OperatorApi for Latchkey {
         name: ApplicationName,
         device_authentication: bool,
     ) -> anyhow::Result<CreatedApplication> {
+        let now = self.ports.clock.now();
         let created =
-            CreatedApplication::generate(name, device_authentication, self.ports.clock.now());
+            CreatedApplication::generate(name, device_authentication, now, &self.master_key)?;
         self.ports.applications.create(&created.application).await?;
         Ok(created)
     }
@@ -37,13 +38,31 @@ impl OperatorApi for Latchkey {
         let Some(app) = self.ports.applications.get(id).await? else {
             return Ok(None);
         };
+        let old_valid_until =
+            (old_valid_for > chrono::Duration::zero()).then(|| now + old_valid_for);
         let (kind, current) = match which {
             SecretToRotate::ApiSecret => (SecretKind::ApiSecret, app.api_secret_digest),
             SecretToRotate::AdminApiKey => (SecretKind::AdminApiKey, app.admin_api_key_digest),
+            SecretToRotate::ResponseSigningKey => {
+                let keys = match &app.response_signing_keys {
+                    Some(keys) => keys.rotated(&self.master_key, id, now, old_valid_for)?,
+                    None => ResponseSigningKeys::generate(&self.master_key, id)?,
+                };
+                let public_key = keys.current.public_key;
+                let stored = self
+                    .ports
+                    .applications
+                    .set_response_signing_keys(id, &keys)
+                    .await?;
+                return Ok(stored.map(|application| RotatedSecret {
+                    which,
+                    value: RotatedValue::PublicKey(public_key),
+                    old_valid_until: keys.previous.map(|previous| previous.valid_until),
+                    application,
+                }));
+            }
         };
         let secret = Secret::generate(kind);
-        let old_valid_until =
-            (old_valid_for > chrono::Duration::zero()).then(|| now + old_valid_for);
         let rotation = Rotation {
             which,
             new_digest: secret.digest(),
@@ -57,10 +76,11 @@ impl OperatorApi for Latchkey {
             .applications
             .rotate(id, &rotation)
             .await?
-            .map(|_| RotatedSecret {
+            .map(|application| RotatedSecret {
                 which,
-                secret,
+                value: RotatedValue::Secret(secret),
                 old_valid_until,
+                application,
             }))
     }
 

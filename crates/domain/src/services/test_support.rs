@@ -35,6 +35,7 @@ pub(crate) fn application(device_authentication: bool) -> Application {
         },
         previous_api_secret: None,
         previous_admin_api_key: None,
+        response_signing_keys: None,
         created_at: fixed_now(),
     }
 }
@@ -97,17 +98,20 @@ impl Mocks {
     pub(crate) fn service(self) -> Latchkey {
         let mut clock = MockClock::new();
         clock.expect_now().returning(fixed_now);
-        Latchkey::new(Ports {
-            applications: Arc::new(self.applications),
-            users: Arc::new(self.users),
-            licenses: Arc::new(self.licenses),
-            devices: Arc::new(self.devices),
-            bans: Arc::new(self.bans),
-            sessions: Arc::new(self.sessions),
-            variables: Arc::new(self.variables),
-            unit_of_work: Arc::new(self.unit_of_work),
-            hasher: Arc::new(self.hasher),
-            clock: Arc::new(clock),
-        })
+        Latchkey::new(
+            Ports {
+                applications: Arc::new(self.applications),
+                users: Arc::new(self.users),
+                licenses: Arc::new(self.licenses),
+                devices: Arc::new(self.devices),
+                bans: Arc::new(self.bans),
+                sessions: Arc::new(self.sessions),
+                variables: Arc::new(self.variables),
+                unit_of_work: Arc::new(self.unit_of_work),
+                hasher: Arc::new(self.hasher),
+                clock: Arc::new(clock),
+            },
+            Arc::new(crate::application::master()),
+        )
     }
 }

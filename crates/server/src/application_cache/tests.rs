@@ -5,11 +5,14 @@ use domain::ports::MockApplicationStore;
 const TTL: Duration = Duration::from_secs(1);
 
 fn application() -> Application {
+    let master = domain::crypto::MasterKey::from_bytes(&[1; 32]).unwrap();
     CreatedApplication::generate(
         ApplicationName::parse("App").unwrap(),
         true,
         chrono::Utc::now(),
+        &master,
     )
+    .unwrap()
     .application
 }
 

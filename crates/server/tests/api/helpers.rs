@@ -7,12 +7,14 @@ use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
     BansSection, DatabaseSection, HashingSection, HttpSection, LimitsSection, LogSection,
-    MetricsSection, OperatorSection, Settings,
+    MetricsSection, OperatorSection, SecretsSection, Settings,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
 pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
+/// Standard base64 of 32 bytes: the master key every test server seals with.
+pub const MASTER_KEY: &str = "bGF0Y2hrZXktdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGU=";
 
 /// Runs each named scenario on both backends: `scenario(Backend) -> impl Future`.
 #[macro_export]
@@ -55,6 +57,9 @@ pub struct AppCredentials {
     pub api_key: String,
     pub api_secret: String,
     pub admin_api_key: String,
+    /// Standard base64 of the Ed25519 key that signs the application's answers.
+    pub response_signing_public_key: String,
+    pub response_signing_key_id: String,
 }
 
 /// Everything the servers of this test binary log, so tests can search it.
@@ -123,6 +128,10 @@ pub fn settings(url: &str) -> Settings {
         bans: BansSection {
             cross_ban_ttl_seconds: 604_800,
         },
+        secrets: SecretsSection {
+            master_key: Some(SecretString::from(MASTER_KEY)),
+            ..SecretsSection::default()
+        },
         metrics: MetricsSection { bind: None },
         log: LogSection {
             format: "pretty".into(),
@@ -182,6 +191,8 @@ impl TestApp {
             api_key: field("api_key"),
             api_secret: field("api_secret"),
             admin_api_key: field("admin_api_key"),
+            response_signing_public_key: field("response_signing_public_key"),
+            response_signing_key_id: field("response_signing_key_id"),
         }
     }
 

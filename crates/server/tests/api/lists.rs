@@ -173,6 +173,7 @@ async fn list_parameters_are_checked_and_the_old_user_pages_still_work(backend: 
         ("cursor=AAAA", "cursor"),
         ("page=1&cursor=AAAAAAAAAAAAAAAAAAAAAA", "page"),
         ("page=0", "page"),
+        ("page=9223372036854775808", "page"),
         ("per_page=201", "per_page"),
     ] {
         let path = format!("/api/admin/users?{query}");

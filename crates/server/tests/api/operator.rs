@@ -68,6 +68,11 @@ async fn applications_are_created_listed_and_changed(backend: Backend) {
         api_key: created["api_key"].as_str().unwrap().into(),
         api_secret: created["api_secret"].as_str().unwrap().into(),
         admin_api_key: created["admin_api_key"].as_str().unwrap().into(),
+        response_signing_public_key: created["response_signing_public_key"]
+            .as_str()
+            .unwrap()
+            .into(),
+        response_signing_key_id: created["response_signing_key_id"].as_str().unwrap().into(),
     };
     let body = json!({"username": "no_device_needed", "password": "secure_password123"});
     assert_eq!(
