@@ -1,6 +1,7 @@
-//! What must never be stored or logged in plaintext, after a full end-to-end run.
+//! What must never be stored or logged in plaintext, after a full end-to-end run: secrets,
+//! codes, passwords, tokens, the master key and the response signing private key.
 
-use crate::helpers::{Backend, OPERATOR_TOKEN, TestApp, captured_logs};
+use crate::helpers::{Backend, MASTER_KEY, OPERATOR_TOKEN, TestApp, captured_logs};
 use crate::on_both_backends;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -51,11 +52,28 @@ async fn no_secret_code_or_password_is_stored_or_logged_in_plaintext(backend: Ba
         "{hash}"
     );
 
+    // The response signing key is stored sealed: open it with the master key to look for
+    // its plain form.
+    let statement = Statement::from_string(
+        db.get_database_backend(),
+        "SELECT response_signing_private_key FROM applications",
+    );
+    let row = db.query_one_raw(statement).await.unwrap().unwrap();
+    let sealed: Vec<u8> = row.try_get("", "response_signing_private_key").unwrap();
+    let master = data_encoding::BASE64.decode(MASTER_KEY.as_bytes()).unwrap();
+    let master = domain::crypto::MasterKey::from_bytes(&master).unwrap();
+    let purpose = format!("response-signing:{}", creds.id);
+    let private_key = master.open(&purpose, &sealed).unwrap();
+    assert_eq!(private_key.len(), 32);
+
     let mut secrets = vec![
         creds.api_secret.clone(),
         creds.admin_api_key.clone(),
         password.to_owned(),
         token,
+        MASTER_KEY.to_owned(),
+        data_encoding::BASE64.encode(&private_key),
+        data_encoding::HEXLOWER.encode(&private_key),
     ];
     for code in &codes {
         secrets.push(code.clone());
