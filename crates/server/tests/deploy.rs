@@ -19,7 +19,15 @@ const PREFIX: &str = "LATCHKEY__";
 /// each is an `Option` whose absence turns a feature off. `operator.token` (no operator API),
 /// `limits.redis_url` (rate-limit counters per instance) and `metrics.bind` (no metrics
 /// listener).
-const OPTIONAL_KEYS: [&str; 3] = ["operator.token", "limits.redis_url", "metrics.bind"];
+const OPTIONAL_KEYS: [&str; 7] = [
+    "operator.token",
+    "limits.redis_url",
+    "metrics.bind",
+    "secrets.master_key",
+    "secrets.master_key_file",
+    "secrets.previous_master_key",
+    "secrets.previous_master_key_file",
+];
 
 /// Paths the probes and health checks may use.
 const HEALTH_PATHS: [&str; 3] = ["/livez", "/readyz", "/metrics"];
