@@ -2,7 +2,7 @@
 
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
-use crate::signing::{AnsweringApp, RequestBinding};
+use crate::signing::{AnsweringApp, CredentialsChecked, RequestBinding};
 use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use domain::application::Application;
 use domain::errors::AuthenticateError;
 use domain::ports::{RateLimit, RateLimiter};
-use domain::services::{AdminApi, IntegrationApi};
+use domain::services::{AdminApi, IntegrationApi, RequestSignatureError, RequestSigning};
 use domain::values::Digest;
 use futures_util::future::LocalBoxFuture;
 use std::future::{Ready, ready};
@@ -63,9 +63,11 @@ impl FromRequest for IntegrationApp {
         let secret = header_str(req, "x-api-secret").map(str::to_owned);
         let service = req.app_data::<web::Data<dyn IntegrationApi>>().cloned();
         let limiter = req.app_data::<web::Data<dyn RateLimiter>>().cloned();
+        let request_signing = req.app_data::<web::Data<dyn RequestSigning>>().cloned();
         let ip = client_ip(req);
         let req = req.clone();
         Box::pin(async move {
+            req.extensions_mut().insert(CredentialsChecked);
             let (Some(key), Some(secret), Some(service)) = (key, secret, service) else {
                 return Err(ApiError::InvalidApplicationCredentials);
             };
@@ -75,15 +77,33 @@ impl FromRequest for IntegrationApp {
                 .map_err(|e| map_auth(e, ApiError::InvalidApplicationCredentials))?;
             // From here on the answer, whatever it is, is signed with this application's keys.
             req.extensions_mut().insert(AnsweringApp(app.clone()));
-            let nonce_is_invalid = req
-                .extensions()
-                .get::<RequestBinding>()
-                .is_some_and(RequestBinding::nonce_is_invalid);
-            if nonce_is_invalid {
+            let binding = req.extensions().get::<RequestBinding>().cloned();
+            if binding
+                .as_ref()
+                .is_some_and(RequestBinding::nonce_is_invalid)
+            {
                 return Err(ApiError::field(
                     "Latchkey-Nonce",
                     "must be 16 to 128 characters of A-Z, a-z, 0-9, _ and -",
                 ));
+            }
+            // Before any other work: a request that must be signed and is not, or whose
+            // signature fails, goes no further.
+            if app.settings.request_signing {
+                let (Some(binding), Some(checker)) = (binding, request_signing) else {
+                    return Err(ApiError::MissingSignature);
+                };
+                let signed = binding.parts.signed_request()?;
+                checker
+                    .check_signed_request(&app, &signed)
+                    .await
+                    .map_err(|error| match error {
+                        RequestSignatureError::Missing => ApiError::MissingSignature,
+                        RequestSignatureError::Invalid => ApiError::InvalidSignature,
+                        RequestSignatureError::Stale => ApiError::StaleSignature,
+                        RequestSignatureError::Replayed => ApiError::ReplayedRequest,
+                        RequestSignatureError::Unknown(error) => ApiError::from(error),
+                    })?;
             }
             // Every integration request counts against its (application, client IP) limit.
             if let Some(limiter) = limiter {

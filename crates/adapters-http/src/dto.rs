@@ -10,7 +10,7 @@ use domain::application::{
     RotatedValue, SecretToRotate,
 };
 use domain::page::Page;
-use domain::services::{LicenseSignUp, PasswordSignUp};
+use domain::services::{LicenseSignUp, PasswordSignUp, SettingsChange};
 use domain::user::{Membership, User, UserDetails};
 use domain::values::{ClientIp, HardwareId, LicenseCode, Password, Username};
 use serde::{Deserialize, Serialize};
@@ -129,6 +129,8 @@ pub struct UpdateApplicationRequest {
     pub device_authentication: Option<bool>,
     /// Sign integration answers (RFC 9421, Ed25519).
     pub response_signing: Option<bool>,
+    /// Require signed integration requests (RFC 9421, Ed25519).
+    pub request_signing: Option<bool>,
 }
 
 impl UpdateApplicationRequest {
@@ -141,32 +143,44 @@ impl UpdateApplicationRequest {
             name,
             device_authentication: self.device_authentication,
             response_signing: self.response_signing,
+            request_signing: self.request_signing,
             ..ApplicationUpdate::default()
         })
     }
 }
 
-/// The key that signs the application's integration answers, to pin in its program.
+/// The application's signing: the key that signs its integration answers, to pin in its
+/// program, and the key its signed requests are checked against (see docs/signing.md).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ResponseSigningFields {
-    /// Whether integration answers are signed (RFC 9421, Ed25519; see docs/signing.md).
+pub struct SigningFields {
+    /// Whether integration answers are signed (RFC 9421, Ed25519).
     pub response_signing: bool,
     /// Standard base64 of the 32-byte Ed25519 public key that signs as `latchkey`.
     pub response_signing_public_key: Option<String>,
     /// The `keyid` of those signatures.
     pub response_signing_key_id: Option<String>,
+    /// Whether every integration request must be signed (RFC 9421, Ed25519).
+    pub request_signing: bool,
+    /// Standard base64 of the public key signed requests are checked against.
+    pub request_signing_public_key: Option<String>,
+    /// The `keyid` signed requests must name.
+    pub request_signing_key_id: Option<String>,
 }
 
-impl From<&Application> for ResponseSigningFields {
+impl From<&Application> for SigningFields {
     fn from(app: &Application) -> Self {
-        let key = app
+        let response = app
             .response_signing_keys
             .as_ref()
             .map(|keys| keys.current.public_key);
+        let request = app.request_signing_keys.map(|keys| keys.current);
         Self {
             response_signing: app.settings.response_signing,
-            response_signing_public_key: key.map(|key| key.to_base64()),
-            response_signing_key_id: key.map(|key| key.key_id()),
+            response_signing_public_key: response.map(|key| key.to_base64()),
+            response_signing_key_id: response.map(|key| key.key_id()),
+            request_signing: app.settings.request_signing,
+            request_signing_public_key: request.map(|key| key.to_base64()),
+            request_signing_key_id: request.map(|key| key.key_id()),
         }
     }
 }
@@ -180,7 +194,11 @@ pub struct ApplicationResponse {
     /// The public half of the integration credentials.
     pub api_key: String,
     #[serde(flatten)]
-    pub signing: ResponseSigningFields,
+    pub signing: SigningFields,
+    /// Shown once, when turning request signing on made the key pair: standard base64 of
+    /// the 32-byte Ed25519 private key (seed) the program signs with. Not stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_signing_private_key: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -190,9 +208,21 @@ impl From<Application> for ApplicationResponse {
             id: app.id.as_uuid(),
             name: app.name.as_str().to_owned(),
             device_authentication: app.device_authentication,
-            signing: ResponseSigningFields::from(&app),
+            signing: SigningFields::from(&app),
+            request_signing_private_key: None,
             api_key: app.api_key,
             created_at: app.created_at,
+        }
+    }
+}
+
+impl From<SettingsChange> for ApplicationResponse {
+    fn from(change: SettingsChange) -> Self {
+        Self {
+            request_signing_private_key: change
+                .request_signing_private_key
+                .map(|key| key.as_str().to_owned()),
+            ..Self::from(change.application)
         }
     }
 }
@@ -207,7 +237,7 @@ pub struct CreatedApplicationResponse {
     pub api_secret: String,
     pub admin_api_key: String,
     #[serde(flatten)]
-    pub signing: ResponseSigningFields,
+    pub signing: SigningFields,
     pub created_at: DateTime<Utc>,
 }
 
@@ -218,7 +248,7 @@ impl From<CreatedApplication> for CreatedApplicationResponse {
             id: app.id.as_uuid(),
             name: app.name.as_str().to_owned(),
             device_authentication: app.device_authentication,
-            signing: ResponseSigningFields::from(&app),
+            signing: SigningFields::from(&app),
             api_key: app.api_key,
             api_secret: created.api_secret.expose().to_owned(),
             admin_api_key: created.admin_api_key.expose().to_owned(),
@@ -252,7 +282,7 @@ impl From<Page<Application>> for ApplicationListResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"which": "api_secret", "old_valid_for_seconds": 86400}))]
 pub struct RotateRequest {
-    /// `api_secret`, `admin_api_key` or `response_signing_key`.
+    /// `api_secret`, `admin_api_key`, `response_signing_key` or `request_signing_key`.
     #[schema(value_type = SecretToRotateName)]
     pub which: String,
     /// How long the old value keeps working: 0 (stops at once) to 31536000. Default 86400.
@@ -265,10 +295,12 @@ impl RotateRequest {
             "api_secret" => SecretToRotate::ApiSecret,
             "admin_api_key" => SecretToRotate::AdminApiKey,
             "response_signing_key" => SecretToRotate::ResponseSigningKey,
+            "request_signing_key" => SecretToRotate::RequestSigningKey,
             _ => {
                 return Err(ApiError::field(
                     "which",
-                    "must be api_secret, admin_api_key or response_signing_key",
+                    "must be api_secret, admin_api_key, response_signing_key or \
+                     request_signing_key",
                 ));
             }
         };
@@ -291,9 +323,11 @@ pub enum SecretToRotateName {
     ApiSecret,
     AdminApiKey,
     ResponseSigningKey,
+    RequestSigningKey,
 }
 
-/// The new secret, shown only here; for `response_signing_key`, the new public key.
+/// The new secret, shown only here; for `response_signing_key`, the new public key; for
+/// `request_signing_key`, the new private key, shown only here.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RotatedSecretResponse {
     /// `api_secret`, `admin_api_key` or `response_signing_key`.
@@ -303,7 +337,7 @@ pub struct RotatedSecretResponse {
     /// `latchkey-previous`); null when it stopped at once.
     pub old_valid_until: Option<DateTime<Utc>>,
     #[serde(flatten)]
-    pub signing: ResponseSigningFields,
+    pub signing: SigningFields,
 }
 
 impl From<RotatedSecret> for RotatedSecretResponse {
@@ -313,13 +347,15 @@ impl From<RotatedSecret> for RotatedSecretResponse {
                 SecretToRotate::ApiSecret => "api_secret",
                 SecretToRotate::AdminApiKey => "admin_api_key",
                 SecretToRotate::ResponseSigningKey => "response_signing_key",
+                SecretToRotate::RequestSigningKey => "request_signing_key",
             },
             value: match rotated.value {
                 RotatedValue::Secret(secret) => secret.expose().to_owned(),
                 RotatedValue::PublicKey(key) => key.to_base64(),
+                RotatedValue::PrivateKey(key) => key.as_str().to_owned(),
             },
             old_valid_until: rotated.old_valid_until,
-            signing: ResponseSigningFields::from(&rotated.application),
+            signing: SigningFields::from(&rotated.application),
         }
     }
 }
@@ -340,6 +376,9 @@ pub struct SettingsRequest {
     pub cross_banning: Option<bool>,
     /// Sign integration answers (RFC 9421, Ed25519). Default true for new applications.
     pub response_signing: Option<bool>,
+    /// Require every integration request to be signed (RFC 9421, Ed25519). Default false.
+    /// Turning it on the first time makes the key pair and shows its private key once.
+    pub request_signing: Option<bool>,
 }
 
 fn bounded(
@@ -382,6 +421,7 @@ impl SettingsRequest {
             )?,
             cross_banning: self.cross_banning,
             response_signing: self.response_signing,
+            request_signing: self.request_signing,
             ..ApplicationUpdate::default()
         })
     }
@@ -396,7 +436,22 @@ pub struct SettingsResponse {
     pub session_lifetime_seconds: u32,
     pub cross_banning: bool,
     #[serde(flatten)]
-    pub signing: ResponseSigningFields,
+    pub signing: SigningFields,
+    /// Shown once, when turning request signing on made the key pair (see
+    /// `ApplicationResponse`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_signing_private_key: Option<String>,
+}
+
+impl From<SettingsChange> for SettingsResponse {
+    fn from(change: SettingsChange) -> Self {
+        Self {
+            request_signing_private_key: change
+                .request_signing_private_key
+                .map(|key| key.as_str().to_owned()),
+            ..Self::from(&change.application)
+        }
+    }
 }
 
 impl From<&Application> for SettingsResponse {
@@ -407,7 +462,8 @@ impl From<&Application> for SettingsResponse {
             allowed_number_of_simultaneous_sessions: app.settings.session_limit,
             session_lifetime_seconds: app.settings.session_lifetime_seconds,
             cross_banning: app.settings.cross_banning,
-            signing: ResponseSigningFields::from(app),
+            signing: SigningFields::from(app),
+            request_signing_private_key: None,
         }
     }
 }

@@ -41,6 +41,14 @@ pub enum ApiError {
     ActivationCodeInvalid,
     /// 401: missing, unknown, expired or revoked session token.
     InvalidSession,
+    /// 401: the application requires signed requests, and this one is not signed.
+    MissingSignature,
+    /// 401: the request signature is malformed, or does not verify with the key it names.
+    InvalidSignature,
+    /// 401: the request signature was made outside the allowed clock skew.
+    StaleSignature,
+    /// 401: a signed request with this nonce was accepted before.
+    ReplayedRequest,
     /// 403: the client IP, device, license or user is banned.
     Banned,
     /// 403: the user's membership is not active.
@@ -95,6 +103,10 @@ impl ApiError {
             Self::MaxSessionsReached => "maximum_number_of_simultaneous_sessions_reached",
             Self::ActivationCodeInvalid => "invalid_license_code",
             Self::InvalidSession => "invalid_session",
+            Self::MissingSignature => "missing_signature",
+            Self::InvalidSignature => "invalid_signature",
+            Self::StaleSignature => "stale_signature",
+            Self::ReplayedRequest => "replayed_request",
             Self::Banned => "banned",
             Self::MembershipInactive => "membership_inactive",
             Self::NotFound(_) => "not_found",
@@ -124,6 +136,12 @@ impl ApiError {
             Self::MaxSessionsReached => "maximum number of simultaneous sessions reached".into(),
             Self::ActivationCodeInvalid => "invalid license code".into(),
             Self::InvalidSession => "invalid or expired session".into(),
+            Self::MissingSignature => "this application requires signed requests".into(),
+            Self::InvalidSignature => "the request signature is not valid".into(),
+            Self::StaleSignature => {
+                "the request signature was made too long ago; check the clock".into()
+            }
+            Self::ReplayedRequest => "this request was sent before".into(),
             Self::Banned => "banned".into(),
             Self::MembershipInactive => "the membership is not active".into(),
             Self::NotFound(what) => format!("{what} not found"),
@@ -164,7 +182,11 @@ impl ResponseError for ApiError {
             | Self::MaxDevicesReached
             | Self::MaxSessionsReached
             | Self::ActivationCodeInvalid
-            | Self::InvalidSession => StatusCode::UNAUTHORIZED,
+            | Self::InvalidSession
+            | Self::MissingSignature
+            | Self::InvalidSignature
+            | Self::StaleSignature
+            | Self::ReplayedRequest => StatusCode::UNAUTHORIZED,
             Self::Banned | Self::MembershipInactive => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,

@@ -16,6 +16,7 @@ mod openapi;
 mod outcomes;
 mod pages;
 mod request_log;
+mod request_signing;
 mod routes;
 mod signing;
 mod throttle;
@@ -31,7 +32,7 @@ pub use request_log::log_request;
 use actix_web::web;
 use domain::ports::{RateLimiter, Readiness};
 use domain::services::{
-    AdminApi, IntegrationApi, OperatorApi, ResponseSigning, SignInApi, UserAdminApi,
+    AdminApi, IntegrationApi, OperatorApi, RequestSigning, ResponseSigning, SignInApi, UserAdminApi,
 };
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub struct HttpState {
     pub user_admin: Arc<dyn UserAdminApi>,
     pub operator: Arc<dyn OperatorApi>,
     pub response_signing: Arc<dyn ResponseSigning>,
+    pub request_signing: Arc<dyn RequestSigning>,
     pub readiness: Arc<dyn Readiness>,
     pub limiter: Arc<dyn RateLimiter>,
     /// `None` turns the operator API off (404).
@@ -67,6 +69,7 @@ impl HttpState {
             }))
             .app_data(web::Data::from(self.operator.clone()))
             .app_data(web::Data::from(self.response_signing.clone()))
+            .app_data(web::Data::from(self.request_signing.clone()))
             .app_data(web::Data::from(self.readiness.clone()))
             .app_data(web::Data::from(self.limiter.clone()))
             .app_data(web::Data::new(self.trusted_proxies.clone()))

@@ -16,14 +16,17 @@
 //! answer to a request that names no application (unknown credentials, an unknown route)
 //! cannot be signed with its key, and is not signed.
 
+use crate::json::MAX_BODY_BYTES;
+use crate::request_signing::RequestParts;
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage as _, web};
 use data_encoding::BASE64;
 use domain::application::Application;
-use domain::services::{ResponseKey, ResponseSigning};
+use domain::services::{IntegrationApi, ResponseKey, ResponseSigning};
+use futures_util::StreamExt as _;
 use sha2::{Digest as _, Sha256};
 
 /// The request header that binds an answer to one request.
@@ -31,7 +34,8 @@ pub const NONCE_HEADER: &str = "latchkey-nonce";
 const LABEL: &str = "latchkey";
 const TAG: &str = "latchkey-response-v1";
 
-/// What an answer is bound to, read from the request before it is handled.
+/// What an answer is bound to, and what a request signature may cover, read from the
+/// request before it is handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct RequestBinding {
     method: String,
@@ -39,6 +43,7 @@ pub(crate) struct RequestBinding {
     nonce: Nonce,
     /// The request's own `latchkey` signature, serialized as RFC 9421 §2.1.2 covers it.
     request_signature: Option<String>,
+    pub(crate) parts: RequestParts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +58,25 @@ pub(crate) enum Nonce {
 #[derive(Clone)]
 pub(crate) struct AnsweringApp(pub Application);
 
+/// The request's credentials were looked at (whether or not they were good).
+#[derive(Clone, Copy)]
+pub(crate) struct CredentialsChecked;
+
 impl RequestBinding {
-    fn read(req: &ServiceRequest) -> Self {
+    fn read(req: &ServiceRequest, body: &[u8]) -> Self {
         let header = |name: &str| req.headers().get(name).map(HeaderValue::to_str);
+        let text = |name: &str| header(name).and_then(Result::ok).map(str::to_owned);
+        let parts = RequestParts {
+            method: req.method().as_str().to_owned(),
+            path: req.path().to_owned(),
+            query: format!("?{}", req.query_string()),
+            api_key: text("x-api-key"),
+            content_digest: text("content-digest"),
+            signature_input: text("signature-input"),
+            signature: text("signature"),
+            body_sha256: Sha256::digest(body).to_vec(),
+            has_body: !body.is_empty(),
+        };
         let nonce = match header(NONCE_HEADER) {
             None => Nonce::Absent,
             Some(Ok(nonce)) if is_valid_nonce(nonce) => Nonce::Valid(nonce.to_owned()),
@@ -69,6 +90,7 @@ impl RequestBinding {
             path: req.path().to_owned(),
             nonce,
             request_signature,
+            parts,
         }
     }
 
@@ -132,21 +154,57 @@ fn signature_base(components: &[(String, String)], created: i64, key_id: &str) -
     (base, params)
 }
 
-/// Signs every answer under `/api/integration`.
+/// The application the request authenticated as. A request refused before its credentials
+/// were checked (a body that is too large, not JSON, or not parseable: extractors run
+/// together and the first error wins) is authenticated here, so that its answer is signed
+/// too when its credentials are good.
+async fn answering_app(response: &ServiceResponse<BoxBody>) -> Option<Application> {
+    let request = response.request();
+    let answering = request.extensions().get::<AnsweringApp>().cloned();
+    if let Some(AnsweringApp(app)) = answering {
+        return Some(app);
+    }
+    let refused_for_its_body = matches!(response.status().as_u16(), 413 | 415 | 422);
+    if !refused_for_its_body || request.extensions().get::<CredentialsChecked>().is_some() {
+        return None;
+    }
+    let header = |name: &str| request.headers().get(name)?.to_str().ok();
+    let (key, secret) = (header("x-api-key")?, header("x-api-secret")?);
+    let service = request.app_data::<web::Data<dyn IntegrationApi>>()?;
+    service.authenticate(key, secret).await.ok()
+}
+
+/// Reads the body (integration bodies are small: at most 64 KiB are read, and a larger one
+/// is refused by the JSON extractor) so that a request signature can cover its digest, and
+/// puts it back for the handler.
+async fn buffer_body(req: &mut ServiceRequest) -> Result<web::Bytes, Error> {
+    let mut payload = req.take_payload();
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > MAX_BODY_BYTES {
+            break;
+        }
+    }
+    let body = body.freeze();
+    req.set_payload(Payload::from(body.clone()));
+    Ok(body)
+}
+
+/// Checks what signed requests need and signs every answer under `/api/integration`.
 pub async fn sign_answers(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let binding = RequestBinding::read(&req);
+    let body = buffer_body(&mut req).await?;
+    let binding = RequestBinding::read(&req, &body);
     req.extensions_mut().insert(binding.clone());
     let signer = req.app_data::<web::Data<dyn ResponseSigning>>().cloned();
     let response = next.call(req).await?.map_into_boxed_body();
-    let app = response
-        .request()
-        .extensions()
-        .get::<AnsweringApp>()
-        .cloned();
-    let (Some(signer), Some(AnsweringApp(app))) = (signer, app) else {
+    let Some(signer) = signer else {
+        return Ok(response);
+    };
+    let Some(app) = answering_app(&response).await else {
         return Ok(response);
     };
     let keys = signer.response_keys(&app);

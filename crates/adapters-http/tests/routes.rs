@@ -56,6 +56,7 @@ fn application() -> Application {
         previous_api_secret: None,
         previous_admin_api_key: None,
         response_signing_keys: None,
+        request_signing_keys: None,
         created_at: fixed_time(),
     }
 }
@@ -163,6 +164,7 @@ impl Mocks {
             admin: Arc::new(self.admin),
             operator: Arc::new(self.operator),
             response_signing: Arc::new(self.response_signing),
+            request_signing: Arc::new(domain::services::MockRequestSigning::new()),
             readiness: Arc::new(self.readiness),
             limiter: Arc::new(domain::ports::NoLimits),
             operator_token: self.operator_token,

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::application::{
     Application, ApplicationName, ApplicationSettings, ApplicationUpdate, PreviousKey,
-    PreviousSecret, ResponseSigningKeys, Rotation, SecretToRotate,
+    PreviousSecret, RequestSigningKeys, ResponseSigningKeys, Rotation, SecretToRotate,
 };
 use domain::crypto::{PublicKey, SealedKeyPair};
 use domain::page::{Page, PageRequest};
@@ -22,6 +22,7 @@ impl TryFrom<application::Model> for Application {
 
     fn try_from(model: application::Model) -> anyhow::Result<Self> {
         let response_signing_keys = signing_keys(&model)?;
+        let request_signing_keys = request_keys(&model)?;
         Ok(Self {
             id: ApplicationId::from_uuid(model.id),
             name: ApplicationName::parse(&model.name).context("stored application name")?,
@@ -37,6 +38,7 @@ impl TryFrom<application::Model> for Application {
                 session_lifetime_seconds: count(model.session_lifetime_seconds)?,
                 cross_banning: model.cross_banning,
                 response_signing: model.response_signing,
+                request_signing: model.request_signing,
             },
             previous_api_secret: previous(
                 model.previous_api_secret_digest.as_deref(),
@@ -47,6 +49,7 @@ impl TryFrom<application::Model> for Application {
                 model.previous_admin_api_key_expires_at,
             )?,
             response_signing_keys,
+            request_signing_keys,
             created_at: model.created_at,
         })
     }
@@ -95,6 +98,30 @@ fn signing_keys(model: &application::Model) -> anyhow::Result<Option<ResponseSig
     Ok(Some(ResponseSigningKeys { current, previous }))
 }
 
+fn public_key(stored: &[u8]) -> anyhow::Result<PublicKey> {
+    let bytes: [u8; 32] = stored
+        .try_into()
+        .context("a stored public key is not 32 bytes")?;
+    Ok(PublicKey::from_bytes(bytes))
+}
+
+fn request_keys(model: &application::Model) -> anyhow::Result<Option<RequestSigningKeys>> {
+    let Some(current) = model.request_signing_public_key.as_deref() else {
+        return Ok(None);
+    };
+    let previous = match (
+        model.previous_request_signing_public_key.as_deref(),
+        model.previous_request_signing_valid_until,
+    ) {
+        (Some(key), Some(valid_until)) => Some((public_key(key)?, valid_until)),
+        _ => None,
+    };
+    Ok(Some(RequestSigningKeys {
+        current: public_key(current)?,
+        previous,
+    }))
+}
+
 /// Stores `keys` in `active`.
 fn set_signing_keys(active: &mut ActiveModel, keys: Option<&ResponseSigningKeys>) {
     let current = keys.map(|keys| &keys.current);
@@ -118,6 +145,20 @@ pub(crate) fn stored_count(count: u32) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
 }
 
+impl SeaOrmStore {
+    /// Writes the columns set in `active`; `None` when no application has its id.
+    async fn update_columns(&self, active: ActiveModel) -> anyhow::Result<Option<Application>> {
+        match active.update(&self.db).await {
+            Ok(model) => Application::try_from(model).map(Some),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Ok(None),
+            Err(error) => Err(crate::connection::store_error(
+                error,
+                "storing signing keys",
+            )),
+        }
+    }
+}
+
 #[async_trait]
 impl ApplicationStore for SeaOrmStore {
     async fn create(&self, app: &Application) -> anyhow::Result<()> {
@@ -134,6 +175,7 @@ impl ApplicationStore for SeaOrmStore {
             session_lifetime_seconds: Set(stored_count(app.settings.session_lifetime_seconds)),
             cross_banning: Set(app.settings.cross_banning),
             response_signing: Set(app.settings.response_signing),
+            request_signing: Set(app.settings.request_signing),
             previous_api_secret_digest: Set(None),
             previous_api_secret_expires_at: Set(None),
             previous_admin_api_key_digest: Set(None),
@@ -218,8 +260,8 @@ impl ApplicationStore for SeaOrmStore {
                 active.previous_admin_api_key_digest = previous_digest;
                 active.previous_admin_api_key_expires_at = previous_until;
             }
-            SecretToRotate::ResponseSigningKey => {
-                anyhow::bail!("signing keys are replaced by set_response_signing_keys")
+            SecretToRotate::ResponseSigningKey | SecretToRotate::RequestSigningKey => {
+                anyhow::bail!("signing keys are replaced by their own store methods")
             }
         }
         let model = active
@@ -266,6 +308,9 @@ impl ApplicationStore for SeaOrmStore {
         if let Some(response_signing) = update.response_signing {
             active.response_signing = Set(response_signing);
         }
+        if let Some(request_signing) = update.request_signing {
+            active.request_signing = Set(request_signing);
+        }
         let model = active
             .update(&self.db)
             .await
@@ -283,10 +328,23 @@ impl ApplicationStore for SeaOrmStore {
             ..<ActiveModel as ActiveModelTrait>::default()
         };
         set_signing_keys(&mut active, Some(keys));
-        match active.update(&self.db).await {
-            Ok(model) => Application::try_from(model).map(Some),
-            Err(sea_orm::DbErr::RecordNotUpdated) => Ok(None),
-            Err(error) => Err(crate::connection::store_error(error, "storing signing keys").into()),
-        }
+        self.update_columns(active).await
+    }
+
+    async fn set_request_signing_keys(
+        &self,
+        id: ApplicationId,
+        keys: &RequestSigningKeys,
+    ) -> anyhow::Result<Option<Application>> {
+        let active = ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(id.as_uuid()),
+            request_signing_public_key: Set(Some(keys.current.as_bytes().to_vec())),
+            previous_request_signing_public_key: Set(keys
+                .previous
+                .map(|(key, _)| key.as_bytes().to_vec())),
+            previous_request_signing_valid_until: Set(keys.previous.map(|(_, until)| until)),
+            ..<ActiveModel as ActiveModelTrait>::default()
+        };
+        self.update_columns(active).await
     }
 }

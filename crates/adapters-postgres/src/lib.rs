@@ -9,6 +9,7 @@ mod connection;
 mod devices;
 mod entities;
 mod licenses;
+mod nonces;
 mod pages;
 mod sessions;
 mod transaction;

@@ -22,6 +22,9 @@ pub struct Application {
     /// `None` only for an application made before response signing existed, until the
     /// server gives it keys at start.
     pub response_signing_keys: Option<ResponseSigningKeys>,
+    /// The public halves of the key pairs its program signs requests with: made when request
+    /// signing is first turned on, or rotated.
+    pub request_signing_keys: Option<RequestSigningKeys>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -32,6 +35,28 @@ pub struct ResponseSigningKeys {
     /// The key before the last rotation: it keeps signing, beside the current one, until its
     /// deadline, so programs that pinned it keep working while vendors ship the new one.
     pub previous: Option<PreviousKey>,
+}
+
+/// The public keys that signed requests are checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestSigningKeys {
+    pub current: crate::crypto::PublicKey,
+    /// The key before the last rotation, still accepted until its deadline.
+    pub previous: Option<(crate::crypto::PublicKey, DateTime<Utc>)>,
+}
+
+impl RequestSigningKeys {
+    /// The key with this id, if it is accepted at `now`.
+    #[must_use]
+    pub fn accepted(&self, key_id: &str, now: DateTime<Utc>) -> Option<crate::crypto::PublicKey> {
+        let previous = self
+            .previous
+            .filter(|(_, valid_until)| *valid_until > now)
+            .map(|(key, _)| key);
+        std::iter::once(self.current)
+            .chain(previous)
+            .find(|key| key.key_id() == key_id)
+    }
 }
 
 /// A rotated-out signing key that keeps signing for a while.
@@ -134,6 +159,8 @@ pub enum SecretToRotate {
     AdminApiKey,
     /// The key pair that signs integration answers.
     ResponseSigningKey,
+    /// The key pair the application's program signs its requests with.
+    RequestSigningKey,
 }
 
 /// A rotation as stored: the new secret's digest, and the old one while it stays valid.
@@ -160,6 +187,8 @@ pub struct RotatedSecret {
 pub enum RotatedValue {
     Secret(Secret),
     PublicKey(crate::crypto::PublicKey),
+    /// A request signing key pair: its private half, shown once.
+    PrivateKey(zeroize::Zeroizing<String>),
 }
 
 /// How an application's users sign in. Defaults as in Authgate.
@@ -175,6 +204,8 @@ pub struct ApplicationSettings {
     pub cross_banning: bool,
     /// Whether integration answers carry an Ed25519 signature (RFC 9421).
     pub response_signing: bool,
+    /// Whether every integration request must carry an Ed25519 signature (RFC 9421).
+    pub request_signing: bool,
 }
 
 impl Default for ApplicationSettings {
@@ -185,6 +216,7 @@ impl Default for ApplicationSettings {
             session_lifetime_seconds: 300,
             cross_banning: true,
             response_signing: true,
+            request_signing: false,
         }
     }
 }
@@ -222,6 +254,7 @@ impl CreatedApplication {
             previous_api_secret: None,
             previous_admin_api_key: None,
             response_signing_keys: Some(ResponseSigningKeys::generate(master, id)?),
+            request_signing_keys: None,
             created_at: now,
         };
         Ok(Self {
@@ -242,6 +275,7 @@ pub struct ApplicationUpdate {
     pub session_lifetime_seconds: Option<u32>,
     pub cross_banning: Option<bool>,
     pub response_signing: Option<bool>,
+    pub request_signing: Option<bool>,
 }
 
 /// 1 to 100 characters, no control characters, surrounding whitespace trimmed.

@@ -3,7 +3,9 @@
 //! Every store method takes the [`ApplicationId`]: no store call can forget its tenant.
 //! Infrastructure failures are `anyhow::Error`; outcomes the rules act on are typed.
 
-use crate::application::{Application, ApplicationUpdate, ResponseSigningKeys, Rotation};
+use crate::application::{
+    Application, ApplicationUpdate, RequestSigningKeys, ResponseSigningKeys, Rotation,
+};
 use crate::ban::{Ban, BanFilter, BanKind, BanProbe, NewBan, StoredBan};
 use crate::errors::{CreateUserError, HashError, StoreLicensesError};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
@@ -47,6 +49,31 @@ pub trait ApplicationStore: Send + Sync {
         id: ApplicationId,
         keys: &ResponseSigningKeys,
     ) -> anyhow::Result<Option<Application>>;
+    /// Replaces the public keys signed requests are checked against; `None` when there is
+    /// no such application.
+    async fn set_request_signing_keys(
+        &self,
+        id: ApplicationId,
+        keys: &RequestSigningKeys,
+    ) -> anyhow::Result<Option<Application>>;
+}
+
+/// The nonces of signed requests, single-use across every replica.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait NonceStore: Send + Sync {
+    /// Records `nonce` as used until `keep_until`: `true` the first time, `false` when it
+    /// was recorded already (a replay). Of concurrent calls for one nonce, exactly one gets
+    /// `true`.
+    async fn record(
+        &self,
+        app: ApplicationId,
+        nonce: &str,
+        keep_until: DateTime<Utc>,
+    ) -> anyhow::Result<bool>;
+    /// Forgets up to `batch` nonces kept until `now` or earlier; how many. A store that
+    /// expires nonces by itself answers 0.
+    async fn delete_expired(&self, now: DateTime<Utc>, batch: u64) -> anyhow::Result<u64>;
 }
 
 /// Users of one application.

@@ -8,7 +8,9 @@
 //! errors are never cached.
 
 use async_trait::async_trait;
-use domain::application::{Application, ApplicationUpdate, ResponseSigningKeys, Rotation};
+use domain::application::{
+    Application, ApplicationUpdate, RequestSigningKeys, ResponseSigningKeys, Rotation,
+};
 use domain::page::{Page, PageRequest};
 use domain::ports::ApplicationStore;
 use domain::values::{ApplicationId, Digest};
@@ -142,6 +144,16 @@ impl ApplicationStore for CachedApplications {
         let updated = self.inner.update(id, update).await;
         self.evict(id);
         updated
+    }
+
+    async fn set_request_signing_keys(
+        &self,
+        id: ApplicationId,
+        keys: &RequestSigningKeys,
+    ) -> anyhow::Result<Option<Application>> {
+        let stored = self.inner.set_request_signing_keys(id, keys).await;
+        self.evict(id);
+        stored
     }
 
     async fn set_response_signing_keys(

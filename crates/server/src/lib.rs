@@ -7,6 +7,7 @@ pub mod housekeeping;
 pub mod limits;
 pub mod master_key;
 pub mod metrics;
+pub mod redis_nonces;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
@@ -18,10 +19,11 @@ use adapters_postgres::{DatabaseSettings, SeaOrmStore};
 use anyhow::Context as _;
 use application_cache::CachedApplications;
 use domain::Latchkey;
-use domain::ports::{ApplicationStore, NoLimits, RateLimiter, SystemClock};
+use domain::ports::{ApplicationStore, NoLimits, NonceStore, RateLimiter, SystemClock};
 use domain::services::Ports;
 use hashing::Argon2Hasher;
 use limits::{Limits, MemoryLimiter, RedisLimiter};
+use redis_nonces::RedisNonces;
 use secrecy::ExposeSecret;
 use settings::Settings;
 use shutdown::{DrainAwareReadiness, Draining};
@@ -49,11 +51,38 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
+/// Where request nonces are kept: Redis when `limits.redis_url` is set (shared by every
+/// instance that shares it), else the database (shared by every instance that shares it).
+///
+/// # Errors
+/// When Redis is configured but cannot be reached.
+async fn nonces(
+    store: &Arc<SeaOrmStore>,
+    settings: &Settings,
+) -> anyhow::Result<Arc<dyn NonceStore>> {
+    Ok(
+        match settings
+            .limits
+            .redis_url
+            .as_deref()
+            .filter(|url| !url.is_empty())
+        {
+            Some(url) => Arc::new(
+                RedisNonces::connect(url)
+                    .await
+                    .context("connecting to Redis (limits.redis_url)")?,
+            ),
+            None => store.clone(),
+        },
+    )
+}
+
 /// The domain service over the storage adapter, the argon2 hasher and the master key.
 ///
 /// # Errors
-/// When the hasher cannot be built or the master key cannot be read.
-pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latchkey> {
+/// When the hasher cannot be built, the master key cannot be read, or Redis is configured
+/// but cannot be reached.
+pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latchkey> {
     let master_key = Arc::new(master_key::load(&settings.secrets)?);
     let store = Arc::new(store.clone());
     let max_hashes = match settings.hashing.max_concurrent {
@@ -82,6 +111,7 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
             bans: store.clone(),
             sessions: store.clone(),
             variables: store.clone(),
+            nonces: nonces(&store, settings).await?,
             unit_of_work: store,
             hasher: Arc::new(Argon2Hasher::new(
                 max_hashes,
@@ -91,7 +121,11 @@ pub fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latch
         },
         master_key,
     )
-    .with_cross_ban_ttl(cross_ban_ttl))
+    .with_cross_ban_ttl(cross_ban_ttl)
+    .with_max_signature_skew(chrono::Duration::seconds(
+        i64::try_from(settings.signing.max_skew_seconds)
+            .context("signing.max_skew_seconds is too large")?,
+    )))
 }
 
 /// The rate limiter the settings ask for: none, this process's counters, or Redis's.
@@ -143,14 +177,7 @@ impl Server {
         let store = connect_and_migrate(settings).await?;
         let store_for_metrics = store.clone();
         let draining = Draining::default();
-        let service = Arc::new(service(&store, settings)?);
-        let keyed = service.prepare_response_signing_keys().await?;
-        if keyed > 0 {
-            tracing::info!(
-                applications = keyed,
-                "response signing keys made or resealed"
-            );
-        }
+        let service = Arc::new(service(&store, settings).await?);
         let purging = service.clone();
         let state = HttpState {
             integration: service.clone(),
@@ -158,6 +185,7 @@ impl Server {
             admin: service.clone(),
             user_admin: service.clone(),
             response_signing: service.clone(),
+            request_signing: service.clone(),
             operator: service,
             limiter: limiter(settings).await?,
             readiness: Arc::new(DrainAwareReadiness {
@@ -180,6 +208,14 @@ impl Server {
             .local_addr()
             .context("reading the bound address")?
             .port();
+        // After binding, so that an instance that cannot serve changes no key.
+        let keyed = purging.prepare_response_signing_keys().await?;
+        if keyed > 0 {
+            tracing::info!(
+                applications = keyed,
+                "response signing keys made or resealed"
+            );
+        }
         let workers = match settings.http.workers {
             0 => cores(),
             n => n,
@@ -277,13 +313,22 @@ impl Server {
                 async move { service.purge_expired_sessions(retention).await }
             },
         ));
-        let service = self.service;
+        let service = self.service.clone();
         let purging_bans = tokio::spawn(housekeeping::purge_periodically(
             housekeeping::PURGE_EVERY,
             "bans",
             move || {
                 let service = service.clone();
                 async move { service.purge_expired_bans().await }
+            },
+        ));
+        let service = self.service;
+        let purging_nonces = tokio::spawn(housekeeping::purge_periodically(
+            housekeeping::PURGE_EVERY,
+            "request nonces",
+            move || {
+                let service = service.clone();
+                async move { service.purge_expired_nonces().await }
             },
         ));
         // Both servers are polled here, in the server's own task.
@@ -297,6 +342,7 @@ impl Server {
         let (served, ()) = tokio::join!(self.server, metrics);
         purging_sessions.abort();
         purging_bans.abort();
+        purging_nonces.abort();
         served
     }
 }

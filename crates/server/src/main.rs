@@ -72,7 +72,8 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let name = ApplicationName::parse(&name).context("--name")?;
             let store = connect_and_migrate(&settings).await?;
-            let created = service(&store, &settings)?
+            let created = service(&store, &settings)
+                .await?
                 .create_application(name, device_authentication)
                 .await?;
             let json = serde_json::to_string_pretty(&CreatedApplicationResponse::from(created))?;

@@ -16,6 +16,7 @@ pub struct Settings {
     pub hashing: HashingSection,
     pub limits: LimitsSection,
     pub bans: BansSection,
+    pub signing: SigningSection,
     #[serde(default)]
     pub secrets: SecretsSection,
     #[serde(default)]
@@ -57,6 +58,12 @@ pub struct BansSection {
     /// How long a ban the server makes by itself lasts (a cross-ban, or an address or device
     /// banned with its user); 0: forever. Bans the admin API makes last as asked.
     pub cross_ban_ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SigningSection {
+    /// How far, in seconds, a signed request's `created` may be from this server's clock.
+    pub max_skew_seconds: u64,
 }
 
 /// The master key that seals secrets at rest (see `master_key`); never printed.
@@ -134,6 +141,10 @@ impl Settings {
             .set_default("limits.requests_per_second", 20)?
             .set_default("limits.sign_ups_per_hour", 30)?
             .set_default("limits.failed_attempts_per_minute", 10)?
+            .set_default(
+                "signing.max_skew_seconds",
+                domain::Latchkey::DEFAULT_MAX_SIGNATURE_SKEW.num_seconds(),
+            )?
             .set_default(
                 "bans.cross_ban_ttl_seconds",
                 domain::Latchkey::DEFAULT_CROSS_BAN_TTL.num_seconds(),

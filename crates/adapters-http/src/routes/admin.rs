@@ -181,8 +181,8 @@ pub async fn update_settings(
     body: JsonBody<SettingsRequest>,
 ) -> Result<web::Json<SettingsResponse>, ApiError> {
     let update = body.0.try_into_domain()?;
-    let app = service.update_settings(app.0.id, update).await?;
-    Ok(web::Json(SettingsResponse::from(&app)))
+    let change = service.update_settings(app.0.id, update).await?;
+    Ok(web::Json(SettingsResponse::from(change)))
 }
 
 /// Lift a ban.

@@ -27,6 +27,10 @@ pub struct Model {
     /// Sealed under the master key.
     pub previous_response_signing_private_key: Option<Vec<u8>>,
     pub previous_response_signing_valid_until: Option<DateTimeUtc>,
+    pub request_signing: bool,
+    pub request_signing_public_key: Option<Vec<u8>>,
+    pub previous_request_signing_public_key: Option<Vec<u8>>,
+    pub previous_request_signing_valid_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

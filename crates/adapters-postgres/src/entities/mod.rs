@@ -5,6 +5,7 @@ pub mod application;
 pub mod ban;
 pub mod device;
 pub mod license;
+pub mod request_nonce;
 pub mod session;
 pub mod user;
 pub mod variable;

@@ -457,3 +457,79 @@ async fn postgresql_connections_carry_the_statement_timeout() {
         "5s"
     );
 }
+
+mod nonces {
+    use super::{application, now};
+    use adapters_postgres::testing::TestDatabase;
+    use domain::ports::NonceStore;
+    use std::sync::Arc;
+    use tokio::sync::Barrier;
+
+    crate::on_both_backends!(
+        a_nonce_is_recorded_once_per_application_even_by_concurrent_callers,
+        expired_nonces_are_deleted_in_bounded_batches,
+    );
+
+    async fn a_nonce_is_recorded_once_per_application_even_by_concurrent_callers(db: TestDatabase) {
+        let store = Arc::new(db.store.clone());
+        let (app, other) = (
+            application(&store).await.application.id,
+            application(&store).await.application.id,
+        );
+        let until = now() + chrono::Duration::seconds(11);
+        let barrier = Arc::new(Barrier::new(12));
+        let tasks: Vec<_> = (0..12)
+            .map(|_| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store
+                        .record(app, "nonce-0123456789abcdef", until)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut firsts = 0;
+        for task in tasks {
+            firsts += usize::from(task.await.unwrap());
+        }
+        assert_eq!(firsts, 1, "exactly one caller records the nonce");
+        assert!(
+            store
+                .record(other, "nonce-0123456789abcdef", until)
+                .await
+                .unwrap(),
+            "nonces are per application"
+        );
+    }
+
+    async fn expired_nonces_are_deleted_in_bounded_batches(db: TestDatabase) {
+        let store = &db.store;
+        let app = application(store).await.application.id;
+        let at = now();
+        for (n, seconds) in [(1, -20), (2, -10), (3, 0), (4, 5)] {
+            let nonce = format!("nonce-{n:016}");
+            let until = at + chrono::Duration::seconds(seconds);
+            assert!(store.record(app, &nonce, until).await.unwrap());
+        }
+        assert_eq!(NonceStore::delete_expired(store, at, 2).await.unwrap(), 2);
+        assert_eq!(NonceStore::delete_expired(store, at, 2).await.unwrap(), 1);
+        assert_eq!(NonceStore::delete_expired(store, at, 2).await.unwrap(), 0);
+        let later = at + chrono::Duration::seconds(11);
+        assert!(
+            !store
+                .record(app, "nonce-0000000000000004", later)
+                .await
+                .unwrap(),
+            "a nonce still kept is still spent"
+        );
+        assert!(
+            store
+                .record(app, "nonce-0000000000000001", later)
+                .await
+                .unwrap(),
+            "a deleted nonce was kept long enough"
+        );
+    }
+}

@@ -2,7 +2,7 @@
 
 use super::{
     AdminApi, BanExpiry, BanListQuery, BanRequest, BanSubject, BatchCodes, Latchkey, LicenseBatch,
-    LicenseListQuery,
+    LicenseListQuery, SettingsChange,
 };
 use crate::application::{Application, ApplicationUpdate};
 use crate::ban::{Ban, BanFilter, BanProbe, BanTarget, NewBan, StoredBan};
@@ -241,16 +241,14 @@ impl AdminApi for Latchkey {
         &self,
         app: ApplicationId,
         update: ApplicationUpdate,
-    ) -> anyhow::Result<Application> {
+    ) -> anyhow::Result<SettingsChange> {
         // Only the settings: the name and device authentication are the operator's.
         let update = ApplicationUpdate {
             name: None,
             device_authentication: None,
             ..update
         };
-        self.ports
-            .applications
-            .update(app, &update)
+        self.change_settings(app, &update)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the authenticated application disappeared"))
     }

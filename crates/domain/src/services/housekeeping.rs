@@ -9,7 +9,7 @@ pub const PURGE_BATCH: u64 = 1000;
 
 /// Calls `delete_batch` until a batch deletes fewer than [`PURGE_BATCH`] rows; how many
 /// it deleted in all.
-async fn in_batches<F, Fut>(mut delete_batch: F) -> anyhow::Result<u64>
+pub(crate) async fn in_batches<F, Fut>(mut delete_batch: F) -> anyhow::Result<u64>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<u64>>,

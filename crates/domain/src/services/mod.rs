@@ -5,6 +5,7 @@ mod admin;
 mod bans;
 mod housekeeping;
 mod operator;
+mod request_signing;
 mod response_signing;
 mod sign_in;
 mod sign_up;
@@ -22,8 +23,8 @@ use crate::errors::{
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    ApplicationStore, BanStore, Clock, DeviceStore, LicenseStore, PasswordHasher, SessionStore,
-    UnitOfWork, UserStore, VariableStore,
+    ApplicationStore, BanStore, Clock, DeviceStore, LicenseStore, NonceStore, PasswordHasher,
+    SessionStore, UnitOfWork, UserStore, VariableStore,
 };
 use crate::session::Variable;
 use crate::user::Adjustment;
@@ -37,6 +38,9 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 pub use admin::LicenseBatchError;
+#[cfg(any(test, feature = "mocks"))]
+pub use request_signing::MockRequestSigning;
+pub use request_signing::{RequestSignatureError, RequestSigning, SignedRequest};
 #[cfg(any(test, feature = "mocks"))]
 pub use response_signing::MockResponseSigning;
 pub use response_signing::{ResponseKey, ResponseSigning};
@@ -159,6 +163,14 @@ pub struct LicenseListQuery {
     pub created_since: Option<DateTime<Utc>>,
     pub created_until: Option<DateTime<Utc>>,
     pub code: Option<LicenseCode>,
+}
+
+/// An application after a change of its settings. Turning request signing on for the first
+/// time makes its key pair: the private half is shown here, once.
+#[derive(Debug, Clone)]
+pub struct SettingsChange {
+    pub application: Application,
+    pub request_signing_private_key: Option<zeroize::Zeroizing<String>>,
 }
 
 /// A ban's reason is free text of at most this many characters.
@@ -309,7 +321,7 @@ pub trait AdminApi: Send + Sync {
         &self,
         app: ApplicationId,
         update: ApplicationUpdate,
-    ) -> anyhow::Result<Application>;
+    ) -> anyhow::Result<SettingsChange>;
     /// Finds a user by username, or by the license code they signed up or activated with.
     async fn find_user(
         &self,
@@ -329,11 +341,12 @@ pub trait OperatorApi: Send + Sync {
     ) -> anyhow::Result<CreatedApplication>;
     /// Newest first.
     async fn list_applications(&self, page: PageRequest) -> anyhow::Result<Page<Application>>;
+    /// `None` when there is no such application.
     async fn update_application(
         &self,
         id: ApplicationId,
         update: ApplicationUpdate,
-    ) -> anyhow::Result<Option<Application>>;
+    ) -> anyhow::Result<Option<SettingsChange>>;
     /// Replaces the API secret or the admin key; the old one keeps working for
     /// `old_valid_for` (zero: it stops at once). `None` when there is no such application.
     async fn rotate_secret(
@@ -354,6 +367,7 @@ pub struct Ports {
     pub bans: Arc<dyn BanStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub variables: Arc<dyn VariableStore>,
+    pub nonces: Arc<dyn NonceStore>,
     pub unit_of_work: Arc<dyn UnitOfWork>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
@@ -368,9 +382,37 @@ pub struct Latchkey {
     /// How long a ban made by the system (a cross-ban, or an identifier banned with its
     /// user) lasts; `None`: forever.
     cross_ban_ttl: Option<chrono::Duration>,
+    /// How far a signed request's `created` may be from the server's clock.
+    max_signature_skew: chrono::Duration,
 }
 
 impl Latchkey {
+    /// Applies `update`; turning request signing on for an application without a request
+    /// signing key makes one first, so signing is never required before a key exists.
+    async fn change_settings(
+        &self,
+        id: ApplicationId,
+        update: &ApplicationUpdate,
+    ) -> anyhow::Result<Option<SettingsChange>> {
+        let mut request_signing_private_key = None;
+        if update.request_signing == Some(true) {
+            let Some(app) = self.ports.applications.get(id).await? else {
+                return Ok(None);
+            };
+            if app.request_signing_keys.is_none() {
+                let made = self
+                    .new_request_signing_key(id, None, chrono::Duration::zero())
+                    .await?;
+                request_signing_private_key = made.map(|(_, private_key)| private_key);
+            }
+        }
+        let updated = self.ports.applications.update(id, update).await?;
+        Ok(updated.map(|application| SettingsChange {
+            application,
+            request_signing_private_key,
+        }))
+    }
+
     /// Cross-bans last [`Self::DEFAULT_CROSS_BAN_TTL`].
     #[must_use]
     pub fn new(ports: Ports, master_key: Arc<MasterKey>) -> Self {
@@ -378,7 +420,19 @@ impl Latchkey {
             ports,
             master_key,
             cross_ban_ttl: Some(Self::DEFAULT_CROSS_BAN_TTL),
+            max_signature_skew: Self::DEFAULT_MAX_SIGNATURE_SKEW,
         }
+    }
+
+    /// Ten seconds: clocks of devices that sync agree much better, and a captured request
+    /// is worth little that long.
+    pub const DEFAULT_MAX_SIGNATURE_SKEW: chrono::Duration = chrono::Duration::seconds(10);
+
+    /// How far a signed request's `created` may be from the server's clock, either way.
+    #[must_use]
+    pub const fn with_max_signature_skew(mut self, skew: chrono::Duration) -> Self {
+        self.max_signature_skew = skew;
+        self
     }
 
     /// A week: long enough to stop an abuser's retries, short enough that an address an

@@ -1,6 +1,6 @@
 //! The operator API: creating and changing applications.
 
-use super::{Latchkey, OperatorApi};
+use super::{Latchkey, OperatorApi, SettingsChange};
 use crate::application::{
     Application, ApplicationName, ApplicationUpdate, CreatedApplication, PreviousSecret,
     ResponseSigningKeys, RotatedSecret, RotatedValue, Rotation, SecretToRotate,
@@ -43,6 +43,20 @@ impl OperatorApi for Latchkey {
         let (kind, current) = match which {
             SecretToRotate::ApiSecret => (SecretKind::ApiSecret, app.api_secret_digest),
             SecretToRotate::AdminApiKey => (SecretKind::AdminApiKey, app.admin_api_key_digest),
+            SecretToRotate::RequestSigningKey => {
+                let made = self
+                    .new_request_signing_key(id, app.request_signing_keys, old_valid_for)
+                    .await?;
+                return Ok(made.map(|(application, private_key)| RotatedSecret {
+                    which,
+                    value: RotatedValue::PrivateKey(private_key),
+                    old_valid_until: application
+                        .request_signing_keys
+                        .and_then(|keys| keys.previous)
+                        .map(|(_, valid_until)| valid_until),
+                    application,
+                }));
+            }
             SecretToRotate::ResponseSigningKey => {
                 let keys = match &app.response_signing_keys {
                     Some(keys) => keys.rotated(&self.master_key, id, now, old_valid_for)?,
@@ -88,8 +102,8 @@ impl OperatorApi for Latchkey {
         &self,
         id: ApplicationId,
         update: ApplicationUpdate,
-    ) -> anyhow::Result<Option<Application>> {
-        self.ports.applications.update(id, &update).await
+    ) -> anyhow::Result<Option<SettingsChange>> {
+        self.change_settings(id, &update).await
     }
 }
 

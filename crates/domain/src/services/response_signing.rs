@@ -120,7 +120,17 @@ impl Latchkey {
         let pairs = std::iter::once(&mut resealed.current)
             .chain(resealed.previous.as_mut().map(|previous| &mut previous.key));
         for pair in pairs {
-            if let Some(sealed) = self.master_key.reseal(&purpose, &pair.sealed_private_key)? {
+            let resealed_pair = self
+                .master_key
+                .reseal(&purpose, &pair.sealed_private_key)
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        "application {}: {error}; start with the master key it was sealed \
+                         under as secrets.master_key or secrets.previous_master_key",
+                        app.id
+                    )
+                })?;
+            if let Some(sealed) = resealed_pair {
                 pair.sealed_private_key = sealed;
                 changed = true;
             }

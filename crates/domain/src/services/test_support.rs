@@ -6,8 +6,8 @@ use crate::application::{Application, ApplicationName};
 use crate::license::{License, LicenseDuration};
 use crate::ports::{
     MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockLicenseStore,
-    MockPasswordHasher, MockSessionStore, MockTransaction, MockUnitOfWork, MockUserStore,
-    MockVariableStore,
+    MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction, MockUnitOfWork,
+    MockUserStore, MockVariableStore,
 };
 use crate::user::{Credential, Membership, NewUser, User};
 use crate::values::{ApplicationId, ClientIp, Digest, LicenseId};
@@ -36,6 +36,7 @@ pub(crate) fn application(device_authentication: bool) -> Application {
         previous_api_secret: None,
         previous_admin_api_key: None,
         response_signing_keys: None,
+        request_signing_keys: None,
         created_at: fixed_now(),
     }
 }
@@ -82,6 +83,7 @@ pub(crate) struct Mocks {
     pub bans: MockBanStore,
     pub sessions: MockSessionStore,
     pub variables: MockVariableStore,
+    pub nonces: MockNonceStore,
     pub unit_of_work: MockUnitOfWork,
     pub hasher: MockPasswordHasher,
 }
@@ -107,6 +109,7 @@ impl Mocks {
                 bans: Arc::new(self.bans),
                 sessions: Arc::new(self.sessions),
                 variables: Arc::new(self.variables),
+                nonces: Arc::new(self.nonces),
                 unit_of_work: Arc::new(self.unit_of_work),
                 hasher: Arc::new(self.hasher),
                 clock: Arc::new(clock),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
     BansSection, DatabaseSection, HashingSection, HttpSection, LimitsSection, LogSection,
-    MetricsSection, OperatorSection, SecretsSection, Settings,
+    MetricsSection, OperatorSection, SecretsSection, Settings, SigningSection,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -127,6 +127,9 @@ pub fn settings(url: &str) -> Settings {
         },
         bans: BansSection {
             cross_ban_ttl_seconds: 604_800,
+        },
+        signing: SigningSection {
+            max_skew_seconds: 10,
         },
         secrets: SecretsSection {
             master_key: Some(SecretString::from(MASTER_KEY)),

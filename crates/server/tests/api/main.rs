@@ -13,6 +13,7 @@ mod lists;
 mod metrics;
 mod operator;
 mod races;
+mod request_signing;
 mod rfc9421;
 mod secrets;
 mod service;

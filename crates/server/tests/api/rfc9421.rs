@@ -104,8 +104,7 @@ pub fn verify(
         .items
         .iter()
         .map(|item| {
-            let mut one = sfv::List::new();
-            one.push(ListEntry::Item(item.clone()));
+            let one: sfv::List = vec![ListEntry::Item(item.clone())];
             one.serialize().unwrap_or_default()
         })
         .collect();

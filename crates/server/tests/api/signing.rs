@@ -120,6 +120,34 @@ async fn successes_and_refusals_are_signed_and_verify(backend: Backend) {
     assert_eq!(without_nonce.status, 200);
     without_nonce.verify(&creds).unwrap();
 
+    // Refused before the credentials were looked at (the body extractor failed first):
+    // still signed, since the credentials are good.
+    for (content_type, body, status) in [
+        ("application/json", "{not json", 422),
+        ("text/plain", "hello", 415),
+    ] {
+        let response = app
+            .client
+            .post(app.url("/api/integration/sign_up"))
+            .header("x-api-key", &creds.api_key)
+            .header("x-api-secret", &creds.api_secret)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let refused = Exchange {
+            method: "POST",
+            path: "/api/integration/sign_up".into(),
+            nonce: None,
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.bytes().await.unwrap().to_vec(),
+        };
+        assert_eq!(refused.status, status);
+        refused.verify(&creds).unwrap();
+    }
+
     let invalid = sign_up(json!({"username": "x", "password": "secure_password123"})).await;
     assert_eq!(
         (invalid.status, invalid.json()["code"].clone()),
