@@ -131,6 +131,8 @@ pub struct UpdateApplicationRequest {
     pub response_signing: Option<bool>,
     /// Require signed integration requests (RFC 9421, Ed25519).
     pub request_signing: Option<bool>,
+    /// Answer `app_context` without a session, with the public variables.
+    pub anonymous_access: Option<bool>,
 }
 
 impl UpdateApplicationRequest {
@@ -144,6 +146,7 @@ impl UpdateApplicationRequest {
             device_authentication: self.device_authentication,
             response_signing: self.response_signing,
             request_signing: self.request_signing,
+            anonymous_access: self.anonymous_access,
             ..ApplicationUpdate::default()
         })
     }
@@ -379,6 +382,8 @@ pub struct SettingsRequest {
     /// Require every integration request to be signed (RFC 9421, Ed25519). Default false.
     /// Turning it on the first time makes the key pair and shows its private key once.
     pub request_signing: Option<bool>,
+    /// Answer `app_context` without a session, with the public variables. Default false.
+    pub anonymous_access: Option<bool>,
 }
 
 fn bounded(
@@ -422,6 +427,7 @@ impl SettingsRequest {
             cross_banning: self.cross_banning,
             response_signing: self.response_signing,
             request_signing: self.request_signing,
+            anonymous_access: self.anonymous_access,
             ..ApplicationUpdate::default()
         })
     }
@@ -435,6 +441,8 @@ pub struct SettingsResponse {
     pub allowed_number_of_simultaneous_sessions: u32,
     pub session_lifetime_seconds: u32,
     pub cross_banning: bool,
+    /// Whether `app_context` answers callers without a session, with the public variables.
+    pub anonymous_access: bool,
     #[serde(flatten)]
     pub signing: SigningFields,
     /// Shown once, when turning request signing on made the key pair (see
@@ -462,6 +470,7 @@ impl From<&Application> for SettingsResponse {
             allowed_number_of_simultaneous_sessions: app.settings.session_limit,
             session_lifetime_seconds: app.settings.session_lifetime_seconds,
             cross_banning: app.settings.cross_banning,
+            anonymous_access: app.settings.anonymous_access,
             signing: SigningFields::from(app),
             request_signing_private_key: None,
         }

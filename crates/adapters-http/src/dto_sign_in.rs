@@ -4,6 +4,7 @@ use crate::dto::MembershipResponse;
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use domain::services::{ActivateLicense, AppContext, Credentials, Login, SignedIn};
+use domain::session::Variable;
 use domain::user::Adjustment;
 use domain::values::{ClientIp, HardwareId, LicenseCode, Password, Username};
 use serde::{Deserialize, Serialize};
@@ -136,6 +137,18 @@ impl From<Adjustment> for AdjustmentResponse {
 pub struct VariableResponse {
     pub name: String,
     pub value: String,
+    /// Shown to anonymous callers too.
+    pub is_public: bool,
+}
+
+impl From<Variable> for VariableResponse {
+    fn from(variable: Variable) -> Self {
+        Self {
+            name: variable.name,
+            value: variable.value,
+            is_public: variable.is_public,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -156,7 +169,8 @@ pub struct ContextUser {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AppContextResponse {
     pub application: ContextApplication,
-    pub user: ContextUser,
+    /// Null for an anonymous caller (an application with anonymous access, no session).
+    pub user: Option<ContextUser>,
     pub server_time: DateTime<Utc>,
 }
 
@@ -169,17 +183,14 @@ impl From<AppContext> for AppContextResponse {
                 variables: context
                     .variables
                     .into_iter()
-                    .map(|variable| VariableResponse {
-                        name: variable.name,
-                        value: variable.value,
-                    })
+                    .map(VariableResponse::from)
                     .collect(),
             },
-            user: ContextUser {
-                id: context.user.id.as_uuid(),
-                username: context.user.username,
-                membership: context.user.membership.into(),
-            },
+            user: context.user.map(|user| ContextUser {
+                id: user.id.as_uuid(),
+                username: user.username,
+                membership: user.membership.into(),
+            }),
             server_time: context.server_time,
         }
     }

@@ -244,6 +244,9 @@ impl UserListResponse {
 pub struct VariableRequest {
     /// At most 10000 characters.
     pub value: String,
+    /// Shown to anonymous callers too (when the application allows anonymous access).
+    /// Default false.
+    pub is_public: Option<bool>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -39,6 +39,7 @@ impl TryFrom<application::Model> for Application {
                 cross_banning: model.cross_banning,
                 response_signing: model.response_signing,
                 request_signing: model.request_signing,
+                anonymous_access: model.anonymous_access,
             },
             previous_api_secret: previous(
                 model.previous_api_secret_digest.as_deref(),
@@ -176,6 +177,7 @@ impl ApplicationStore for SeaOrmStore {
             cross_banning: Set(app.settings.cross_banning),
             response_signing: Set(app.settings.response_signing),
             request_signing: Set(app.settings.request_signing),
+            anonymous_access: Set(app.settings.anonymous_access),
             previous_api_secret_digest: Set(None),
             previous_api_secret_expires_at: Set(None),
             previous_admin_api_key_digest: Set(None),
@@ -310,6 +312,9 @@ impl ApplicationStore for SeaOrmStore {
         }
         if let Some(request_signing) = update.request_signing {
             active.request_signing = Set(request_signing);
+        }
+        if let Some(anonymous_access) = update.anonymous_access {
+            active.anonymous_access = Set(anonymous_access);
         }
         let model = active
             .update(&self.db)

@@ -160,6 +160,7 @@ impl VariableStore for SeaOrmStore {
             name: Set(variable.name.clone()),
             value: Set(variable.value.clone()),
             created_at: Set(at),
+            is_public: Set(variable.is_public),
         };
         variable::Entity::insert(model)
             .exec_without_returning(&txn)
@@ -189,6 +190,7 @@ impl VariableStore for SeaOrmStore {
             .map(|model| Variable {
                 name: model.name,
                 value: model.value,
+                is_public: model.is_public,
             })
             .collect())
     }

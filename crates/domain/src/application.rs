@@ -206,6 +206,8 @@ pub struct ApplicationSettings {
     pub response_signing: bool,
     /// Whether every integration request must carry an Ed25519 signature (RFC 9421).
     pub request_signing: bool,
+    /// Whether `app_context` answers callers without a session, with the public variables.
+    pub anonymous_access: bool,
 }
 
 impl Default for ApplicationSettings {
@@ -217,6 +219,7 @@ impl Default for ApplicationSettings {
             cross_banning: true,
             response_signing: true,
             request_signing: false,
+            anonymous_access: false,
         }
     }
 }
@@ -276,6 +279,7 @@ pub struct ApplicationUpdate {
     pub cross_banning: Option<bool>,
     pub response_signing: Option<bool>,
     pub request_signing: Option<bool>,
+    pub anonymous_access: Option<bool>,
 }
 
 /// 1 to 100 characters, no control characters, surrounding whitespace trimmed.

@@ -38,6 +38,8 @@ impl Session {
 pub struct Variable {
     pub name: String,
     pub value: String,
+    /// Shown to callers without a session too, when the application allows anonymous access.
+    pub is_public: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -53,7 +55,7 @@ pub enum VariableError {
 impl Variable {
     /// # Errors
     /// [`VariableError`] naming the part at fault.
-    pub fn parse(name: &str, value: &str) -> Result<Self, VariableError> {
+    pub fn parse(name: &str, value: &str, is_public: bool) -> Result<Self, VariableError> {
         let name_chars = name.chars().count();
         if name_chars == 0 || name_chars > 64 || name.chars().any(char::is_control) {
             return Err(VariableError::Name);
@@ -67,6 +69,7 @@ impl Variable {
         Ok(Self {
             name: name.to_owned(),
             value: value.to_owned(),
+            is_public,
         })
     }
 }
@@ -77,17 +80,20 @@ mod tests {
 
     #[test]
     fn variables_have_bounded_names_and_values() {
-        assert!(Variable::parse("motd", "hello\nworld").is_ok());
-        assert_eq!(Variable::parse("", "x"), Err(VariableError::Name));
+        assert!(Variable::parse("motd", "hello\nworld", false).is_ok());
+        assert_eq!(Variable::parse("", "x", false), Err(VariableError::Name));
         assert_eq!(
-            Variable::parse(&"n".repeat(65), "x"),
+            Variable::parse(&"n".repeat(65), "x", false),
             Err(VariableError::Name)
         );
-        assert!(Variable::parse(&"n".repeat(64), &"v".repeat(10_000)).is_ok());
+        assert!(Variable::parse(&"n".repeat(64), &"v".repeat(10_000), true).is_ok());
         assert_eq!(
-            Variable::parse("n", &"v".repeat(10_001)),
+            Variable::parse("n", &"v".repeat(10_001), false),
             Err(VariableError::Value)
         );
-        assert_eq!(Variable::parse("n", "a\u{0}b"), Err(VariableError::Value));
+        assert_eq!(
+            Variable::parse("n", "a\u{0}b", false),
+            Err(VariableError::Value)
+        );
     }
 }

@@ -115,9 +115,8 @@ pub async fn app_context(
     service: web::Data<dyn SignInApi>,
     req: HttpRequest,
 ) -> Result<web::Json<AppContextResponse>, ApiError> {
-    let token = bearer(&req).ok_or(ApiError::InvalidSession)?;
     let context = service
-        .app_context(&app.0, token, ip.0)
+        .app_context(&app.0, bearer(&req), ip.0)
         .await
         .map_err(|error| match error {
             AppContextError::InvalidSession => ApiError::InvalidSession,

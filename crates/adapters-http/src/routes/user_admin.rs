@@ -185,13 +185,7 @@ pub async fn list_variables(
     service: web::Data<dyn UserAdminApi>,
 ) -> Result<web::Json<VariableListResponse>, ApiError> {
     let variables = service.list_variables(app.0.id).await?;
-    let variables = variables
-        .into_iter()
-        .map(|v| VariableResponse {
-            name: v.name,
-            value: v.value,
-        })
-        .collect();
+    let variables = variables.into_iter().map(VariableResponse::from).collect();
     Ok(web::Json(VariableListResponse { variables }))
 }
 
@@ -213,15 +207,14 @@ pub async fn set_variable(
     name: web::Path<String>,
     body: JsonBody<VariableRequest>,
 ) -> Result<web::Json<VariableResponse>, ApiError> {
-    let variable = Variable::parse(&name, &body.0.value).map_err(|error| match error {
-        VariableError::Name => ApiError::field("name", error),
-        VariableError::Value => ApiError::field("value", error),
-    })?;
+    let is_public = body.0.is_public.unwrap_or(false);
+    let variable =
+        Variable::parse(&name, &body.0.value, is_public).map_err(|error| match error {
+            VariableError::Name => ApiError::field("name", error),
+            VariableError::Value => ApiError::field("value", error),
+        })?;
     service.set_variable(app.0.id, variable.clone()).await?;
-    Ok(web::Json(VariableResponse {
-        name: variable.name,
-        value: variable.value,
-    }))
+    Ok(web::Json(VariableResponse::from(variable)))
 }
 
 /// Delete a variable.

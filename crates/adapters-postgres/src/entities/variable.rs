@@ -9,6 +9,8 @@ pub struct Model {
     pub name: String,
     pub value: String,
     pub created_at: DateTimeUtc,
+    /// Shown to anonymous callers too.
+    pub is_public: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

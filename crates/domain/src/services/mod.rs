@@ -100,8 +100,10 @@ pub struct ActivateLicense {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppContext {
     pub application: Application,
+    /// Every variable for a signed-in user; the public ones for an anonymous caller.
     pub variables: Vec<Variable>,
-    pub user: User,
+    /// `None` for an anonymous caller.
+    pub user: Option<User>,
     pub server_time: DateTime<Utc>,
 }
 
@@ -208,10 +210,12 @@ pub trait SignInApi: Send + Sync {
         app: &Application,
         request: ActivateLicense,
     ) -> Result<Adjustment, ActivateLicenseError>;
-    async fn app_context(
+    /// With no session token, an anonymous caller: answered when the application allows
+    /// anonymous access, else [`AppContextError::InvalidSession`].
+    async fn app_context<'a>(
         &self,
         app: &Application,
-        session_token: &str,
+        session_token: Option<&'a str>,
         ip: ClientIp,
     ) -> Result<AppContext, AppContextError>;
 }

@@ -216,13 +216,16 @@ impl SignInApi for Latchkey {
         Ok(adjustment)
     }
 
-    async fn app_context(
+    async fn app_context<'a>(
         &self,
         app: &Application,
-        session_token: &str,
+        session_token: Option<&'a str>,
         ip: crate::values::ClientIp,
     ) -> Result<AppContext, AppContextError> {
         let now = self.ports.clock.now();
+        let Some(session_token) = session_token else {
+            return self.anonymous_context(app, ip).await;
+        };
         let session = self
             .ports
             .sessions
@@ -248,8 +251,37 @@ impl SignInApi for Latchkey {
         Ok(AppContext {
             application: app.clone(),
             variables,
-            user,
+            user: Some(user),
             server_time: now,
+        })
+    }
+}
+
+impl Latchkey {
+    /// The context a caller without a session may read: the public variables, when the
+    /// application allows anonymous access and the caller's address is not banned.
+    async fn anonymous_context(
+        &self,
+        app: &Application,
+        ip: crate::values::ClientIp,
+    ) -> Result<AppContext, AppContextError> {
+        if !app.settings.anonymous_access {
+            return Err(AppContextError::InvalidSession);
+        }
+        let probe = BanProbe {
+            ip: Some(ip),
+            ..BanProbe::default()
+        };
+        if let Some(kind) = self.refusal(app, &probe).await? {
+            return Err(AppContextError::Banned(kind));
+        }
+        let mut variables = self.ports.variables.list(app.id).await?;
+        variables.retain(|variable| variable.is_public);
+        Ok(AppContext {
+            application: app.clone(),
+            variables,
+            user: None,
+            server_time: self.ports.clock.now(),
         })
     }
 }

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin;
+mod anonymous;
 mod faults;
 mod instances;
 mod license_sign_up;

@@ -274,7 +274,10 @@ async fn variables_are_managed_and_shown_in_the_application_context(backend: Bac
     let (_, body) = send(context(token.clone())).await;
     assert_eq!(
         body["application"]["variables"],
-        json!([{"name": "motd", "value": "hello again"}, {"name": "version", "value": "2.0"}])
+        json!([
+            {"name": "motd", "value": "hello again", "is_public": false},
+            {"name": "version", "value": "2.0", "is_public": false}
+        ])
     );
 
     let (status, _) = send(app.admin(&creds, Method::DELETE, "/api/admin/variables/motd")).await;
@@ -287,6 +290,6 @@ async fn variables_are_managed_and_shown_in_the_application_context(backend: Bac
     let (_, list) = send(app.admin(&creds, Method::GET, "/api/admin/variables")).await;
     assert_eq!(
         list["variables"],
-        json!([{"name": "version", "value": "2.0"}])
+        json!([{"name": "version", "value": "2.0", "is_public": false}])
     );
 }

@@ -516,7 +516,7 @@ async fn an_expired_session_has_no_context() {
         .return_once(|_, _| Ok(Some(session(Duration::seconds(-1)))));
     let result = mocks
         .service()
-        .app_context(&application(false), "lk_ses_x", ip())
+        .app_context(&application(false), Some("lk_ses_x"), ip())
         .await;
     assert!(matches!(result, Err(AppContextError::InvalidSession)));
 }
@@ -549,11 +549,12 @@ async fn a_live_session_reads_the_application_its_variables_and_the_user() {
         Ok(vec![crate::session::Variable {
             name: "motd".into(),
             value: "hello".into(),
+            is_public: false,
         }])
     });
     let context = mocks
         .service()
-        .app_context(&application(false), "lk_ses_token", ip())
+        .app_context(&application(false), Some("lk_ses_token"), ip())
         .await
         .unwrap();
     assert_eq!(context.variables[0].name, "motd");
@@ -585,7 +586,7 @@ async fn a_banned_users_session_stops_working() {
         .return_once(|_, _, _| Ok(Some(BanKind::User)));
     let result = mocks
         .service()
-        .app_context(&application(false), "lk_ses_token", ip())
+        .app_context(&application(false), Some("lk_ses_token"), ip())
         .await;
     assert!(matches!(
         result,
@@ -678,4 +679,58 @@ async fn a_code_a_password_user_activated_is_no_credential() {
     };
     let result = mocks.service().login(&application(false), request).await;
     assert!(matches!(result, Err(LoginError::InvalidCredentials)));
+}
+
+fn variables() -> Vec<crate::session::Variable> {
+    ["public_motd", "private_key_url"]
+        .into_iter()
+        .map(|name| crate::session::Variable {
+            name: name.into(),
+            value: "v".into(),
+            is_public: name.starts_with("public"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn without_a_session_only_an_application_with_anonymous_access_answers() {
+    let mut app = application(false);
+    let refused = Mocks::default()
+        .service()
+        .app_context(&app, None, ip())
+        .await;
+    assert!(matches!(refused, Err(AppContextError::InvalidSession)));
+
+    app.settings.anonymous_access = true;
+    let mut mocks = Mocks::default();
+    mocks
+        .bans
+        .expect_find_ban()
+        .withf(|_, probe, _| probe.ip == Some(ip()) && probe.user.is_none())
+        .times(1)
+        .return_once(|_, _, _| Ok(None));
+    mocks
+        .variables
+        .expect_list()
+        .times(1)
+        .return_once(|_| Ok(variables()));
+    let context = mocks.service().app_context(&app, None, ip()).await.unwrap();
+    assert_eq!(context.user, None);
+    let names: Vec<_> = context.variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, vec!["public_motd"], "only the public variables");
+}
+
+#[tokio::test]
+async fn an_anonymous_caller_from_a_banned_address_is_refused() {
+    let mut app = application(false);
+    app.settings.anonymous_access = true;
+    let mut mocks = Mocks::default();
+    mocks
+        .bans
+        .expect_find_ban()
+        .times(1)
+        .return_once(|_, _, _| Ok(Some(BanKind::Ip)));
+    mocks.variables.expect_list().never();
+    let refused = mocks.service().app_context(&app, None, ip()).await;
+    assert!(matches!(refused, Err(AppContextError::Banned(BanKind::Ip))));
 }
