@@ -10,6 +10,7 @@ mod m20261126_000004_session_expiry_index;
 mod m20261202_000005_ban_keys_and_expiry;
 mod m20261202_000006_signing;
 mod m20261202_000007_anonymous_access;
+mod m20261202_000008_user_variables;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_ban_keys_and_expiry::Migration),
             Box::new(m20261202_000006_signing::Migration),
             Box::new(m20261202_000007_anonymous_access::Migration),
+            Box::new(m20261202_000008_user_variables::Migration),
         ]
     }
 }

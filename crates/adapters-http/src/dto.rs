@@ -133,6 +133,9 @@ pub struct UpdateApplicationRequest {
     pub request_signing: Option<bool>,
     /// Answer `app_context` without a session, with the public variables.
     pub anonymous_access: Option<bool>,
+    /// How many variables a user may have: 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_user_variables: Option<i64>,
 }
 
 impl UpdateApplicationRequest {
@@ -147,6 +150,7 @@ impl UpdateApplicationRequest {
             response_signing: self.response_signing,
             request_signing: self.request_signing,
             anonymous_access: self.anonymous_access,
+            max_user_variables: bounded("max_user_variables", self.max_user_variables, 1..=1000)?,
             ..ApplicationUpdate::default()
         })
     }
@@ -384,6 +388,9 @@ pub struct SettingsRequest {
     pub request_signing: Option<bool>,
     /// Answer `app_context` without a session, with the public variables. Default false.
     pub anonymous_access: Option<bool>,
+    /// How many variables a user may have: 1 to 1000. Default 100.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_user_variables: Option<i64>,
 }
 
 fn bounded(
@@ -428,6 +435,7 @@ impl SettingsRequest {
             response_signing: self.response_signing,
             request_signing: self.request_signing,
             anonymous_access: self.anonymous_access,
+            max_user_variables: bounded("max_user_variables", self.max_user_variables, 1..=1000)?,
             ..ApplicationUpdate::default()
         })
     }
@@ -443,6 +451,8 @@ pub struct SettingsResponse {
     pub cross_banning: bool,
     /// Whether `app_context` answers callers without a session, with the public variables.
     pub anonymous_access: bool,
+    /// How many variables a user may have.
+    pub max_user_variables: u32,
     #[serde(flatten)]
     pub signing: SigningFields,
     /// Shown once, when turning request signing on made the key pair (see
@@ -471,6 +481,7 @@ impl From<&Application> for SettingsResponse {
             session_lifetime_seconds: app.settings.session_lifetime_seconds,
             cross_banning: app.settings.cross_banning,
             anonymous_access: app.settings.anonymous_access,
+            max_user_variables: app.settings.max_user_variables,
             signing: SigningFields::from(app),
             request_signing_private_key: None,
         }

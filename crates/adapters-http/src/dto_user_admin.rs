@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::license::LicenseDuration;
 use domain::page::Page;
 use domain::services::{DeviceResetTarget, UserPage};
+use domain::session::UserVariable;
 use domain::user::{Credential, User, UserLimits};
 use domain::values::UserId;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -252,4 +253,44 @@ pub struct VariableRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VariableListResponse {
     pub variables: Vec<VariableResponse>,
+}
+
+/// `PUT .../variables/{name}` of a user.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserVariableRequest {
+    /// At most 10000 characters.
+    #[schema(max_length = 10000)]
+    pub value: String,
+}
+
+/// A variable of one user.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserVariableResponse {
+    pub name: String,
+    pub value: String,
+}
+
+impl From<UserVariable> for UserVariableResponse {
+    fn from(variable: UserVariable) -> Self {
+        Self {
+            name: variable.name,
+            value: variable.value,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserVariableListResponse {
+    pub variables: Vec<UserVariableResponse>,
+}
+
+impl From<Vec<UserVariable>> for UserVariableListResponse {
+    fn from(variables: Vec<UserVariable>) -> Self {
+        Self {
+            variables: variables
+                .into_iter()
+                .map(UserVariableResponse::from)
+                .collect(),
+        }
+    }
 }

@@ -49,6 +49,8 @@ pub enum ApiError {
     StaleSignature,
     /// 401: a signed request with this nonce was accepted before.
     ReplayedRequest,
+    /// 409: the user has as many variables as the application allows.
+    TooManyVariables,
     /// 403: the client IP, device, license or user is banned.
     Banned,
     /// 403: the user's membership is not active.
@@ -107,6 +109,7 @@ impl ApiError {
             Self::InvalidSignature => "invalid_signature",
             Self::StaleSignature => "stale_signature",
             Self::ReplayedRequest => "replayed_request",
+            Self::TooManyVariables => "too_many_variables",
             Self::Banned => "banned",
             Self::MembershipInactive => "membership_inactive",
             Self::NotFound(_) => "not_found",
@@ -142,6 +145,9 @@ impl ApiError {
                 "the request signature was made too long ago; check the clock".into()
             }
             Self::ReplayedRequest => "this request was sent before".into(),
+            Self::TooManyVariables => {
+                "the user has as many variables as the application allows; delete one first".into()
+            }
             Self::Banned => "banned".into(),
             Self::MembershipInactive => "the membership is not active".into(),
             Self::NotFound(what) => format!("{what} not found"),
@@ -190,7 +196,9 @@ impl ResponseError for ApiError {
             Self::Banned | Self::MembershipInactive => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::LicenseCodeExists | Self::MembershipIsLifetime => StatusCode::CONFLICT,
+            Self::LicenseCodeExists | Self::MembershipIsLifetime | Self::TooManyVariables => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidJson

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs so it cannot drift.
 
-use crate::routes::{admin, integration, operator, service, sign_in, user_admin};
+use crate::routes::{admin, integration, operator, service, sign_in, user_admin, user_variables};
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -17,6 +17,12 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         sign_in::login,
         sign_in::activate_license,
         sign_in::app_context,
+        user_variables::list_own,
+        user_variables::set_own,
+        user_variables::delete_own,
+        user_variables::list,
+        user_variables::set,
+        user_variables::delete,
         operator::create_application,
         operator::list_applications,
         operator::update_application,

@@ -40,6 +40,7 @@ impl TryFrom<application::Model> for Application {
                 response_signing: model.response_signing,
                 request_signing: model.request_signing,
                 anonymous_access: model.anonymous_access,
+                max_user_variables: count(model.max_user_variables)?,
             },
             previous_api_secret: previous(
                 model.previous_api_secret_digest.as_deref(),
@@ -178,6 +179,7 @@ impl ApplicationStore for SeaOrmStore {
             response_signing: Set(app.settings.response_signing),
             request_signing: Set(app.settings.request_signing),
             anonymous_access: Set(app.settings.anonymous_access),
+            max_user_variables: Set(stored_count(app.settings.max_user_variables)),
             previous_api_secret_digest: Set(None),
             previous_api_secret_expires_at: Set(None),
             previous_admin_api_key_digest: Set(None),
@@ -315,6 +317,9 @@ impl ApplicationStore for SeaOrmStore {
         }
         if let Some(anonymous_access) = update.anonymous_access {
             active.anonymous_access = Set(anonymous_access);
+        }
+        if let Some(max) = update.max_user_variables {
+            active.max_user_variables = Set(stored_count(max));
         }
         let model = active
             .update(&self.db)

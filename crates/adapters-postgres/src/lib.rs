@@ -13,6 +13,7 @@ mod nonces;
 mod pages;
 mod sessions;
 mod transaction;
+mod user_variables;
 mod users;
 
 #[cfg(feature = "testing")]

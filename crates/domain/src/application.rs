@@ -208,6 +208,8 @@ pub struct ApplicationSettings {
     pub request_signing: bool,
     /// Whether `app_context` answers callers without a session, with the public variables.
     pub anonymous_access: bool,
+    /// How many variables a user may have.
+    pub max_user_variables: u32,
 }
 
 impl Default for ApplicationSettings {
@@ -220,6 +222,7 @@ impl Default for ApplicationSettings {
             response_signing: true,
             request_signing: false,
             anonymous_access: false,
+            max_user_variables: 100,
         }
     }
 }
@@ -280,6 +283,7 @@ pub struct ApplicationUpdate {
     pub response_signing: Option<bool>,
     pub request_signing: Option<bool>,
     pub anonymous_access: Option<bool>,
+    pub max_user_variables: Option<u32>,
 }
 
 /// 1 to 100 characters, no control characters, surrounding whitespace trimmed.

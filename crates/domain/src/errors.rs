@@ -156,6 +156,9 @@ pub enum AppContextError {
     InvalidSession,
     #[error("banned ({})", .0.as_str())]
     Banned(BanKind),
+    /// Setting a user variable: the user has as many as the application allows.
+    #[error("the user has as many variables as the application allows")]
+    TooManyVariables,
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
@@ -172,8 +175,20 @@ pub enum UserAdminError {
     InvalidCredentials,
     #[error("overloaded; try again shortly")]
     Busy,
+    #[error("the user has as many variables as the application allows")]
+    TooManyVariables,
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
+}
+
+impl From<SetUserVariableError> for UserAdminError {
+    fn from(error: SetUserVariableError) -> Self {
+        match error {
+            SetUserVariableError::UnknownUser => Self::UnknownUser,
+            SetUserVariableError::TooMany => Self::TooManyVariables,
+            SetUserVariableError::Unknown(error) => Self::Unknown(error),
+        }
+    }
 }
 
 impl From<HashError> for UserAdminError {
@@ -203,6 +218,17 @@ pub enum CreateBanError {
     UnknownUser,
     #[error("must be in the future")]
     ExpiryNotInFuture,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Setting a user's variable.
+#[derive(Debug, Error)]
+pub enum SetUserVariableError {
+    #[error("no such user")]
+    UnknownUser,
+    #[error("the user has as many variables as the application allows")]
+    TooMany,
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }

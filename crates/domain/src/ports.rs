@@ -7,10 +7,10 @@ use crate::application::{
     Application, ApplicationUpdate, RequestSigningKeys, ResponseSigningKeys, Rotation,
 };
 use crate::ban::{Ban, BanFilter, BanKind, BanProbe, NewBan, StoredBan};
-use crate::errors::{CreateUserError, HashError, StoreLicensesError};
+use crate::errors::{CreateUserError, HashError, SetUserVariableError, StoreLicensesError};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
 use crate::page::{Page, PageRequest};
-use crate::session::{NewSession, Session, Variable};
+use crate::session::{NewSession, Session, UserVariable, Variable};
 use crate::user::{Adjustment, Device, Membership, NewUser, User, UserLimits};
 use crate::values::{
     ApplicationId, BanId, ClientIp, DeviceId, Digest, HardwareId, LicenseCode, Password,
@@ -344,6 +344,34 @@ pub trait VariableStore: Send + Sync {
     ) -> anyhow::Result<()>;
     /// `false` when there is no variable of that name.
     async fn delete(&self, app: ApplicationId, name: &str) -> anyhow::Result<bool>;
+}
+
+/// Variables of one user.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserVariableStore: Send + Sync {
+    /// Sorted by name; `None` when the application has no such user.
+    async fn list(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+    ) -> anyhow::Result<Option<Vec<UserVariable>>>;
+    /// Creates or replaces the variable, unless that would give the user more than `max`
+    /// variables; concurrent calls for one user take turns, so `max` holds under races.
+    ///
+    /// # Errors
+    /// - MUST return [`SetUserVariableError::UnknownUser`] when the application has no
+    ///   such user, and [`SetUserVariableError::TooMany`] for one variable too many.
+    async fn set(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        variable: &UserVariable,
+        max: u32,
+        at: DateTime<Utc>,
+    ) -> Result<(), SetUserVariableError>;
+    /// `false` when the user has no variable of that name.
+    async fn delete(&self, app: ApplicationId, user: UserId, name: &str) -> anyhow::Result<bool>;
 }
 
 /// The time, so rules about time can be tested.

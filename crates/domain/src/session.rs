@@ -42,8 +42,39 @@ pub struct Variable {
     pub is_public: bool,
 }
 
+/// A variable of one user: a name of 1 to 64 characters of `[A-Za-z0-9_.-]` and a value of at
+/// most 10,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserVariable {
+    pub name: String,
+    pub value: String,
+}
+
+impl UserVariable {
+    /// # Errors
+    /// [`VariableError`] naming the part at fault.
+    pub fn parse(name: &str, value: &str) -> Result<Self, VariableError> {
+        let name_ok = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !name_ok {
+            return Err(VariableError::UserName);
+        }
+        if value.chars().count() > 10_000 {
+            return Err(VariableError::Value);
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VariableError {
+    #[error("must be 1 to 64 characters of A-Z, a-z, 0-9, _, . and -")]
+    UserName,
     #[error("must be 1 to 64 characters without control characters")]
     Name,
     #[error(
@@ -77,6 +108,23 @@ impl Variable {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_variable_names_are_64_url_safe_characters_at_most() {
+        assert!(UserVariable::parse("high_score.v2-a", "9000").is_ok());
+        assert!(UserVariable::parse(&"n".repeat(64), &"v".repeat(10_000)).is_ok());
+        for bad in ["", "has space", "slash/", "é", &"n".repeat(65)] {
+            assert_eq!(
+                UserVariable::parse(bad, "x"),
+                Err(VariableError::UserName),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            UserVariable::parse("n", &"v".repeat(10_001)),
+            Err(VariableError::Value)
+        );
+    }
 
     #[test]
     fn variables_have_bounded_names_and_values() {

@@ -111,6 +111,7 @@ pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result
             bans: store.clone(),
             sessions: store.clone(),
             variables: store.clone(),
+            user_variables: store.clone(),
             nonces: nonces(&store, settings).await?,
             unit_of_work: store,
             hasher: Arc::new(Argon2Hasher::new(

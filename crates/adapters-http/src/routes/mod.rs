@@ -6,6 +6,7 @@ pub mod operator;
 pub mod service;
 pub mod sign_in;
 pub mod user_admin;
+pub mod user_variables;
 
 use crate::error::ApiError;
 use crate::signing::sign_answers;
@@ -47,6 +48,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource!("/auth/login", post => sign_in::login))
                 .service(resource!("/activate_license", post => sign_in::activate_license))
                 .service(resource!("/app_context", get => sign_in::app_context))
+                .service(resource!("/user/variables", get => user_variables::list_own))
+                .service(resource!(
+                    "/user/variables/{name}",
+                    put => user_variables::set_own,
+                    delete => user_variables::delete_own,
+                ))
                 .default_service(web::to(not_found)),
         )
         .service(resource!(
@@ -81,6 +88,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource!("/api/admin/reset-devices", post => user_admin::reset_devices))
         .service(resource!("/api/admin/users", get => user_admin::list_users))
         .service(resource!("/api/admin/users/{id}/limits", put => user_admin::set_user_limits))
+        .service(resource!("/api/admin/users/{id}/variables", get => user_variables::list))
+        .service(resource!(
+            "/api/admin/users/{id}/variables/{name}",
+            put => user_variables::set,
+            delete => user_variables::delete,
+        ))
         .service(resource!("/api/admin/variables", get => user_admin::list_variables))
         .service(resource!(
             "/api/admin/variables/{name}",

@@ -118,13 +118,19 @@ pub async fn app_context(
     let context = service
         .app_context(&app.0, bearer(&req), ip.0)
         .await
-        .map_err(|error| match error {
-            AppContextError::InvalidSession => ApiError::InvalidSession,
-            AppContextError::Banned(kind) => {
-                outcomes::ban_hit(kind);
-                ApiError::Banned
-            }
-            AppContextError::Unknown(error) => ApiError::from(error),
-        })?;
+        .map_err(context_error)?;
     Ok(web::Json(context.into()))
+}
+
+/// The refusals of calls made with a session.
+pub(crate) fn context_error(error: AppContextError) -> ApiError {
+    match error {
+        AppContextError::InvalidSession => ApiError::InvalidSession,
+        AppContextError::TooManyVariables => ApiError::TooManyVariables,
+        AppContextError::Banned(kind) => {
+            outcomes::ban_hit(kind);
+            ApiError::Banned
+        }
+        AppContextError::Unknown(error) => ApiError::from(error),
+    }
 }

@@ -17,12 +17,13 @@ use domain::session::{Variable, VariableError};
 use domain::values::UserId;
 use uuid::Uuid;
 
-fn user_error(error: UserAdminError) -> ApiError {
+pub(crate) fn user_error(error: UserAdminError) -> ApiError {
     match error {
         UserAdminError::UnknownUser => ApiError::NotFound("user"),
         UserAdminError::LifetimeMembership => ApiError::MembershipIsLifetime,
         UserAdminError::InvalidCredentials => ApiError::InvalidCredentials,
         UserAdminError::Busy => ApiError::Unavailable,
+        UserAdminError::TooManyVariables => ApiError::TooManyVariables,
         UserAdminError::Unknown(error) => ApiError::from(error),
     }
 }
@@ -210,7 +211,7 @@ pub async fn set_variable(
     let is_public = body.0.is_public.unwrap_or(false);
     let variable =
         Variable::parse(&name, &body.0.value, is_public).map_err(|error| match error {
-            VariableError::Name => ApiError::field("name", error),
+            VariableError::Name | VariableError::UserName => ApiError::field("name", error),
             VariableError::Value => ApiError::field("value", error),
         })?;
     service.set_variable(app.0.id, variable.clone()).await?;

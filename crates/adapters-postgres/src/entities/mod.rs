@@ -8,4 +8,5 @@ pub mod license;
 pub mod request_nonce;
 pub mod session;
 pub mod user;
+pub mod user_variable;
 pub mod variable;

@@ -24,9 +24,9 @@ use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
     ApplicationStore, BanStore, Clock, DeviceStore, LicenseStore, NonceStore, PasswordHasher,
-    SessionStore, UnitOfWork, UserStore, VariableStore,
+    SessionStore, UnitOfWork, UserStore, UserVariableStore, VariableStore,
 };
-use crate::session::Variable;
+use crate::session::{UserVariable, Variable};
 use crate::user::Adjustment;
 use crate::user::{User, UserDetails, UserLimits};
 use crate::values::Secret;
@@ -210,6 +210,29 @@ pub trait SignInApi: Send + Sync {
         app: &Application,
         request: ActivateLicense,
     ) -> Result<Adjustment, ActivateLicenseError>;
+    /// The signed-in user's variables, sorted by name.
+    async fn user_variables<'a>(
+        &self,
+        app: &Application,
+        session_token: Option<&'a str>,
+        ip: ClientIp,
+    ) -> Result<Vec<UserVariable>, AppContextError>;
+    /// Creates or replaces one of the signed-in user's variables.
+    async fn set_user_variable<'a>(
+        &self,
+        app: &Application,
+        session_token: Option<&'a str>,
+        ip: ClientIp,
+        variable: UserVariable,
+    ) -> Result<(), AppContextError>;
+    /// `false` when the signed-in user has no variable of that name.
+    async fn delete_user_variable<'a>(
+        &self,
+        app: &Application,
+        session_token: Option<&'a str>,
+        ip: ClientIp,
+        name: &str,
+    ) -> Result<bool, AppContextError>;
     /// With no session token, an anonymous caller: answered when the application allows
     /// anonymous access, else [`AppContextError::InvalidSession`].
     async fn app_context<'a>(
@@ -274,6 +297,24 @@ pub trait UserAdminApi: Send + Sync {
         per_page: u64,
     ) -> anyhow::Result<UserPage>;
     async fn list_variables(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>>;
+    async fn list_user_variables(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+    ) -> Result<Vec<UserVariable>, UserAdminError>;
+    async fn set_user_variable(
+        &self,
+        app: &Application,
+        user: UserId,
+        variable: UserVariable,
+    ) -> Result<(), UserAdminError>;
+    /// `false` when the user has no variable of that name.
+    async fn delete_user_variable(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        name: &str,
+    ) -> Result<bool, UserAdminError>;
     async fn set_variable(&self, app: ApplicationId, variable: Variable) -> anyhow::Result<()>;
     /// `false` when there is no variable of that name.
     async fn delete_variable(&self, app: ApplicationId, name: &str) -> anyhow::Result<bool>;
@@ -371,6 +412,7 @@ pub struct Ports {
     pub bans: Arc<dyn BanStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub variables: Arc<dyn VariableStore>,
+    pub user_variables: Arc<dyn UserVariableStore>,
     pub nonces: Arc<dyn NonceStore>,
     pub unit_of_work: Arc<dyn UnitOfWork>,
     pub hasher: Arc<dyn PasswordHasher>,

@@ -9,8 +9,10 @@
 use super::{ActivateLicense, AppContext, Credentials, Latchkey, Login, SignInApi, SignedIn};
 use crate::application::Application;
 use crate::ban::BanProbe;
-use crate::errors::{ActivateLicenseError, AppContextError, HashError, LoginError};
-use crate::session::NewSession;
+use crate::errors::{
+    ActivateLicenseError, AppContextError, HashError, LoginError, SetUserVariableError,
+};
+use crate::session::{NewSession, UserVariable};
 use crate::user::{Adjustment, Credential, User};
 use crate::values::{Digest, LicenseId, Password, Secret, SecretKind, SessionId, Username};
 use async_trait::async_trait;
@@ -222,10 +224,82 @@ impl SignInApi for Latchkey {
         session_token: Option<&'a str>,
         ip: crate::values::ClientIp,
     ) -> Result<AppContext, AppContextError> {
-        let now = self.ports.clock.now();
         let Some(session_token) = session_token else {
             return self.anonymous_context(app, ip).await;
         };
+        let user = self.session_user(app, session_token, ip).await?;
+        let variables = self.ports.variables.list(app.id).await?;
+        Ok(AppContext {
+            application: app.clone(),
+            variables,
+            user: Some(user),
+            server_time: self.ports.clock.now(),
+        })
+    }
+
+    async fn user_variables<'a>(
+        &self,
+        app: &Application,
+        session_token: Option<&'a str>,
+        ip: crate::values::ClientIp,
+    ) -> Result<Vec<UserVariable>, AppContextError> {
+        let token = session_token.ok_or(AppContextError::InvalidSession)?;
+        let user = self.session_user(app, token, ip).await?;
+        let listed = self.ports.user_variables.list(app.id, user.id).await?;
+        listed.ok_or(AppContextError::InvalidSession)
+    }
+
+    async fn set_user_variable<'a>(
+        &self,
+        app: &Application,
+        session_token: Option<&'a str>,
+        ip: crate::values::ClientIp,
+        variable: UserVariable,
+    ) -> Result<(), AppContextError> {
+        let token = session_token.ok_or(AppContextError::InvalidSession)?;
+        let user = self.session_user(app, token, ip).await?;
+        let max = app.settings.max_user_variables;
+        let now = self.ports.clock.now();
+        match self
+            .ports
+            .user_variables
+            .set(app.id, user.id, &variable, max, now)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(SetUserVariableError::TooMany) => Err(AppContextError::TooManyVariables),
+            Err(SetUserVariableError::UnknownUser) => Err(AppContextError::InvalidSession),
+            Err(SetUserVariableError::Unknown(error)) => Err(error.into()),
+        }
+    }
+
+    async fn delete_user_variable<'a>(
+        &self,
+        app: &Application,
+        session_token: Option<&'a str>,
+        ip: crate::values::ClientIp,
+        name: &str,
+    ) -> Result<bool, AppContextError> {
+        let token = session_token.ok_or(AppContextError::InvalidSession)?;
+        let user = self.session_user(app, token, ip).await?;
+        Ok(self
+            .ports
+            .user_variables
+            .delete(app.id, user.id, name)
+            .await?)
+    }
+}
+
+impl Latchkey {
+    /// The user a live session belongs to, unless the user or the caller's address is
+    /// banned.
+    async fn session_user(
+        &self,
+        app: &Application,
+        session_token: &str,
+        ip: crate::values::ClientIp,
+    ) -> Result<User, AppContextError> {
+        let now = self.ports.clock.now();
         let session = self
             .ports
             .sessions
@@ -247,17 +321,9 @@ impl SignInApi for Latchkey {
         if let Some(kind) = self.refusal(app, &probe).await? {
             return Err(AppContextError::Banned(kind));
         }
-        let variables = self.ports.variables.list(app.id).await?;
-        Ok(AppContext {
-            application: app.clone(),
-            variables,
-            user: Some(user),
-            server_time: now,
-        })
+        Ok(user)
     }
-}
 
-impl Latchkey {
     /// The context a caller without a session may read: the public variables, when the
     /// application allows anonymous access and the caller's address is not banned.
     async fn anonymous_context(

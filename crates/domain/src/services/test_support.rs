@@ -7,7 +7,7 @@ use crate::license::{License, LicenseDuration};
 use crate::ports::{
     MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockLicenseStore,
     MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction, MockUnitOfWork,
-    MockUserStore, MockVariableStore,
+    MockUserStore, MockUserVariableStore, MockVariableStore,
 };
 use crate::user::{Credential, Membership, NewUser, User};
 use crate::values::{ApplicationId, ClientIp, Digest, LicenseId};
@@ -83,6 +83,7 @@ pub(crate) struct Mocks {
     pub bans: MockBanStore,
     pub sessions: MockSessionStore,
     pub variables: MockVariableStore,
+    pub user_variables: MockUserVariableStore,
     pub nonces: MockNonceStore,
     pub unit_of_work: MockUnitOfWork,
     pub hasher: MockPasswordHasher,
@@ -109,6 +110,7 @@ impl Mocks {
                 bans: Arc::new(self.bans),
                 sessions: Arc::new(self.sessions),
                 variables: Arc::new(self.variables),
+                user_variables: Arc::new(self.user_variables),
                 nonces: Arc::new(self.nonces),
                 unit_of_work: Arc::new(self.unit_of_work),
                 hasher: Arc::new(self.hasher),

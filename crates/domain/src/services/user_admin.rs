@@ -6,7 +6,7 @@ use super::{DeviceResetTarget, Latchkey, UserAdminApi, UserPage};
 use crate::application::Application;
 use crate::errors::UserAdminError;
 use crate::page::{Page, PageRequest};
-use crate::session::Variable;
+use crate::session::{UserVariable, Variable};
 use crate::user::{Adjustment, AdjustmentKind, User, UserDetails, UserLimits};
 use crate::values::{AdjustmentId, ApplicationId, UserId};
 use async_trait::async_trait;
@@ -147,6 +147,45 @@ impl UserAdminApi for Latchkey {
 
     async fn list_variables(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>> {
         self.ports.variables.list(app).await
+    }
+
+    async fn list_user_variables(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+    ) -> Result<Vec<UserVariable>, UserAdminError> {
+        self.ports
+            .user_variables
+            .list(app, user)
+            .await?
+            .ok_or(UserAdminError::UnknownUser)
+    }
+
+    async fn set_user_variable(
+        &self,
+        app: &Application,
+        user: UserId,
+        variable: UserVariable,
+    ) -> Result<(), UserAdminError> {
+        let max = app.settings.max_user_variables;
+        let now = self.ports.clock.now();
+        Ok(self
+            .ports
+            .user_variables
+            .set(app.id, user, &variable, max, now)
+            .await?)
+    }
+
+    async fn delete_user_variable(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        name: &str,
+    ) -> Result<bool, UserAdminError> {
+        if self.ports.users.get(app, user).await?.is_none() {
+            return Err(UserAdminError::UnknownUser);
+        }
+        Ok(self.ports.user_variables.delete(app, user, name).await?)
     }
 
     async fn set_variable(&self, app: ApplicationId, variable: Variable) -> anyhow::Result<()> {

@@ -22,3 +22,4 @@ mod sign_in;
 mod sign_up;
 mod signing;
 mod user_admin;
+mod user_variables;
