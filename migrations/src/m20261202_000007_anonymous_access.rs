@@ -1,5 +1,6 @@
 //! Anonymous access: an application may let callers without a session read its public
-//! variables. Both are off for what exists already.
+//! variables. Legacy auth: it may let calls carry the user's credentials instead of a
+//! session. All are off for what exists already.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::boolean;
@@ -11,6 +12,7 @@ pub struct Migration;
 enum Applications {
     Table,
     AnonymousAccess,
+    LegacyAuth,
 }
 
 #[derive(DeriveIden)]
@@ -27,6 +29,14 @@ impl MigrationTrait for Migration {
                 Table::alter()
                     .table(Applications::Table)
                     .add_column(boolean(Applications::AnonymousAccess).default(false))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Applications::Table)
+                    .add_column(boolean(Applications::LegacyAuth).default(false))
                     .to_owned(),
             )
             .await?;

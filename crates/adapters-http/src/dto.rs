@@ -136,6 +136,8 @@ pub struct UpdateApplicationRequest {
     /// How many variables a user may have: 1 to 1000.
     #[schema(minimum = 1, maximum = 1000)]
     pub max_user_variables: Option<i64>,
+    /// Let calls carry the user's credentials instead of a session.
+    pub legacy_auth: Option<bool>,
 }
 
 impl UpdateApplicationRequest {
@@ -151,6 +153,7 @@ impl UpdateApplicationRequest {
             request_signing: self.request_signing,
             anonymous_access: self.anonymous_access,
             max_user_variables: bounded("max_user_variables", self.max_user_variables, 1..=1000)?,
+            legacy_auth: self.legacy_auth,
             ..ApplicationUpdate::default()
         })
     }
@@ -391,6 +394,10 @@ pub struct SettingsRequest {
     /// How many variables a user may have: 1 to 1000. Default 100.
     #[schema(minimum = 1, maximum = 1000)]
     pub max_user_variables: Option<i64>,
+    /// Let `app_context` and the user variables take the user's credentials
+    /// (`x-api-username` and `x-api-password`, or `x-api-license-code`) instead of a session.
+    /// Default false.
+    pub legacy_auth: Option<bool>,
 }
 
 fn bounded(
@@ -436,6 +443,7 @@ impl SettingsRequest {
             request_signing: self.request_signing,
             anonymous_access: self.anonymous_access,
             max_user_variables: bounded("max_user_variables", self.max_user_variables, 1..=1000)?,
+            legacy_auth: self.legacy_auth,
             ..ApplicationUpdate::default()
         })
     }
@@ -453,6 +461,8 @@ pub struct SettingsResponse {
     pub anonymous_access: bool,
     /// How many variables a user may have.
     pub max_user_variables: u32,
+    /// Whether calls may carry the user's credentials instead of a session.
+    pub legacy_auth: bool,
     #[serde(flatten)]
     pub signing: SigningFields,
     /// Shown once, when turning request signing on made the key pair (see
@@ -482,6 +492,7 @@ impl From<&Application> for SettingsResponse {
             cross_banning: app.settings.cross_banning,
             anonymous_access: app.settings.anonymous_access,
             max_user_variables: app.settings.max_user_variables,
+            legacy_auth: app.settings.legacy_auth,
             signing: SigningFields::from(app),
             request_signing_private_key: None,
         }

@@ -4,6 +4,7 @@
 //! registers everything on an `App`, for the server and for tests alike.
 
 mod auth;
+mod caller;
 mod client_ip;
 mod dto;
 mod dto_bans;

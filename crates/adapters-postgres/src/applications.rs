@@ -41,6 +41,7 @@ impl TryFrom<application::Model> for Application {
                 request_signing: model.request_signing,
                 anonymous_access: model.anonymous_access,
                 max_user_variables: count(model.max_user_variables)?,
+                legacy_auth: model.legacy_auth,
             },
             previous_api_secret: previous(
                 model.previous_api_secret_digest.as_deref(),
@@ -180,6 +181,7 @@ impl ApplicationStore for SeaOrmStore {
             request_signing: Set(app.settings.request_signing),
             anonymous_access: Set(app.settings.anonymous_access),
             max_user_variables: Set(stored_count(app.settings.max_user_variables)),
+            legacy_auth: Set(app.settings.legacy_auth),
             previous_api_secret_digest: Set(None),
             previous_api_secret_expires_at: Set(None),
             previous_admin_api_key_digest: Set(None),
@@ -320,6 +322,9 @@ impl ApplicationStore for SeaOrmStore {
         }
         if let Some(max) = update.max_user_variables {
             active.max_user_variables = Set(stored_count(max));
+        }
+        if let Some(legacy_auth) = update.legacy_auth {
+            active.legacy_auth = Set(legacy_auth);
         }
         let model = active
             .update(&self.db)

@@ -210,6 +210,9 @@ pub struct ApplicationSettings {
     pub anonymous_access: bool,
     /// How many variables a user may have.
     pub max_user_variables: u32,
+    /// Whether calls that read the application context or user variables may carry the
+    /// user's credentials instead of a session, as Authgate's legacy clients do.
+    pub legacy_auth: bool,
 }
 
 impl Default for ApplicationSettings {
@@ -223,6 +226,7 @@ impl Default for ApplicationSettings {
             request_signing: false,
             anonymous_access: false,
             max_user_variables: 100,
+            legacy_auth: false,
         }
     }
 }
@@ -284,6 +288,7 @@ pub struct ApplicationUpdate {
     pub request_signing: Option<bool>,
     pub anonymous_access: Option<bool>,
     pub max_user_variables: Option<u32>,
+    pub legacy_auth: Option<bool>,
 }
 
 /// 1 to 100 characters, no control characters, surrounding whitespace trimmed.

@@ -159,6 +159,9 @@ pub enum AppContextError {
     /// Setting a user variable: the user has as many as the application allows.
     #[error("the user has as many variables as the application allows")]
     TooManyVariables,
+    /// Credentials given instead of a session (legacy auth) failed a sign-in rule.
+    #[error(transparent)]
+    SignIn(LoginError),
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }

@@ -1,6 +1,7 @@
 //! `/api/integration`: the calls of users who already exist.
 
-use crate::auth::{IntegrationApp, bearer};
+use crate::auth::IntegrationApp;
+use crate::caller::{answer, caller};
 use crate::client_ip::ClientAddress;
 use crate::dto_sign_in::{
     ActivateLicenseRequest, AdjustmentResponse, AppContextResponse, LoginRequest, LoginResponse,
@@ -9,7 +10,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
 use crate::{outcomes, throttle};
 use actix_web::{HttpRequest, web};
-use domain::errors::{ActivateLicenseError, AppContextError, LoginError};
+use domain::errors::{ActivateLicenseError, LoginError};
 use domain::ports::RateLimiter;
 use domain::services::SignInApi;
 
@@ -41,20 +42,27 @@ pub async fn login(
             outcomes::signed_in("success");
             return Ok(web::Json(signed_in.into()));
         }
-        Err(LoginError::InvalidCredentials) => ApiError::InvalidCredentials,
-        Err(LoginError::DeviceAuthenticationRequired) => ApiError::DeviceAuthenticationRequired,
-        Err(LoginError::MaxDevicesReached) => ApiError::MaxDevicesReached,
-        Err(LoginError::MaxSessionsReached) => ApiError::MaxSessionsReached,
-        Err(LoginError::Banned(kind)) => {
-            outcomes::ban_hit(kind);
-            ApiError::Banned
-        }
-        Err(LoginError::MembershipInactive) => ApiError::MembershipInactive,
-        Err(LoginError::Busy) => ApiError::Unavailable,
-        Err(LoginError::Unknown(error)) => ApiError::from(error),
+        Err(error) => login_error(error),
     };
     outcomes::signed_in("refused");
     Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip.0, error).await)
+}
+
+/// The refusals of a sign-in, and of credentials given instead of a session.
+pub(crate) fn login_error(error: LoginError) -> ApiError {
+    match error {
+        LoginError::InvalidCredentials => ApiError::InvalidCredentials,
+        LoginError::DeviceAuthenticationRequired => ApiError::DeviceAuthenticationRequired,
+        LoginError::MaxDevicesReached => ApiError::MaxDevicesReached,
+        LoginError::MaxSessionsReached => ApiError::MaxSessionsReached,
+        LoginError::Banned(kind) => {
+            outcomes::ban_hit(kind);
+            ApiError::Banned
+        }
+        LoginError::MembershipInactive => ApiError::MembershipInactive,
+        LoginError::Busy => ApiError::Unavailable,
+        LoginError::Unknown(error) => ApiError::from(error),
+    }
 }
 
 /// Add a license's time (or lifetime access) to an existing user's membership.
@@ -113,24 +121,13 @@ pub async fn app_context(
     app: IntegrationApp,
     ip: ClientAddress,
     service: web::Data<dyn SignInApi>,
+    limiter: web::Data<dyn RateLimiter>,
     req: HttpRequest,
 ) -> Result<web::Json<AppContextResponse>, ApiError> {
-    let context = service
-        .app_context(&app.0, bearer(&req), ip.0)
-        .await
-        .map_err(context_error)?;
+    let caller = caller(&req, &app.0, ip.0)?;
+    let context = answer(limiter.as_ref(), &app.0, ip.0, caller, |caller| {
+        service.app_context(&app.0, caller, ip.0)
+    })
+    .await?;
     Ok(web::Json(context.into()))
-}
-
-/// The refusals of calls made with a session.
-pub(crate) fn context_error(error: AppContextError) -> ApiError {
-    match error {
-        AppContextError::InvalidSession => ApiError::InvalidSession,
-        AppContextError::TooManyVariables => ApiError::TooManyVariables,
-        AppContextError::Banned(kind) => {
-            outcomes::ban_hit(kind);
-            ApiError::Banned
-        }
-        AppContextError::Unknown(error) => ApiError::from(error),
-    }
 }

@@ -1,14 +1,15 @@
 //! User variables: the signed-in user's own, under `/api/integration/user/variables`, and
 //! any user's, under `/api/admin/users/{id}/variables`.
 
-use crate::auth::{AdminApp, IntegrationApp, bearer};
+use crate::auth::{AdminApp, IntegrationApp};
+use crate::caller::{answer, caller};
 use crate::client_ip::ClientAddress;
 use crate::dto_user_admin::{UserVariableListResponse, UserVariableRequest, UserVariableResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
-use crate::routes::sign_in::context_error;
 use crate::routes::user_admin::user_error;
 use actix_web::{HttpRequest, HttpResponse, web};
+use domain::ports::RateLimiter;
 use domain::services::{SignInApi, UserAdminApi};
 use domain::session::{UserVariable, VariableError};
 use domain::values::UserId;
@@ -35,12 +36,14 @@ pub async fn list_own(
     app: IntegrationApp,
     ip: ClientAddress,
     service: web::Data<dyn SignInApi>,
+    limiter: web::Data<dyn RateLimiter>,
     req: HttpRequest,
 ) -> Result<web::Json<UserVariableListResponse>, ApiError> {
-    let variables = service
-        .user_variables(&app.0, bearer(&req), ip.0)
-        .await
-        .map_err(context_error)?;
+    let caller = caller(&req, &app.0, ip.0)?;
+    let variables = answer(limiter.as_ref(), &app.0, ip.0, caller, |caller| {
+        service.user_variables(&app.0, caller, ip.0)
+    })
+    .await?;
     Ok(web::Json(variables.into()))
 }
 
@@ -62,15 +65,17 @@ pub async fn set_own(
     app: IntegrationApp,
     ip: ClientAddress,
     service: web::Data<dyn SignInApi>,
+    limiter: web::Data<dyn RateLimiter>,
     req: HttpRequest,
     name: web::Path<String>,
     body: JsonBody<UserVariableRequest>,
 ) -> Result<web::Json<UserVariableResponse>, ApiError> {
     let variable = parse(&name, &body.0.value)?;
-    service
-        .set_user_variable(&app.0, bearer(&req), ip.0, variable.clone())
-        .await
-        .map_err(context_error)?;
+    let caller = caller(&req, &app.0, ip.0)?;
+    answer(limiter.as_ref(), &app.0, ip.0, caller, |caller| {
+        service.set_user_variable(&app.0, caller, ip.0, variable.clone())
+    })
+    .await?;
     Ok(web::Json(variable.into()))
 }
 
@@ -90,13 +95,15 @@ pub async fn delete_own(
     app: IntegrationApp,
     ip: ClientAddress,
     service: web::Data<dyn SignInApi>,
+    limiter: web::Data<dyn RateLimiter>,
     req: HttpRequest,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let deleted = service
-        .delete_user_variable(&app.0, bearer(&req), ip.0, &name)
-        .await
-        .map_err(context_error)?;
+    let caller = caller(&req, &app.0, ip.0)?;
+    let deleted = answer(limiter.as_ref(), &app.0, ip.0, caller, |caller| {
+        service.delete_user_variable(&app.0, caller, ip.0, &name)
+    })
+    .await?;
     if deleted {
         Ok(HttpResponse::NoContent().finish())
     } else {

@@ -29,6 +29,7 @@ pub struct Model {
     pub previous_response_signing_valid_until: Option<DateTimeUtc>,
     pub request_signing: bool,
     pub anonymous_access: bool,
+    pub legacy_auth: bool,
     pub max_user_variables: i32,
     pub request_signing_public_key: Option<Vec<u8>>,
     pub previous_request_signing_public_key: Option<Vec<u8>>,

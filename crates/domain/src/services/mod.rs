@@ -80,6 +80,16 @@ pub struct Login {
     pub ip: ClientIp,
 }
 
+/// Who calls `app_context` or the user variables: nobody in particular, a session, or (with
+/// legacy auth) the user's credentials on every call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    Anonymous,
+    Session(String),
+    /// Checked by every rule of a sign-in, and makes no session.
+    Credentials(Login),
+}
+
 /// A new session: the token is shown to the client once; the store keeps its digest.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -211,34 +221,34 @@ pub trait SignInApi: Send + Sync {
         request: ActivateLicense,
     ) -> Result<Adjustment, ActivateLicenseError>;
     /// The signed-in user's variables, sorted by name.
-    async fn user_variables<'a>(
+    async fn user_variables(
         &self,
         app: &Application,
-        session_token: Option<&'a str>,
+        caller: Caller,
         ip: ClientIp,
     ) -> Result<Vec<UserVariable>, AppContextError>;
     /// Creates or replaces one of the signed-in user's variables.
-    async fn set_user_variable<'a>(
+    async fn set_user_variable(
         &self,
         app: &Application,
-        session_token: Option<&'a str>,
+        caller: Caller,
         ip: ClientIp,
         variable: UserVariable,
     ) -> Result<(), AppContextError>;
     /// `false` when the signed-in user has no variable of that name.
-    async fn delete_user_variable<'a>(
+    async fn delete_user_variable(
         &self,
         app: &Application,
-        session_token: Option<&'a str>,
+        caller: Caller,
         ip: ClientIp,
         name: &str,
     ) -> Result<bool, AppContextError>;
-    /// With no session token, an anonymous caller: answered when the application allows
-    /// anonymous access, else [`AppContextError::InvalidSession`].
-    async fn app_context<'a>(
+    /// An anonymous caller is answered when the application allows anonymous access, else
+    /// [`AppContextError::InvalidSession`].
+    async fn app_context(
         &self,
         app: &Application,
-        session_token: Option<&'a str>,
+        caller: Caller,
         ip: ClientIp,
     ) -> Result<AppContext, AppContextError>;
 }

@@ -6,7 +6,9 @@
 //! one transaction that locks the user's row, so concurrent sign-ins of one user take turns
 //! and cannot exceed the device or session limits.
 
-use super::{ActivateLicense, AppContext, Credentials, Latchkey, Login, SignInApi, SignedIn};
+use super::{
+    ActivateLicense, AppContext, Caller, Credentials, Latchkey, Login, SignInApi, SignedIn,
+};
 use crate::application::Application;
 use crate::ban::BanProbe;
 use crate::errors::{
@@ -75,74 +77,23 @@ impl Latchkey {
     }
 }
 
+/// A sign-in's checks passed: the user, locked in `tx`, and the device it came from.
+struct Proven {
+    user: User,
+    tx: Box<dyn crate::ports::Transaction>,
+    device: Option<crate::user::Device>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
 #[async_trait]
 impl SignInApi for Latchkey {
     async fn login(&self, app: &Application, request: Login) -> Result<SignedIn, LoginError> {
-        let Login {
-            credentials,
-            hardware_id,
-            ip,
-        } = request;
-        if app.device_authentication && hardware_id.is_none() {
-            return Err(LoginError::DeviceAuthenticationRequired);
-        }
-        let mut probe = BanProbe {
-            ip: Some(ip),
-            hardware_id: hardware_id.clone(),
-            ..BanProbe::default()
-        };
-        if let Some(kind) = self.refusal(app, &probe).await? {
-            return Err(LoginError::Banned(kind));
-        }
-        let (user, license) = self
-            .user_with_credentials(app, &credentials)
-            .await?
-            .ok_or(LoginError::InvalidCredentials)?;
-        // The password matched: if its hash is weaker than today's, hash it again now.
-        let rehash = match (&credentials, &user.credential) {
-            (Credentials::Password { password, .. }, Credential::Password(stored))
-                if self.ports.hasher.needs_rehash(stored) =>
-            {
-                Some(self.ports.hasher.hash(password).await?)
-            }
-            _ => None,
-        };
-        probe.user = Some(user.id);
-        probe.license = license;
-        if let Some(kind) = self.refusal(app, &probe).await? {
-            return Err(LoginError::Banned(kind));
-        }
-        let now = self.ports.clock.now();
-        if !user.membership.is_active(now) {
-            return Err(LoginError::MembershipInactive);
-        }
-
-        let mut tx = self.ports.unit_of_work.begin().await?;
-        let user = tx
-            .lock_user(app.id, user.id, Some(ip))
-            .await?
-            .ok_or(LoginError::InvalidCredentials)?;
-        if let Some(hash) = &rehash {
-            tx.set_password_hash(app.id, user.id, hash).await?;
-        }
-        let device = match &hardware_id {
-            None => None,
-            Some(hardware_id) => match tx.find_device(app.id, user.id, hardware_id).await? {
-                Some(device) => Some(device),
-                None => {
-                    let limit = user.device_limit.unwrap_or(app.settings.device_limit);
-                    if app.device_authentication
-                        && tx.count_devices(app.id, user.id).await? >= u64::from(limit)
-                    {
-                        return Err(LoginError::MaxDevicesReached);
-                    }
-                    Some(
-                        tx.register_device(app.id, user.id, hardware_id, now)
-                            .await?,
-                    )
-                }
-            },
-        };
+        let Proven {
+            user,
+            mut tx,
+            device,
+            now,
+        } = self.prove(app, request).await?;
         // A new sign-in on a device replaces that device's older sessions.
         if let Some(device) = &device {
             tx.revoke_device_sessions(app.id, user.id, device.id, now)
@@ -218,16 +169,16 @@ impl SignInApi for Latchkey {
         Ok(adjustment)
     }
 
-    async fn app_context<'a>(
+    async fn app_context(
         &self,
         app: &Application,
-        session_token: Option<&'a str>,
+        caller: Caller,
         ip: crate::values::ClientIp,
     ) -> Result<AppContext, AppContextError> {
-        let Some(session_token) = session_token else {
+        if caller == Caller::Anonymous {
             return self.anonymous_context(app, ip).await;
-        };
-        let user = self.session_user(app, session_token, ip).await?;
+        }
+        let user = self.caller_user(app, caller, ip).await?;
         let variables = self.ports.variables.list(app.id).await?;
         Ok(AppContext {
             application: app.clone(),
@@ -237,27 +188,25 @@ impl SignInApi for Latchkey {
         })
     }
 
-    async fn user_variables<'a>(
+    async fn user_variables(
         &self,
         app: &Application,
-        session_token: Option<&'a str>,
+        caller: Caller,
         ip: crate::values::ClientIp,
     ) -> Result<Vec<UserVariable>, AppContextError> {
-        let token = session_token.ok_or(AppContextError::InvalidSession)?;
-        let user = self.session_user(app, token, ip).await?;
+        let user = self.caller_user(app, caller, ip).await?;
         let listed = self.ports.user_variables.list(app.id, user.id).await?;
         listed.ok_or(AppContextError::InvalidSession)
     }
 
-    async fn set_user_variable<'a>(
+    async fn set_user_variable(
         &self,
         app: &Application,
-        session_token: Option<&'a str>,
+        caller: Caller,
         ip: crate::values::ClientIp,
         variable: UserVariable,
     ) -> Result<(), AppContextError> {
-        let token = session_token.ok_or(AppContextError::InvalidSession)?;
-        let user = self.session_user(app, token, ip).await?;
+        let user = self.caller_user(app, caller, ip).await?;
         let max = app.settings.max_user_variables;
         let now = self.ports.clock.now();
         match self
@@ -273,15 +222,14 @@ impl SignInApi for Latchkey {
         }
     }
 
-    async fn delete_user_variable<'a>(
+    async fn delete_user_variable(
         &self,
         app: &Application,
-        session_token: Option<&'a str>,
+        caller: Caller,
         ip: crate::values::ClientIp,
         name: &str,
     ) -> Result<bool, AppContextError> {
-        let token = session_token.ok_or(AppContextError::InvalidSession)?;
-        let user = self.session_user(app, token, ip).await?;
+        let user = self.caller_user(app, caller, ip).await?;
         Ok(self
             .ports
             .user_variables
@@ -291,6 +239,110 @@ impl SignInApi for Latchkey {
 }
 
 impl Latchkey {
+    /// What every sign-in checks, with credentials instead of a session: the device
+    /// requirement and bans before any hashing, the credentials, then the user's and the
+    /// license's bans and the membership; in a transaction that locks the user, records the
+    /// address, upgrades a weak hash and registers a new device within the limit.
+    async fn prove(&self, app: &Application, request: Login) -> Result<Proven, LoginError> {
+        let Login {
+            credentials,
+            hardware_id,
+            ip,
+        } = request;
+        if app.device_authentication && hardware_id.is_none() {
+            return Err(LoginError::DeviceAuthenticationRequired);
+        }
+        let mut probe = BanProbe {
+            ip: Some(ip),
+            hardware_id: hardware_id.clone(),
+            ..BanProbe::default()
+        };
+        if let Some(kind) = self.refusal(app, &probe).await? {
+            return Err(LoginError::Banned(kind));
+        }
+        let (user, license) = self
+            .user_with_credentials(app, &credentials)
+            .await?
+            .ok_or(LoginError::InvalidCredentials)?;
+        // The password matched: if its hash is weaker than today's, hash it again now.
+        let rehash = match (&credentials, &user.credential) {
+            (Credentials::Password { password, .. }, Credential::Password(stored))
+                if self.ports.hasher.needs_rehash(stored) =>
+            {
+                Some(self.ports.hasher.hash(password).await?)
+            }
+            _ => None,
+        };
+        probe.user = Some(user.id);
+        probe.license = license;
+        if let Some(kind) = self.refusal(app, &probe).await? {
+            return Err(LoginError::Banned(kind));
+        }
+        let now = self.ports.clock.now();
+        if !user.membership.is_active(now) {
+            return Err(LoginError::MembershipInactive);
+        }
+
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        let user = tx
+            .lock_user(app.id, user.id, Some(ip))
+            .await?
+            .ok_or(LoginError::InvalidCredentials)?;
+        if let Some(hash) = &rehash {
+            tx.set_password_hash(app.id, user.id, hash).await?;
+        }
+        let device = match &hardware_id {
+            None => None,
+            Some(hardware_id) => match tx.find_device(app.id, user.id, hardware_id).await? {
+                Some(device) => Some(device),
+                None => {
+                    let limit = user.device_limit.unwrap_or(app.settings.device_limit);
+                    if app.device_authentication
+                        && tx.count_devices(app.id, user.id).await? >= u64::from(limit)
+                    {
+                        return Err(LoginError::MaxDevicesReached);
+                    }
+                    Some(
+                        tx.register_device(app.id, user.id, hardware_id, now)
+                            .await?,
+                    )
+                }
+            },
+        };
+        Ok(Proven {
+            user,
+            tx,
+            device,
+            now,
+        })
+    }
+
+    /// The user whose credentials a call carries instead of a session (legacy auth): every
+    /// rule of a sign-in, and no session.
+    async fn credential_user(&self, app: &Application, request: Login) -> Result<User, LoginError> {
+        let proven = self.prove(app, request).await?;
+        proven.tx.commit().await?;
+        Ok(proven.user)
+    }
+
+    /// The user who calls: by a live session, or by credentials when the application
+    /// allows legacy auth. Nobody in particular is an invalid session here.
+    async fn caller_user(
+        &self,
+        app: &Application,
+        caller: Caller,
+        ip: crate::values::ClientIp,
+    ) -> Result<User, AppContextError> {
+        match caller {
+            Caller::Session(token) => self.session_user(app, &token, ip).await,
+            Caller::Credentials(login) if app.settings.legacy_auth => self
+                .credential_user(app, login)
+                .await
+                .map_err(AppContextError::SignIn),
+            Caller::Credentials(_) | Caller::Anonymous => Err(AppContextError::InvalidSession),
+        }
+    }
+
     /// The user a live session belongs to, unless the user or the caller's address is
     /// banned.
     async fn session_user(

@@ -8,6 +8,7 @@ mod admin;
 mod anonymous;
 mod faults;
 mod instances;
+mod legacy_auth;
 mod license_sign_up;
 mod limits;
 mod lists;

@@ -38,6 +38,33 @@ async fn no_secret_code_or_password_is_stored_or_logged_in_plaintext(backend: Ba
         .header("x-api-secret", &creds.api_secret)
         .bearer_auth(&token);
     assert_eq!(crate::helpers::send(context).await.0, 200);
+    // Legacy auth: the same password and code in headers, on every call.
+    let (status, _) = crate::helpers::send(
+        app.admin(&creds, reqwest::Method::PATCH, "/api/admin/settings")
+            .json(&json!({"legacy_auth": true})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for (name, value) in [("x-api-license-code", codes[0].as_str())] {
+        let legacy = app
+            .client
+            .get(app.url("/api/integration/app_context"))
+            .header("x-api-key", &creds.api_key)
+            .header("x-api-secret", &creds.api_secret)
+            .header(name, value)
+            .header("x-hardware-id", "hw");
+        assert_eq!(crate::helpers::send(legacy).await.0, 200);
+    }
+    let by_password = app
+        .client
+        .get(app.url("/api/integration/app_context"))
+        .header("x-api-key", &creds.api_key)
+        .header("x-api-secret", &creds.api_secret)
+        .header("x-api-username", "secretive")
+        .header("x-api-password", password)
+        .header("x-hardware-id", "hw-secret");
+    // Signed up, never activated: refused, and the password still never logged.
+    assert_eq!(crate::helpers::send(by_password).await.0, 403);
     assert_eq!(app.ban(&creds, "license", &codes[1]).await.0, 201);
 
     let db = app.db.store.connection();

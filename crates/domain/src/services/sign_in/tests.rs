@@ -4,6 +4,7 @@ use crate::ban::BanKind;
 use crate::errors::{ActivateLicenseError, AppContextError, LoginError};
 use crate::license::{License, LicenseDuration};
 use crate::ports::MockTransaction;
+use crate::services::Caller;
 use crate::session::Session;
 use crate::user::{Credential, Device, Membership, User};
 use crate::values::{
@@ -516,7 +517,11 @@ async fn an_expired_session_has_no_context() {
         .return_once(|_, _| Ok(Some(session(Duration::seconds(-1)))));
     let result = mocks
         .service()
-        .app_context(&application(false), Some("lk_ses_x"), ip())
+        .app_context(
+            &application(false),
+            Caller::Session("lk_ses_x".into()),
+            ip(),
+        )
         .await;
     assert!(matches!(result, Err(AppContextError::InvalidSession)));
 }
@@ -554,7 +559,11 @@ async fn a_live_session_reads_the_application_its_variables_and_the_user() {
     });
     let context = mocks
         .service()
-        .app_context(&application(false), Some("lk_ses_token"), ip())
+        .app_context(
+            &application(false),
+            Caller::Session("lk_ses_token".into()),
+            ip(),
+        )
         .await
         .unwrap();
     assert_eq!(context.variables[0].name, "motd");
@@ -586,7 +595,11 @@ async fn a_banned_users_session_stops_working() {
         .return_once(|_, _, _| Ok(Some(BanKind::User)));
     let result = mocks
         .service()
-        .app_context(&application(false), Some("lk_ses_token"), ip())
+        .app_context(
+            &application(false),
+            Caller::Session("lk_ses_token".into()),
+            ip(),
+        )
         .await;
     assert!(matches!(
         result,
@@ -697,7 +710,7 @@ async fn without_a_session_only_an_application_with_anonymous_access_answers() {
     let mut app = application(false);
     let refused = Mocks::default()
         .service()
-        .app_context(&app, None, ip())
+        .app_context(&app, Caller::Anonymous, ip())
         .await;
     assert!(matches!(refused, Err(AppContextError::InvalidSession)));
 
@@ -714,7 +727,11 @@ async fn without_a_session_only_an_application_with_anonymous_access_answers() {
         .expect_list()
         .times(1)
         .return_once(|_| Ok(variables()));
-    let context = mocks.service().app_context(&app, None, ip()).await.unwrap();
+    let context = mocks
+        .service()
+        .app_context(&app, Caller::Anonymous, ip())
+        .await
+        .unwrap();
     assert_eq!(context.user, None);
     let names: Vec<_> = context.variables.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, vec!["public_motd"], "only the public variables");
@@ -731,6 +748,50 @@ async fn an_anonymous_caller_from_a_banned_address_is_refused() {
         .times(1)
         .return_once(|_, _, _| Ok(Some(BanKind::Ip)));
     mocks.variables.expect_list().never();
-    let refused = mocks.service().app_context(&app, None, ip()).await;
+    let refused = mocks
+        .service()
+        .app_context(&app, Caller::Anonymous, ip())
+        .await;
     assert!(matches!(refused, Err(AppContextError::Banned(BanKind::Ip))));
+}
+
+#[tokio::test]
+async fn credentials_instead_of_a_session_need_legacy_auth_and_pass_every_sign_in_rule() {
+    let login = Login {
+        credentials: Credentials::LicenseCode(crate::values::LicenseCode::parse("ABCD").unwrap()),
+        hardware_id: None,
+        ip: ip(),
+    };
+    let refused = Mocks::default()
+        .service()
+        .app_context(
+            &application(false),
+            Caller::Credentials(login.clone()),
+            ip(),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(AppContextError::InvalidSession)),
+        "legacy auth is off"
+    );
+
+    let mut app = application(false);
+    app.settings.legacy_auth = true;
+    let mut mocks = Mocks::default();
+    mocks
+        .bans
+        .expect_find_ban()
+        .times(1)
+        .return_once(|_, _, _| Ok(Some(BanKind::Ip)));
+    let banned = mocks
+        .service()
+        .app_context(&app, Caller::Credentials(login), ip())
+        .await;
+    assert!(
+        matches!(
+            banned,
+            Err(AppContextError::SignIn(LoginError::Banned(BanKind::Ip)))
+        ),
+        "checked like a sign-in: bans first"
+    );
 }
