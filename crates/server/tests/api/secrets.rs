@@ -38,10 +38,21 @@ async fn no_secret_code_or_password_is_stored_or_logged_in_plaintext(backend: Ba
         .header("x-api-secret", &creds.api_secret)
         .bearer_auth(&token);
     assert_eq!(crate::helpers::send(context).await.0, 200);
-    // Legacy auth: the same password and code in headers, on every call.
+    // Legacy auth: the same password and code in headers, on every call. Request signing:
+    // its private key is shown once, and kept nowhere.
+    let (status, settings) = crate::helpers::send(
+        app.admin(&creds, reqwest::Method::PATCH, "/api/admin/settings")
+            .json(&json!({"legacy_auth": true, "request_signing": true})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let request_private_key = settings["request_signing_private_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (status, _) = crate::helpers::send(
         app.admin(&creds, reqwest::Method::PATCH, "/api/admin/settings")
-            .json(&json!({"legacy_auth": true})),
+            .json(&json!({"request_signing": false})),
     )
     .await;
     assert_eq!(status, 200);
@@ -99,6 +110,7 @@ async fn no_secret_code_or_password_is_stored_or_logged_in_plaintext(backend: Ba
         password.to_owned(),
         token,
         MASTER_KEY.to_owned(),
+        request_private_key,
         data_encoding::BASE64.encode(&private_key),
         data_encoding::HEXLOWER.encode(&private_key),
     ];
