@@ -6,6 +6,7 @@ use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
 use crate::entities::ban::{self, ActiveModel, Column, Entity};
 use crate::pages::keyset;
+use crate::purge::delete_batch;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,7 +14,7 @@ use domain::ban::{Ban, BanFilter, BanKind, BanProbe, BanTarget, NewBan, StoredBa
 use domain::page::{Page, PageRequest};
 use domain::ports::BanStore;
 use domain::values::{ApplicationId, BanId, HardwareId, IpBanRange, LicenseId, UserId};
-use sea_orm::sea_query::{Condition, OnConflict, Query};
+use sea_orm::sea_query::{Condition, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -197,18 +198,14 @@ impl BanStore for SeaOrmStore {
     }
 
     async fn delete_expired(&self, now: DateTime<Utc>, batch: u64) -> anyhow::Result<u64> {
-        // A bounded batch per statement, so that a large backlog never holds locks for long.
-        let batch_ids = Query::select()
-            .column(Column::Id)
-            .from(Entity)
-            .and_where(Column::ExpiresAt.lte(now))
-            .limit(batch)
-            .to_owned();
-        Ok(Entity::delete_many()
-            .filter(Column::Id.in_subquery(batch_ids))
-            .exec(&self.db)
-            .await
-            .or_unavailable("deleting expired bans")?
-            .rows_affected)
+        let expired = Column::ExpiresAt.lte(now);
+        delete_batch::<Entity>(
+            &self.db,
+            &[Column::Id],
+            expired,
+            batch,
+            "deleting expired bans",
+        )
+        .await
     }
 }

@@ -11,6 +11,7 @@ mod entities;
 mod licenses;
 mod nonces;
 mod pages;
+mod purge;
 mod sessions;
 mod transaction;
 mod user_variables;

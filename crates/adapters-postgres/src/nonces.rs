@@ -4,12 +4,13 @@
 use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
 use crate::entities::request_nonce::{ActiveModel, Column, Entity};
+use crate::purge::delete_batch;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::NonceStore;
 use domain::values::ApplicationId;
-use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict, Query};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, EntityTrait, Set};
 
 #[async_trait]
 impl NonceStore for SeaOrmStore {
@@ -37,19 +38,8 @@ impl NonceStore for SeaOrmStore {
     }
 
     async fn delete_expired(&self, now: DateTime<Utc>, batch: u64) -> anyhow::Result<u64> {
-        // A bounded batch per statement, so that a large backlog never holds locks for long.
-        let batch_keys = Query::select()
-            .columns([Column::ApplicationId, Column::Nonce])
-            .from(Entity)
-            .and_where(Column::ExpiresAt.lte(now))
-            .limit(batch)
-            .to_owned();
-        let key = Expr::tuple([Expr::col(Column::ApplicationId), Expr::col(Column::Nonce)]);
-        Ok(Entity::delete_many()
-            .filter(key.in_subquery(batch_keys))
-            .exec(&self.db)
-            .await
-            .or_unavailable("deleting expired nonces")?
-            .rows_affected)
+        let key = [Column::ApplicationId, Column::Nonce];
+        let expired = Column::ExpiresAt.lte(now);
+        delete_batch::<Entity>(&self.db, &key, expired, batch, "deleting expired nonces").await
     }
 }

@@ -4,12 +4,13 @@ use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
 use crate::entities::session::{self, ActiveModel, Column, Entity};
 use crate::entities::variable;
+use crate::purge::delete_batch;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::{SessionStore, VariableStore};
 use domain::session::{NewSession, Session, Variable};
 use domain::values::{ApplicationId, DeviceId, Digest, SessionId, UserId};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
     TransactionTrait,
@@ -103,19 +104,15 @@ impl SessionStore for SeaOrmStore {
     }
 
     async fn delete_expired(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64> {
-        // A bounded batch per statement, so that a large backlog never holds locks for long.
-        let batch_ids = Query::select()
-            .column(Column::Id)
-            .from(Entity)
-            .and_where(Column::ExpiresAt.lt(before))
-            .limit(batch)
-            .to_owned();
-        Ok(Entity::delete_many()
-            .filter(Column::Id.in_subquery(batch_ids))
-            .exec(&self.db)
-            .await
-            .or_unavailable("deleting expired sessions")?
-            .rows_affected)
+        let expired = Column::ExpiresAt.lt(before);
+        delete_batch::<Entity>(
+            &self.db,
+            &[Column::Id],
+            expired,
+            batch,
+            "deleting expired sessions",
+        )
+        .await
     }
 
     async fn find_by_token(
