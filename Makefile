@@ -22,10 +22,12 @@ fmt:
 	cargo fmt --all
 
 ## Benchmarks on a release build; they print their numbers (see docs/benchmarks.md).
-## throughput needs PostgreSQL ($$BENCH_PGHOST/$$BENCH_PGPORT/$$BENCH_PGUSER, default
-## 127.0.0.1:5432, postgres, trust) and pgbench; about 1.5 minutes for both after the build.
+## throughput, scale and signing need PostgreSQL ($$BENCH_PGHOST/$$BENCH_PGPORT/$$BENCH_PGUSER,
+## default 127.0.0.1:5432, postgres, trust), pgbench and psql; after the build, about 1.5
+## minutes for hash_storm and throughput, 1.5 more for scale and 0.5 for signing.
 bench:
-	cargo bench -p server --no-fail-fast --bench hash_storm --bench throughput
+	cargo bench -p server --no-fail-fast --bench hash_storm --bench throughput --bench scale \
+		--bench signing
 
 ## OpenAPI-driven fuzzing: schemathesis (in a venv under target/) against a debug server;
 ## no 5xx, every response as documented. Bounded; CI runs it (see docs/fuzzing.md).

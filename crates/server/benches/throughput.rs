@@ -19,159 +19,20 @@
 mod support;
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use serde_json::{Value, json};
 use server::hashing::{ITERATIONS, MEMORY_KIB, PARALLELISM};
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{App, Server, create_app, memory_mib, percentile, probe_livez, start};
+use support::{
+    App, Cpu, Database, Kind, Postgres, Run, Server, closed_loop, cpu_secs, create_app, memory_mib,
+    mint, percentile, probe_livez, sign_up, start,
+};
 
 const ARGON2_HASHES: usize = 200;
 const RUN: Duration = Duration::from_secs(12);
 const SQLITE_RUN: Duration = Duration::from_secs(5);
 
-// --- the server ---------------------------------------------------------------------
-
-/// Mints `count` lifetime license codes through the admin API, 1000 per call.
-async fn mint(client: &reqwest::Client, server: &Server, app: &App, count: usize) -> Vec<String> {
-    let mut codes = Vec::with_capacity(count);
-    while codes.len() < count {
-        let batch = (count - codes.len()).min(1000);
-        let response = client
-            .post(format!("{}/api/admin/licenses", server.base))
-            .bearer_auth(&app.admin)
-            .json(&json!({"count": batch}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201, "minting licenses");
-        let body: Value = response.json().await.unwrap();
-        codes.extend(
-            body["licenses"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|license| license["code"].as_str().unwrap().to_owned()),
-        );
-    }
-    codes
-}
-
 // --- load -------------------------------------------------------------------------------
-
-/// What a closed-loop run did: successes, failures and the wall time.
-#[derive(Default)]
-struct Run {
-    ok: usize,
-    failed: usize,
-    secs: f64,
-}
-
-impl Run {
-    fn rate(&self) -> f64 {
-        self.ok as f64 / self.secs
-    }
-
-    fn add(&mut self, other: &Self) {
-        self.ok += other.ok;
-        self.failed += other.failed;
-        self.secs += other.secs;
-    }
-}
-
-/// The two kinds of sign-up the load generator sends.
-#[derive(Clone)]
-enum Kind {
-    /// Distinct usernames with this prefix.
-    Password(String),
-    /// Codes taken from this shared stack; a client stops when it is empty.
-    License(Arc<Mutex<Vec<String>>>),
-}
-
-/// One sign-up; its HTTP status (0 when the request failed or there was no code left).
-async fn sign_up(
-    client: &reqwest::Client,
-    server: &Server,
-    app: &App,
-    kind: &Kind,
-    n: usize,
-) -> Option<u16> {
-    let (path, body) = match kind {
-        Kind::Password(prefix) => (
-            "sign_up",
-            json!({"username": format!("{prefix}{n}"), "password": "correct-horse-battery"}),
-        ),
-        Kind::License(codes) => {
-            let code = codes.lock().unwrap().pop()?;
-            ("sign_up_with_license_code", json!({"code": code}))
-        }
-    };
-    let status = client
-        .post(format!("{}/api/integration/{path}", server.base))
-        .header("x-api-key", &app.key)
-        .header("x-api-secret", &app.secret)
-        .json(&body)
-        .send()
-        .await
-        .map(|response| response.status().as_u16())
-        .unwrap_or(0);
-    Some(status)
-}
-
-/// `clients` concurrent clients, each sending its next sign-up as soon as the last one is
-/// answered, for `duration` (or until the codes run out).
-async fn closed_loop(
-    client: &reqwest::Client,
-    server: &Arc<Server>,
-    app: &Arc<App>,
-    kind: Kind,
-    clients: usize,
-    duration: Duration,
-) -> Run {
-    let counter = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let deadline = started + duration;
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (client, server, app, kind, counter) = (
-                client.clone(),
-                server.clone(),
-                app.clone(),
-                kind.clone(),
-                counter.clone(),
-            );
-            tokio::spawn(async move {
-                let (mut ok, mut failed) = (0, 0);
-                while Instant::now() < deadline {
-                    let n = counter.fetch_add(1, Ordering::Relaxed);
-                    match sign_up(&client, &server, &app, &kind, n).await {
-                        Some(200) => ok += 1,
-                        Some(status) => {
-                            if failed == 0 {
-                                eprintln!("a sign-up was answered {status}");
-                            }
-                            failed += 1;
-                        }
-                        None => break,
-                    }
-                }
-                (ok, failed)
-            })
-        })
-        .collect();
-    let (mut ok, mut failed) = (0, 0);
-    for task in tasks {
-        let (task_ok, task_failed) = task.await.unwrap();
-        ok += task_ok;
-        failed += task_failed;
-    }
-    Run {
-        ok,
-        failed,
-        secs: started.elapsed().as_secs_f64(),
-    }
-}
 
 /// Open-loop license sign-ups at `rate` per second for `duration`: each request starts at its
 /// scheduled time whatever the others do, and its latency counts from that time (no
@@ -215,107 +76,6 @@ async fn paced(
     (latencies, failed)
 }
 
-/// CPU seconds (user + system) of a process, from `/proc/<pid>/stat` (`self` for this one).
-fn cpu_secs(pid: &str) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name: state is 0, utime 11, stime 12.
-    let Some((_, rest)) = stat.rsplit_once(')') else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Where the CPU went, in seconds: the server, this process (the load generator), every
-/// `postgres` process, and the whole machine (busy time of all cores, whoever used it).
-#[derive(Clone, Copy, Default)]
-struct Cpu {
-    server: f64,
-    bench: f64,
-    postgres: f64,
-    machine: f64,
-}
-
-impl Cpu {
-    fn now(server: u32) -> Self {
-        let postgres = std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|entry| entry.file_name().into_string().ok())
-            .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
-            .filter(|pid| {
-                std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|comm| comm.trim() == "postgres")
-            })
-            .map(|pid| cpu_secs(&pid))
-            .sum();
-        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        let jiffies: Vec<f64> = stat
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .split_whitespace()
-            .skip(1)
-            .filter_map(|f| f.parse().ok())
-            .collect();
-        // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
-        let busy: f64 = jiffies
-            .iter()
-            .take(8)
-            .enumerate()
-            .filter(|(i, _)| *i != 3 && *i != 4)
-            .map(|(_, j)| j)
-            .sum();
-        Self {
-            server: cpu_secs(&server.to_string()),
-            bench: cpu_secs("self"),
-            postgres,
-            machine: busy / 100.0,
-        }
-    }
-
-    /// What was spent since `before`.
-    fn since(self, before: Self) -> Self {
-        Self {
-            server: self.server - before.server,
-            bench: self.bench - before.bench,
-            postgres: self.postgres - before.postgres,
-            machine: self.machine - before.machine,
-        }
-    }
-
-    fn add(&mut self, other: Self) {
-        self.server += other.server;
-        self.bench += other.bench;
-        self.postgres += other.postgres;
-        self.machine += other.machine;
-    }
-
-    /// This much CPU spent on `requests` requests over `secs` seconds, per request.
-    fn per_request(self, requests: usize, secs: f64) -> String {
-        let ms = |seconds: f64| seconds * 1000.0 / requests.max(1) as f64;
-        let other = self.machine - self.server - self.bench - self.postgres;
-        format!(
-            "cpu per request: server {:.2} ms, postgres {:.2} ms, load generator {:.2} ms, other {:.2} ms; machine busy {:.2} of {} cores",
-            ms(self.server),
-            ms(self.postgres),
-            ms(self.bench),
-            ms(other),
-            self.machine / secs,
-            std::thread::available_parallelism().map_or(1, usize::from),
-        )
-    }
-}
-
 // --- the limits -------------------------------------------------------------------------
 
 /// argon2id hashes per second with the server's parameters on `threads` threads, each with its
@@ -353,103 +113,8 @@ fn argon2_limit(threads: usize) -> f64 {
     ARGON2_HASHES as f64 / started.elapsed().as_secs_f64()
 }
 
-struct Postgres {
-    host: String,
-    port: String,
-    user: String,
-}
-
+/// pgbench, which only this bench runs.
 impl Postgres {
-    /// `BENCH_PGHOST` (default: the local Unix socket when there is one, as a co-located
-    /// deployment would connect, else 127.0.0.1), `BENCH_PGPORT`, `BENCH_PGUSER`.
-    fn from_env() -> Self {
-        let var = |name: &str, default: &str| std::env::var(name).unwrap_or(default.to_owned());
-        let port = var("BENCH_PGPORT", "5432");
-        let socket_dir = "/var/run/postgresql";
-        let local = if std::path::Path::new(&format!("{socket_dir}/.s.PGSQL.{port}")).exists() {
-            socket_dir
-        } else {
-            "127.0.0.1"
-        };
-        Self {
-            host: var("BENCH_PGHOST", local),
-            port,
-            user: var("BENCH_PGUSER", "postgres"),
-        }
-    }
-
-    /// The server's URL for `database`; a host that is a directory is a Unix socket's.
-    fn url(&self, database: &str) -> String {
-        let (user, port) = (&self.user, &self.port);
-        if self.host.starts_with('/') {
-            format!(
-                "postgres://{user}@localhost:{port}/{database}?host={}",
-                self.host
-            )
-        } else {
-            format!("postgres://{user}@{}:{port}/{database}", self.host)
-        }
-    }
-
-    /// A client program of PostgreSQL's: on `PATH`, else in `/usr/lib/postgresql/*/bin`.
-    fn program(name: &str) -> String {
-        let on_path = Command::new(name)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if on_path {
-            return name.to_owned();
-        }
-        let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|entry| entry.path().join("bin").join(name))
-            .filter(|path| path.exists())
-            .collect();
-        found.sort();
-        found
-            .pop()
-            .unwrap_or_else(|| panic!("{name} is not installed"))
-            .display()
-            .to_string()
-    }
-
-    fn run(&self, program: &str, args: &[&str]) -> String {
-        let output = Command::new(Self::program(program))
-            .args(["-h", &self.host, "-p", &self.port, "-U", &self.user])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{program} {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn create(&self, database: &str) -> Database<'_> {
-        self.run(
-            "psql",
-            &[
-                "-q",
-                "-d",
-                "postgres",
-                "-c",
-                &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
-                "-c",
-                &format!("CREATE DATABASE {database}"),
-            ],
-        );
-        Database {
-            postgres: self,
-            name: database.to_owned(),
-        }
-    }
-
     /// A scratch database initialised for pgbench's built-in TPC-B-like script (scale 1).
     fn pgbench_database(&self, database: &str) -> Database<'_> {
         let scratch = self.create(database);
@@ -485,25 +150,6 @@ impl Postgres {
             .unwrap()
             .parse()
             .unwrap()
-    }
-}
-
-/// A bench database, dropped with it.
-struct Database<'a> {
-    postgres: &'a Postgres,
-    name: String,
-}
-
-impl Drop for Database<'_> {
-    fn drop(&mut self) {
-        let _ = Command::new(Postgres::program("psql"))
-            .args(["-h", &self.postgres.host, "-p", &self.postgres.port])
-            .args(["-U", &self.postgres.user, "-q", "-d", "postgres", "-c"])
-            .arg(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .status();
     }
 }
 
