@@ -201,14 +201,8 @@ pub async fn delete_ban(
     service: web::Data<dyn AdminApi>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    if service
-        .delete_ban(app.0.id, BanId::from_uuid(id.into_inner()))
-        .await?
-    {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound("ban"))
-    }
+    let id = BanId::from_uuid(id.into_inner());
+    super::deleted(service.delete_ban(app.0.id, id).await?, "ban")
 }
 
 /// Look up a user by username, or by the license code they signed up with.

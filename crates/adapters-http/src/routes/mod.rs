@@ -17,6 +17,15 @@ async fn method_not_allowed(allow: String) -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed { allow })
 }
 
+/// The answer to a delete: `204`, or `404` naming `what` when there was nothing to delete.
+pub(crate) fn deleted(deleted: bool, what: &'static str) -> Result<HttpResponse, ApiError> {
+    if deleted {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound(what))
+    }
+}
+
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("route"))
 }

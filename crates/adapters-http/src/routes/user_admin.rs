@@ -234,9 +234,5 @@ pub async fn delete_variable(
     service: web::Data<dyn UserAdminApi>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if service.delete_variable(app.0.id, &name).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound("variable"))
-    }
+    super::deleted(service.delete_variable(app.0.id, &name).await?, "variable")
 }

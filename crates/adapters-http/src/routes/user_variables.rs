@@ -104,11 +104,7 @@ pub async fn delete_own(
         service.delete_user_variable(&app.0, caller, ip.0, &name)
     })
     .await?;
-    if deleted {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound("variable"))
-    }
+    super::deleted(deleted, "variable")
 }
 
 /// A user's variables, sorted by name.
@@ -191,9 +187,5 @@ pub async fn delete(
         .delete_user_variable(app.0.id, UserId::from_uuid(id), &name)
         .await
         .map_err(user_error)?;
-    if deleted {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound("variable"))
-    }
+    super::deleted(deleted, "variable")
 }
