@@ -11,6 +11,7 @@ mod m20261202_000005_ban_keys_and_expiry;
 mod m20261202_000006_signing;
 mod m20261202_000007_anonymous_access;
 mod m20261202_000008_user_variables;
+mod m20261202_000009_ip_ban_prefix_lengths;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_signing::Migration),
             Box::new(m20261202_000007_anonymous_access::Migration),
             Box::new(m20261202_000008_user_variables::Migration),
+            Box::new(m20261202_000009_ip_ban_prefix_lengths::Migration),
         ]
     }
 }

@@ -1,19 +1,24 @@
 //! [`BanStore`]: bans, each stored under its one match key, and the check of all of a
 //! request's identifiers as one `match_key IN (…)` query on the unique (application,
-//! match key) index.
+//! match key) index. Beside the bans, the prefix lengths of each application's IP bans.
 
 use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
 use crate::entities::ban::{self, ActiveModel, Column, Entity};
+use crate::entities::ip_ban_prefix_length;
 use crate::pages::keyset;
 use crate::purge::delete_batch;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::ban::{Ban, BanFilter, BanKind, BanProbe, BanTarget, NewBan, StoredBan};
+use domain::ban::{
+    Ban, BanFilter, BanKind, BanProbe, BanTarget, IpPrefixLengths, NewBan, StoredBan,
+};
 use domain::page::{Page, PageRequest};
 use domain::ports::BanStore;
-use domain::values::{ApplicationId, BanId, HardwareId, IpBanRange, LicenseId, UserId};
+use domain::values::{
+    ApplicationId, BanId, HardwareId, IpBanRange, LicenseId, PrefixLength, UserId,
+};
 use sea_orm::sea_query::{Condition, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
@@ -101,11 +106,43 @@ impl SeaOrmStore {
             .or_unavailable("replacing an expired ban")?;
         Ok(replaced.rows_affected == 1)
     }
+
+    /// Records that the application bans a range of `range`'s length. It comes before the
+    /// ban, so whoever finds the ban finds its length.
+    async fn note_prefix_length(
+        &self,
+        app: ApplicationId,
+        range: &IpBanRange,
+    ) -> anyhow::Result<()> {
+        let length = range.prefix_length();
+        let row = ip_ban_prefix_length::ActiveModel {
+            application_id: Set(app.as_uuid()),
+            ipv6: Set(length.ipv6),
+            prefix_len: Set(i16::from(length.len)),
+        };
+        ip_ban_prefix_length::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([
+                    ip_ban_prefix_length::Column::ApplicationId,
+                    ip_ban_prefix_length::Column::Ipv6,
+                    ip_ban_prefix_length::Column::PrefixLen,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(&self.db)
+            .await
+            .or_unavailable("noting an ip ban's prefix length")?;
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl BanStore for SeaOrmStore {
     async fn create(&self, app: ApplicationId, ban: &NewBan) -> anyhow::Result<StoredBan> {
+        if let BanTarget::Ip(range) = &ban.target {
+            self.note_prefix_length(app, range).await?;
+        }
         let key = ban.target.match_key();
         for _ in 0..CREATE_ATTEMPTS {
             // The unique (application, match key) index decides between concurrent callers.
@@ -171,6 +208,24 @@ impl BanStore for SeaOrmStore {
             .await
             .or_unavailable("deleting a ban")?;
         Ok(result.rows_affected > 0)
+    }
+
+    async fn ip_prefix_lengths(&self, app: ApplicationId) -> anyhow::Result<IpPrefixLengths> {
+        let rows: Vec<(bool, i16)> = ip_ban_prefix_length::Entity::find()
+            .select_only()
+            .column(ip_ban_prefix_length::Column::Ipv6)
+            .column(ip_ban_prefix_length::Column::PrefixLen)
+            .filter(ip_ban_prefix_length::Column::ApplicationId.eq(app.as_uuid()))
+            .into_tuple()
+            .all(&self.db)
+            .await
+            .or_unavailable("reading ip ban prefix lengths")?;
+        rows.into_iter()
+            .map(|(ipv6, len)| {
+                let len = u8::try_from(len).context("stored prefix length")?;
+                Ok(PrefixLength { ipv6, len })
+            })
+            .collect()
     }
 
     async fn find_ban(

@@ -4,8 +4,9 @@
 //! that could match them (see [`BanTarget::match_key`] and [`BanProbe::match_keys`]): a ban
 //! check is a handful of index seeks, whatever the number of bans.
 
-use crate::values::{BanId, ClientIp, HardwareId, IpBanRange, LicenseId, UserId};
+use crate::values::{BanId, ClientIp, HardwareId, IpBanRange, LicenseId, PrefixLength, UserId};
 use chrono::{DateTime, Utc};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// What a ban applies to.
@@ -190,6 +191,11 @@ pub struct BanFilter {
     pub now: DateTime<Utc>,
 }
 
+/// The prefix lengths an application's IP bans use ([`crate::ports::BanStore::ip_prefix_lengths`]).
+/// Applications ban a handful of lengths (single addresses, `/24`s, IPv6 `/64`s), so a check
+/// that probes only those makes 2 to 4 seeks for an address instead of 33 or 129.
+pub type IpPrefixLengths = BTreeSet<PrefixLength>;
+
 /// The identifiers of one request, to check against an application's bans in one query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BanProbe {
@@ -197,19 +203,29 @@ pub struct BanProbe {
     pub hardware_id: Option<HardwareId>,
     pub license: Option<LicenseId>,
     pub user: Option<UserId>,
+    /// The prefix lengths of the application's IP bans, when the caller knows them: only
+    /// the address's prefixes of these lengths are probed. `None`: all of them.
+    pub ip_prefix_lengths: Option<IpPrefixLengths>,
 }
 
 impl BanProbe {
     /// The keys of every ban that would refuse this request: each identifier's own key and,
     /// for the address, the key of every range holding it, its 33 (IPv4) or 129 (IPv6)
-    /// prefixes from `/0` to the address itself. A store finds a ban by any of them with
-    /// one index seek each, so the check costs O(log n) in the number of bans n.
+    /// prefixes from `/0` to the address itself, or those of them whose lengths are in
+    /// [`BanProbe::ip_prefix_lengths`]. A store finds a ban by any of them with one index
+    /// seek each, so the check costs O(log n) in the number of bans n.
     #[must_use]
     pub fn match_keys(&self) -> Vec<String> {
+        let banned_length = |range: &IpBanRange| {
+            self.ip_prefix_lengths
+                .as_ref()
+                .is_none_or(|lengths| lengths.contains(&range.prefix_length()))
+        };
         let mut keys: Vec<String> = self
             .ip
             .iter()
             .flat_map(|ip| IpBanRange::holding(*ip))
+            .filter(banned_length)
             .map(|range| ip_key(&range))
             .collect();
         let exact = [
@@ -290,6 +306,48 @@ mod tests {
         assert_eq!(keys, probe_of("198.51.100.9"));
         assert!(keys.contains(&ip_ban("::ffff:198.51.100.0/120")));
         assert_eq!(ip_ban("::ffff:198.51.100.9"), ip_ban("198.51.100.9/32"));
+    }
+
+    #[test]
+    fn known_prefix_lengths_narrow_the_probe_to_the_ranges_of_those_lengths() {
+        let lengths: IpPrefixLengths = ["10.0.0.0/8", "192.0.2.1", "2001:db8::/64", "::/0"]
+            .iter()
+            .map(|range| IpBanRange::parse(range).unwrap().prefix_length())
+            .collect();
+        let narrowed = |ip: &str| {
+            BanProbe {
+                ip: Some(ClientIp::parse(ip).unwrap()),
+                ip_prefix_lengths: Some(lengths.clone()),
+                ..BanProbe::default()
+            }
+            .match_keys()
+        };
+        assert_eq!(
+            narrowed("10.1.2.3"),
+            vec![ip_ban("10.0.0.0/8"), ip_ban("10.1.2.3")],
+            "IPv4 /8 and /32 only; the IPv6 lengths are another family's"
+        );
+        assert_eq!(
+            narrowed("::ffff:10.1.2.3"),
+            narrowed("10.1.2.3"),
+            "an IPv4-mapped address probes IPv4 lengths"
+        );
+        assert_eq!(
+            narrowed("2001:db8::1"),
+            vec![ip_ban("::/0"), ip_ban("2001:db8::/64")],
+            "/0 and /64 of IPv6, not /128: no single IPv6 address is banned"
+        );
+        let every_key_is_a_full_probe_key = narrowed("2001:db8::1")
+            .iter()
+            .all(|key| probe_of("2001:db8::1").contains(key));
+        assert!(every_key_is_a_full_probe_key);
+
+        let none_banned = BanProbe {
+            ip: Some(ClientIp::parse("10.1.2.3").unwrap()),
+            ip_prefix_lengths: Some(IpPrefixLengths::new()),
+            ..BanProbe::default()
+        };
+        assert!(none_banned.match_keys().is_empty());
     }
 
     #[test]

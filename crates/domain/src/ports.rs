@@ -6,7 +6,7 @@
 use crate::application::{
     Application, ApplicationUpdate, RequestSigningKeys, ResponseSigningKeys, Rotation,
 };
-use crate::ban::{Ban, BanFilter, BanKind, BanProbe, NewBan, StoredBan};
+use crate::ban::{Ban, BanFilter, BanKind, BanProbe, IpPrefixLengths, NewBan, StoredBan};
 use crate::errors::{CreateUserError, HashError, SetUserVariableError, StoreLicensesError};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
 use crate::page::{Page, PageRequest};
@@ -157,6 +157,9 @@ pub trait BanStore: Send + Sync {
     ) -> anyhow::Result<Page<Ban>>;
     /// `false` when no such ban exists in the application.
     async fn delete(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool>;
+    /// The prefix lengths of the application's IP bans: at least those of the bans in force
+    /// (it may hold more, of bans gone since), at most 33 + 129 of them.
+    async fn ip_prefix_lengths(&self, app: ApplicationId) -> anyhow::Result<IpPrefixLengths>;
     /// The kind of a ban in force at `now` under any of the probe's
     /// [`BanProbe::match_keys`], in one query of one index seek per key.
     async fn find_ban(

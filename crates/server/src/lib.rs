@@ -2,6 +2,7 @@
 //! build the storage adapter, then the domain service, then the HTTP server.
 
 pub mod application_cache;
+pub mod ban_cache;
 pub mod hashing;
 pub mod housekeeping;
 pub mod limits;
@@ -11,6 +12,7 @@ pub mod redis_nonces;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+mod ttl_cache;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
@@ -18,8 +20,9 @@ use adapters_http::{HttpState, OperatorToken, TrustedProxies, log_request};
 use adapters_postgres::{DatabaseSettings, SeaOrmStore};
 use anyhow::Context as _;
 use application_cache::CachedApplications;
+use ban_cache::CachedBans;
 use domain::Latchkey;
-use domain::ports::{ApplicationStore, NoLimits, NonceStore, RateLimiter, SystemClock};
+use domain::ports::{ApplicationStore, BanStore, NoLimits, NonceStore, RateLimiter, SystemClock};
 use domain::services::Ports;
 use hashing::Argon2Hasher;
 use limits::{Limits, MemoryLimiter, RedisLimiter};
@@ -89,13 +92,18 @@ pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result
         0 => cores(),
         n => n,
     };
-    let applications: Arc<dyn ApplicationStore> = match settings.database.application_cache_ms {
-        0 => store.clone(),
-        ms => Arc::new(CachedApplications::new(
-            store.clone(),
-            Duration::from_millis(ms),
-        )),
-    };
+    // One lifetime for both caches: each is what another replica's change takes to show.
+    let (applications, bans): (Arc<dyn ApplicationStore>, Arc<dyn BanStore>) =
+        match settings.database.application_cache_ms {
+            0 => (store.clone(), store.clone()),
+            ms => {
+                let ttl = Duration::from_millis(ms);
+                (
+                    Arc::new(CachedApplications::new(store.clone(), ttl)),
+                    Arc::new(CachedBans::new(store.clone(), ttl)),
+                )
+            }
+        };
     let cross_ban_ttl = match settings.bans.cross_ban_ttl_seconds {
         0 => None,
         secs => Some(chrono::Duration::seconds(
@@ -108,7 +116,7 @@ pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result
             users: store.clone(),
             licenses: store.clone(),
             devices: store.clone(),
-            bans: store.clone(),
+            bans,
             sessions: store.clone(),
             variables: store.clone(),
             user_variables: store.clone(),

@@ -4,7 +4,7 @@ use super::{application, license, now};
 use adapters_postgres::SeaOrmStore;
 use adapters_postgres::testing::TestDatabase;
 use chrono::{DateTime, Duration, Utc};
-use domain::ban::{BanFilter, BanKind, BanProbe, BanTarget, NewBan, StoredBan};
+use domain::ban::{BanFilter, BanKind, BanProbe, BanTarget, IpPrefixLengths, NewBan, StoredBan};
 use domain::page::PageRequest;
 use domain::ports::BanStore;
 use domain::values::{ApplicationId, BanId, ClientIp, HardwareId, IpBanRange, LicenseId, UserId};
@@ -20,6 +20,7 @@ crate::on_both_backends!(
     concurrent_bans_of_one_target_store_exactly_one,
     expired_bans_are_deleted_in_bounded_batches_and_others_kept,
     bans_are_listed_newest_first_by_kind_and_value_within_their_application,
+    ip_ban_prefix_lengths_are_kept_per_application_and_narrowed_probes_find_every_ban,
 );
 
 fn new_ban(target: BanTarget, expires_at: Option<DateTime<Utc>>) -> NewBan {
@@ -50,6 +51,81 @@ fn from(address: &str) -> BanProbe {
 
 async fn banned(store: &SeaOrmStore, app: ApplicationId, probe: &BanProbe) -> Option<BanKind> {
     store.find_ban(app, probe, now()).await.unwrap()
+}
+
+fn lengths(ranges: &[&str]) -> IpPrefixLengths {
+    ranges
+        .iter()
+        .map(|range| IpBanRange::parse(range).unwrap().prefix_length())
+        .collect()
+}
+
+async fn ip_ban_prefix_lengths_are_kept_per_application_and_narrowed_probes_find_every_ban(
+    db: TestDatabase,
+) {
+    let store = &db.store;
+    let (a, b) = (
+        application(store).await.application.id,
+        application(store).await.application.id,
+    );
+    assert_eq!(store.ip_prefix_lengths(a).await.unwrap(), lengths(&[]));
+    let ranges = [
+        "203.0.113.0/24",
+        "192.0.2.9",
+        "2001:db8::/48",
+        "::ffff:198.51.100.0/120",
+    ];
+    let mut ids = Vec::new();
+    for range in ranges {
+        ids.push(ban(store, a, ip(range)).await);
+    }
+    ban(
+        store,
+        a,
+        BanTarget::HardwareId(HardwareId::parse("device-1").unwrap()),
+    )
+    .await;
+    ban(store, a, ip("192.0.2.9")).await; // banned already: no new length
+    ban(store, b, ip("10.0.0.0/8")).await;
+
+    let of_a = store.ip_prefix_lengths(a).await.unwrap();
+    assert_eq!(of_a, lengths(&ranges), "IPv4 /24 and /32, IPv6 /48");
+    assert_eq!(of_a.len(), 3, "the IPv4-mapped /120 is an IPv4 /24");
+    assert_eq!(
+        store.ip_prefix_lengths(b).await.unwrap(),
+        lengths(&["10.0.0.0/8"])
+    );
+
+    for address in [
+        "203.0.113.77",
+        "203.0.114.1",
+        "192.0.2.9",
+        "192.0.2.10",
+        "198.51.100.3",
+        "2001:db8:0:1::5",
+        "2001:db8:1::",
+        "10.1.2.3",
+        "::1",
+    ] {
+        let narrowed = BanProbe {
+            ip_prefix_lengths: Some(of_a.clone()),
+            ..from(address)
+        };
+        assert_eq!(
+            banned(store, a, &narrowed).await,
+            banned(store, a, &from(address)).await,
+            "{address}: the narrowed probe finds what the full one finds"
+        );
+    }
+
+    for id in ids {
+        assert!(store.delete(a, id).await.unwrap());
+    }
+    assert_eq!(
+        store.ip_prefix_lengths(a).await.unwrap(),
+        of_a,
+        "lengths stay when their bans go: a superset is still exact"
+    );
 }
 
 async fn ip_bans_match_addresses_inside_their_range_in_both_families(db: TestDatabase) {
@@ -161,6 +237,7 @@ async fn device_license_and_user_bans_match_exactly_and_only_in_their_applicatio
         hardware_id: Some(HardwareId::parse("Device-2").unwrap()),
         license: Some(LicenseId::generate()),
         user: Some(UserId::generate()),
+        ip_prefix_lengths: None,
     };
     assert_eq!(banned(store, a, &clean).await, None);
     assert_eq!(banned(store, a, &BanProbe::default()).await, None);
@@ -521,6 +598,7 @@ async fn bans_stored_before_the_key_migration_are_found_after_it(url: String) {
             hardware_id: only(BanKind::HardwareId).and(probe.hardware_id.clone()),
             license: only(BanKind::License).and(probe.license),
             user: only(BanKind::User).and(probe.user),
+            ..BanProbe::default()
         };
         assert_eq!(banned(&store, app, &probe).await, Some(kind));
     }
@@ -550,4 +628,15 @@ async fn bans_stored_before_the_key_migration_are_found_after_it(url: String) {
         "the license ban names its license by id"
     );
     assert_eq!(page.items[0].license.id, banned_license);
+
+    assert_eq!(
+        store.ip_prefix_lengths(app).await.unwrap(),
+        lengths(&["203.0.113.0/24", "192.0.2.7", "2001:db8::1"]),
+        "the lengths of the bans stored before migration 9"
+    );
+    let narrowed = BanProbe {
+        ip_prefix_lengths: Some(store.ip_prefix_lengths(app).await.unwrap()),
+        ..from("203.0.113.9")
+    };
+    assert_eq!(banned(&store, app, &narrowed).await, Some(BanKind::Ip));
 }

@@ -105,7 +105,7 @@ impl IntegrationApi for Latchkey {
             ip: Some(ip),
             hardware_id: hardware_id.clone(),
             license: license.as_ref().map(|license| license.id),
-            user: None,
+            ..BanProbe::default()
         };
         if let Some(kind) = self.refusal(app, &probe).await? {
             return Err(LicenseSignUpError::Banned(kind));

@@ -89,11 +89,29 @@ impl IpBanRange {
         })
     }
 
+    /// The range's family and prefix length: `/24` of IPv4 for `203.0.113.0/24`.
+    #[must_use]
+    pub fn prefix_length(&self) -> PrefixLength {
+        PrefixLength {
+            ipv6: matches!(self.0, IpNet::V6(_)),
+            len: self.0.prefix_len(),
+        }
+    }
+
     /// The range with its prefix length, also for one address: `203.0.113.7/32`.
     #[must_use]
     pub fn prefix(&self) -> String {
         self.0.to_string()
     }
+}
+
+/// An address family and a prefix length in it: `/24` of IPv4, `/64` of IPv6. A ban check
+/// needs only the prefixes of the lengths an application's IP bans use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PrefixLength {
+    pub ipv6: bool,
+    /// 0 to 32 for IPv4, 0 to 128 for IPv6.
+    pub len: u8,
 }
 
 impl fmt::Display for IpBanRange {

@@ -10,7 +10,7 @@ mod username;
 
 pub use hardware_id::{HardwareId, HardwareIdError};
 pub use ids::{AdjustmentId, ApplicationId, BanId, DeviceId, LicenseId, SessionId, UserId};
-pub use ip::{ClientIp, IpBanRange, IpError};
+pub use ip::{ClientIp, IpBanRange, IpError, PrefixLength};
 pub use license_code::{LicenseCode, LicenseCodeError};
 pub use password::{Password, PasswordError, PasswordHash};
 pub use secret::{Digest, Secret, SecretKind};
