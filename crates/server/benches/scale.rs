@@ -168,6 +168,19 @@ impl Seed<'_> {
         )
     }
 
+    /// What the server records before an application's first IP ban of each prefix length
+    /// (`ip_ban_prefix_lengths`): the four lengths of [`Seed::ip_bans`], IPv4 /32 and /24,
+    /// IPv6 /128 and /48.
+    fn ip_ban_prefix_lengths(&self) -> String {
+        format!(
+            "INSERT INTO ip_ban_prefix_lengths (application_id, ipv6, prefix_len) \
+             SELECT DISTINCT application_id, match_key LIKE 'ip:%:%', \
+                 split_part(match_key, '/', 2)::smallint \
+             FROM bans WHERE application_id = '{app}' AND kind = 'ip'",
+            app = self.app,
+        )
+    }
+
     /// Hardware ids look like the hashes clients usually send; none is one the sign-ups use.
     fn hardware_id_bans(&self) -> String {
         format!(
@@ -214,6 +227,7 @@ fn grow(postgres: &Postgres, database: &Database<'_>, app: &str) -> Growth {
         ("users", seed.users(), Some(USERS)),
         ("licenses", seed.licenses(), Some(LICENSES)),
         ("ip bans", seed.ip_bans(), Some(IP_BANS)),
+        ("ip ban prefix lengths", seed.ip_ban_prefix_lengths(), Some(4)),
         (
             "hardware-id bans",
             seed.hardware_id_bans(),
