@@ -227,7 +227,11 @@ fn grow(postgres: &Postgres, database: &Database<'_>, app: &str) -> Growth {
         ("users", seed.users(), Some(USERS)),
         ("licenses", seed.licenses(), Some(LICENSES)),
         ("ip bans", seed.ip_bans(), Some(IP_BANS)),
-        ("ip ban prefix lengths", seed.ip_ban_prefix_lengths(), Some(4)),
+        (
+            "ip ban prefix lengths",
+            seed.ip_ban_prefix_lengths(),
+            Some(4),
+        ),
         (
             "hardware-id bans",
             seed.hardware_id_bans(),
