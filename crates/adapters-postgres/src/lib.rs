@@ -8,6 +8,7 @@ mod bans;
 mod connection;
 mod devices;
 mod entities;
+mod events;
 mod licenses;
 mod nonces;
 mod pages;

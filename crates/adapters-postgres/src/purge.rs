@@ -3,10 +3,10 @@
 
 use crate::connection::DbResultExt as _;
 use sea_orm::sea_query::{Expr, ExprTrait as _, Query};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryFilter};
 
 pub(crate) async fn delete_batch<E: EntityTrait>(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     key: &[E::Column],
     expired: Expr,
     batch: u64,

@@ -1,10 +1,11 @@
 //! [`UnitOfWork`]: a sign-up's writes in one database transaction.
 
 use crate::connection::DbResultExt as _;
-use crate::{SeaOrmStore, devices, licenses, sessions, users};
+use crate::{SeaOrmStore, devices, events, licenses, sessions, users};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::errors::CreateUserError;
+use domain::event::Event;
 use domain::license::License;
 use domain::ports::{Transaction, UnitOfWork};
 use domain::session::NewSession;
@@ -140,6 +141,10 @@ impl Transaction for SeaOrmTransaction {
         adjustment: &Adjustment,
     ) -> anyhow::Result<()> {
         users::record_adjustment(&self.txn, app, user, adjustment).await
+    }
+
+    async fn record_event(&mut self, event: &Event) -> anyhow::Result<()> {
+        events::insert(&self.txn, event).await
     }
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {

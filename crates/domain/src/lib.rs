@@ -5,6 +5,7 @@ pub mod application;
 pub mod ban;
 pub mod crypto;
 pub mod errors;
+pub mod event;
 pub mod license;
 pub mod page;
 pub mod ports;

@@ -8,6 +8,7 @@ use crate::application::{
 };
 use crate::ban::{Ban, BanFilter, BanKind, BanProbe, IpPrefixLengths, NewBan, StoredBan};
 use crate::errors::{CreateUserError, HashError, SetUserVariableError, StoreLicensesError};
+use crate::event::{Event, EventFilter};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
 use crate::page::{Page, PageRequest};
 use crate::session::{NewSession, Session, UserVariable, Variable};
@@ -283,7 +284,28 @@ pub trait Transaction: Send {
         adjustment: &Adjustment,
     ) -> anyhow::Result<()>;
 
+    /// Records the event of a change made in this transaction: it commits with the change,
+    /// or rolls back with it.
+    async fn record_event(&mut self, event: &Event) -> anyhow::Result<()>;
+
     async fn commit(self: Box<Self>) -> anyhow::Result<()>;
+}
+
+/// The audit log: recorded events, read back and, past their retention, purged. Nothing else
+/// changes or deletes them.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Newest first.
+    async fn list(
+        &self,
+        app: ApplicationId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<Event>>;
+    /// Deletes up to `batch` events, of any application, that occurred before `before`; how
+    /// many it deleted.
+    async fn delete_older_than(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64>;
 }
 
 /// Hashes and verifies passwords. Expensive by design, so it is a port: rules are tested

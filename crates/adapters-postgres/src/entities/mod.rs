@@ -4,6 +4,7 @@ pub mod adjustment;
 pub mod application;
 pub mod ban;
 pub mod device;
+pub mod event;
 pub mod ip_ban_prefix_length;
 pub mod license;
 pub mod request_nonce;

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 
 mod bans;
+mod events;
 mod lists;
 
 /// Runs each named test body on both backends.

@@ -63,3 +63,7 @@ id_type!(
     /// A sign-in session.
     SessionId
 );
+id_type!(
+    /// An event: one state change, in the audit log and in webhooks.
+    EventId
+);

@@ -9,7 +9,9 @@ pub(crate) mod secret;
 mod username;
 
 pub use hardware_id::{HardwareId, HardwareIdError};
-pub use ids::{AdjustmentId, ApplicationId, BanId, DeviceId, LicenseId, SessionId, UserId};
+pub use ids::{
+    AdjustmentId, ApplicationId, BanId, DeviceId, EventId, LicenseId, SessionId, UserId,
+};
 pub use ip::{ClientIp, IpBanRange, IpError, PrefixLength};
 pub use license_code::{LicenseCode, LicenseCodeError};
 pub use password::{Password, PasswordError, PasswordHash};

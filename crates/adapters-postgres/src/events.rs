@@ -1,0 +1,174 @@
+//! [`EventStore`] and the insert [`Transaction::record_event`](domain::ports::Transaction)
+//! makes: events in the `events` table, written only in the transaction of their change and
+//! deleted only by the retention purge (which PostgreSQL's trigger lets through, and nothing
+//! else; see migration 10).
+
+use crate::SeaOrmStore;
+use crate::connection::DbResultExt as _;
+use crate::entities::event::{self, ActiveModel, Column, Entity};
+use crate::pages::keyset;
+use crate::purge::delete_batch;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::event::{
+    Actor, ActorFilter, Detail, Event, EventFilter, EventSummary, EventTarget, EventType,
+    RequestContext,
+};
+use domain::page::{Page, PageRequest};
+use domain::ports::EventStore;
+use domain::values::{ApplicationId, ClientIp, EventId};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::{Map, Value};
+
+fn summary_json(summary: &EventSummary) -> String {
+    let object: Map<String, Value> = summary
+        .iter()
+        .map(|(name, detail)| {
+            let value = match detail {
+                Detail::Text(text) => Value::from(text.as_str()),
+                Detail::Number(number) => Value::from(*number),
+                Detail::Flag(flag) => Value::from(*flag),
+            };
+            (name.clone(), value)
+        })
+        .collect();
+    Value::Object(object).to_string()
+}
+
+fn summary_from_json(raw: &str) -> anyhow::Result<EventSummary> {
+    let Value::Object(object) = serde_json::from_str(raw).context("stored event summary")? else {
+        anyhow::bail!("stored event summary is not an object");
+    };
+    object
+        .into_iter()
+        .map(|(name, value)| {
+            let detail = match value {
+                Value::String(text) => Detail::Text(text),
+                Value::Bool(flag) => Detail::Flag(flag),
+                Value::Number(number) => {
+                    Detail::Number(number.as_i64().context("stored event summary number")?)
+                }
+                other => anyhow::bail!("stored event summary value {other}"),
+            };
+            Ok((name, detail))
+        })
+        .collect()
+}
+
+impl TryFrom<event::Model> for Event {
+    type Error = anyhow::Error;
+
+    fn try_from(model: event::Model) -> anyhow::Result<Self> {
+        let event_type = EventType::parse(&model.event_type)
+            .with_context(|| format!("stored event type {:?}", model.event_type))?;
+        let actor = Actor::from_parts(&model.actor_kind, model.actor_id.as_deref())
+            .with_context(|| format!("stored event actor {:?}", model.actor_kind))?;
+        let client_ip = model
+            .client_ip
+            .as_deref()
+            .map(ClientIp::parse)
+            .transpose()
+            .context("stored event client ip")?;
+        Ok(Self {
+            id: EventId::from_uuid(model.id),
+            application_id: ApplicationId::from_uuid(model.application_id),
+            event_type,
+            actor,
+            target: EventTarget {
+                kind: model.target_kind,
+                id: model.target_id,
+            },
+            context: RequestContext {
+                client_ip,
+                user_agent: model.user_agent,
+                request_id: model.request_id,
+            },
+            summary: summary_from_json(&model.summary)?,
+            occurred_at: model.occurred_at,
+        })
+    }
+}
+
+/// Records `event` on `db`: the transaction of the change it describes.
+pub(crate) async fn insert(db: &impl ConnectionTrait, event: &Event) -> anyhow::Result<()> {
+    let row = ActiveModel {
+        id: Set(event.id.as_uuid()),
+        application_id: Set(event.application_id.as_uuid()),
+        event_type: Set(event.event_type.as_str().to_owned()),
+        actor_kind: Set(event.actor.kind().to_owned()),
+        actor_id: Set(event.actor.id()),
+        target_kind: Set(event.target.kind.clone()),
+        target_id: Set(event.target.id),
+        client_ip: Set(event.context.client_ip.map(|ip| ip.to_string())),
+        user_agent: Set(event.context.user_agent.clone()),
+        request_id: Set(event.context.request_id.clone()),
+        summary: Set(summary_json(&event.summary)),
+        occurred_at: Set(event.occurred_at),
+    };
+    Entity::insert(row)
+        .exec_without_returning(db)
+        .await
+        .or_unavailable("recording an event")?;
+    Ok(())
+}
+
+#[async_trait]
+impl EventStore for SeaOrmStore {
+    async fn list(
+        &self,
+        app: ApplicationId,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<Event>> {
+        let mut select = Entity::find().filter(Column::ApplicationId.eq(app.as_uuid()));
+        if let Some(event_type) = filter.event_type {
+            select = select.filter(Column::EventType.eq(event_type.as_str()));
+        }
+        match &filter.actor {
+            Some(ActorFilter::Kind(kind)) => select = select.filter(Column::ActorKind.eq(*kind)),
+            Some(ActorFilter::Id(id)) => select = select.filter(Column::ActorId.eq(id.as_str())),
+            None => {}
+        }
+        if let Some(target) = filter.target {
+            select = select.filter(Column::TargetId.eq(target));
+        }
+        if let Some(since) = filter.since {
+            select = select.filter(Column::OccurredAt.gte(since));
+        }
+        if let Some(until) = filter.until {
+            select = select.filter(Column::OccurredAt.lt(until));
+        }
+        let rows = keyset(select, Column::Id, page)
+            .all(&self.db)
+            .await
+            .or_unavailable("listing events")?;
+        Page::from_rows(rows, page, |row| row.id).try_map(Event::try_from)
+    }
+
+    async fn delete_older_than(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64> {
+        let txn = self
+            .db
+            .begin()
+            .await
+            .or_unavailable("starting the audit purge")?;
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            // The one way past the append-only trigger, for this transaction only.
+            txn.execute_unprepared("SET LOCAL latchkey.audit_purge = 'on'")
+                .await
+                .or_unavailable("starting the audit purge")?;
+        }
+        let deleted = delete_batch::<Entity>(
+            &txn,
+            &[Column::Id],
+            Column::OccurredAt.lt(before),
+            batch,
+            "purging old events",
+        )
+        .await?;
+        txn.commit().await.or_unavailable("purging old events")?;
+        Ok(deleted)
+    }
+}
