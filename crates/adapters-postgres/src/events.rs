@@ -92,9 +92,8 @@ impl TryFrom<event::Model> for Event {
     }
 }
 
-/// Records `event` on `db`: the transaction of the change it describes.
-pub(crate) async fn insert(db: &impl ConnectionTrait, event: &Event) -> anyhow::Result<()> {
-    let row = ActiveModel {
+fn row(event: &Event) -> ActiveModel {
+    ActiveModel {
         id: Set(event.id.as_uuid()),
         application_id: Set(event.application_id.as_uuid()),
         event_type: Set(event.event_type.as_str().to_owned()),
@@ -107,11 +106,18 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, event: &Event) -> anyhow::
         request_id: Set(event.context.request_id.clone()),
         summary: Set(summary_json(&event.summary)),
         occurred_at: Set(event.occurred_at),
-    };
-    Entity::insert(row)
+    }
+}
+
+/// Records `events` on `db`, the transaction of the changes they describe, in one statement.
+pub(crate) async fn insert(db: &impl ConnectionTrait, events: &[Event]) -> anyhow::Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    Entity::insert_many(events.iter().map(row))
         .exec_without_returning(db)
         .await
-        .or_unavailable("recording an event")?;
+        .or_unavailable("recording events")?;
     Ok(())
 }
 

@@ -143,8 +143,8 @@ impl Transaction for SeaOrmTransaction {
         users::record_adjustment(&self.txn, app, user, adjustment).await
     }
 
-    async fn record_event(&mut self, event: &Event) -> anyhow::Result<()> {
-        events::insert(&self.txn, event).await
+    async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()> {
+        events::insert(&self.txn, events).await
     }
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {

@@ -284,9 +284,9 @@ pub trait Transaction: Send {
         adjustment: &Adjustment,
     ) -> anyhow::Result<()>;
 
-    /// Records the event of a change made in this transaction: it commits with the change,
-    /// or rolls back with it.
-    async fn record_event(&mut self, event: &Event) -> anyhow::Result<()>;
+    /// Records the events of the changes made in this transaction, in one statement: they
+    /// commit with the changes, or roll back with them.
+    async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()>;
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()>;
 }

@@ -80,7 +80,7 @@ async fn an_event_commits_with_its_change_and_rolls_back_with_it(db: TestDatabas
         actor: Actor::EndUser(user.id),
         ..committed
     };
-    tx.record_event(&committed).await.unwrap();
+    tx.record_events(&[committed.clone()]).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin().await.unwrap();
@@ -92,7 +92,7 @@ async fn an_event_commits_with_its_change_and_rolls_back_with_it(db: TestDatabas
         Uuid::now_v7(),
         now(),
     );
-    tx.record_event(&rolled_back).await.unwrap();
+    tx.record_events(&[rolled_back.clone()]).await.unwrap();
     drop(tx);
 
     let listed = all(&db, app, &EventFilter::default()).await;
@@ -127,7 +127,7 @@ async fn events_are_listed_newest_first_by_type_actor_target_and_time(db: TestDa
         let at = start + Duration::hours(i64::try_from(hour).unwrap());
         let event = event(app, event_type, actor, target, at);
         let mut tx = db.store.begin().await.unwrap();
-        tx.record_event(&event).await.unwrap();
+        tx.record_events(&[event.clone()]).await.unwrap();
         tx.commit().await.unwrap();
         recorded.push(event);
     }
@@ -139,7 +139,7 @@ async fn events_are_listed_newest_first_by_type_actor_target_and_time(db: TestDa
         alice.as_uuid(),
         now(),
     );
-    tx.record_event(&elsewhere).await.unwrap();
+    tx.record_events(&[elsewhere.clone()]).await.unwrap();
     tx.commit().await.unwrap();
 
     let pick = |indexes: &[usize]| -> Vec<Event> {
@@ -215,19 +215,28 @@ async fn events_are_listed_newest_first_by_type_actor_target_and_time(db: TestDa
 async fn old_events_are_purged_in_bounded_batches_and_newer_ones_kept(db: TestDatabase) {
     let app = application(&db.store).await.application.id;
     let cutoff = now() - Duration::days(180);
+    let events: Vec<Event> = [400, 300, 200, 181, 179, 1]
+        .into_iter()
+        .map(|days| {
+            let at = now() - Duration::days(days);
+            event(
+                app,
+                EventType::UserCreated,
+                Actor::System,
+                Uuid::now_v7(),
+                at,
+            )
+        })
+        .collect();
     let mut tx = db.store.begin().await.unwrap();
-    for days in [400, 300, 200, 181, 179, 1] {
-        let at = now() - Duration::days(days);
-        let event = event(
-            app,
-            EventType::UserCreated,
-            Actor::System,
-            Uuid::now_v7(),
-            at,
-        );
-        tx.record_event(&event).await.unwrap();
-    }
+    tx.record_events(&events).await.unwrap();
+    tx.record_events(&[]).await.unwrap();
     tx.commit().await.unwrap();
+    assert_eq!(
+        all(&db, app, &EventFilter::default()).await.len(),
+        6,
+        "six in one statement"
+    );
 
     assert_eq!(db.store.delete_older_than(cutoff, 3).await.unwrap(), 3);
     assert_eq!(db.store.delete_older_than(cutoff, 3).await.unwrap(), 1);
@@ -249,7 +258,7 @@ async fn postgresql_refuses_to_update_or_delete_events_outside_the_purge() {
         Uuid::now_v7(),
         now(),
     );
-    tx.record_event(&recorded).await.unwrap();
+    tx.record_events(&[recorded.clone()]).await.unwrap();
     tx.commit().await.unwrap();
 
     let connection = db.store.connection();
