@@ -80,7 +80,9 @@ async fn an_event_commits_with_its_change_and_rolls_back_with_it(db: TestDatabas
         actor: Actor::EndUser(user.id),
         ..committed
     };
-    tx.record_events(&[committed.clone()]).await.unwrap();
+    tx.record_events(std::slice::from_ref(&committed))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin().await.unwrap();
@@ -92,7 +94,9 @@ async fn an_event_commits_with_its_change_and_rolls_back_with_it(db: TestDatabas
         Uuid::now_v7(),
         now(),
     );
-    tx.record_events(&[rolled_back.clone()]).await.unwrap();
+    tx.record_events(std::slice::from_ref(&rolled_back))
+        .await
+        .unwrap();
     drop(tx);
 
     let listed = all(&db, app, &EventFilter::default()).await;
@@ -127,7 +131,9 @@ async fn events_are_listed_newest_first_by_type_actor_target_and_time(db: TestDa
         let at = start + Duration::hours(i64::try_from(hour).unwrap());
         let event = event(app, event_type, actor, target, at);
         let mut tx = db.store.begin().await.unwrap();
-        tx.record_events(&[event.clone()]).await.unwrap();
+        tx.record_events(std::slice::from_ref(&event))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         recorded.push(event);
     }
@@ -139,7 +145,9 @@ async fn events_are_listed_newest_first_by_type_actor_target_and_time(db: TestDa
         alice.as_uuid(),
         now(),
     );
-    tx.record_events(&[elsewhere.clone()]).await.unwrap();
+    tx.record_events(std::slice::from_ref(&elsewhere))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let pick = |indexes: &[usize]| -> Vec<Event> {
@@ -258,7 +266,9 @@ async fn postgresql_refuses_to_update_or_delete_events_outside_the_purge() {
         Uuid::now_v7(),
         now(),
     );
-    tx.record_events(&[recorded.clone()]).await.unwrap();
+    tx.record_events(std::slice::from_ref(&recorded))
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let connection = db.store.connection();
