@@ -9,10 +9,11 @@ use domain::application::{
     Application, ApplicationName, ApplicationUpdate, CreatedApplication, RotatedSecret,
     RotatedValue, SecretToRotate,
 };
+use domain::event::RequestContext;
 use domain::page::Page;
 use domain::services::{LicenseSignUp, PasswordSignUp, SettingsChange};
 use domain::user::{Membership, User, UserDetails};
-use domain::values::{ClientIp, HardwareId, LicenseCode, Password, Username};
+use domain::values::{HardwareId, LicenseCode, Password, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -37,14 +38,14 @@ pub struct SignUpRequest {
 }
 
 impl SignUpRequest {
-    pub fn try_into_domain(self, ip: ClientIp) -> Result<PasswordSignUp, ApiError> {
+    pub fn try_into_domain(self, context: RequestContext) -> Result<PasswordSignUp, ApiError> {
         Ok(PasswordSignUp {
             username: Username::parse(&self.username)
                 .map_err(|e| ApiError::field("username", e))?,
             password: Password::parse(&self.password)
                 .map_err(|e| ApiError::field("password", e))?,
             hardware_id: hardware_id(self.hardware_id.as_deref())?,
-            ip,
+            context,
         })
     }
 }
@@ -60,11 +61,11 @@ pub struct LicenseSignUpRequest {
 }
 
 impl LicenseSignUpRequest {
-    pub fn try_into_domain(self, ip: ClientIp) -> Result<LicenseSignUp, ApiError> {
+    pub fn try_into_domain(self, context: RequestContext) -> Result<LicenseSignUp, ApiError> {
         Ok(LicenseSignUp {
             code: LicenseCode::parse(&self.code).map_err(|e| ApiError::field("code", e))?,
             hardware_id: hardware_id(self.hardware_id.as_deref())?,
-            ip,
+            context,
         })
     }
 }

@@ -3,6 +3,7 @@
 use crate::dto::MembershipResponse;
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
+use domain::event::RequestContext;
 use domain::services::{ActivateLicense, AppContext, Credentials, Login, SignedIn};
 use domain::session::Variable;
 use domain::user::Adjustment;
@@ -93,14 +94,14 @@ pub struct ActivateLicenseRequest {
 }
 
 impl ActivateLicenseRequest {
-    pub fn try_into_domain(self, ip: ClientIp) -> Result<ActivateLicense, ApiError> {
+    pub fn try_into_domain(self, context: RequestContext) -> Result<ActivateLicense, ApiError> {
         let code = LicenseCode::parse(&self.code).map_err(|e| ApiError::field("code", e))?;
         let (username, password) = username_and_password(&self.username, &self.password)?;
         Ok(ActivateLicense {
             code,
             username,
             password,
-            ip,
+            context,
         })
     }
 }

@@ -14,6 +14,7 @@ mod dto_user_admin;
 mod error;
 mod json;
 mod openapi;
+mod origin;
 mod outcomes;
 mod pages;
 mod request_log;

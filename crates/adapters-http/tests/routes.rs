@@ -14,6 +14,7 @@ use domain::ban::BanKind;
 use domain::errors::{
     AuthenticateError, CreateBanError, CreateLicensesError, LicenseSignUpError, SignUpError,
 };
+use domain::event::RequestContext;
 use domain::license::{CreatedLicense, License, LicenseDuration};
 use domain::ports::MockReadiness;
 use domain::services::{
@@ -310,7 +311,11 @@ async fn a_valid_sign_up_passes_parsed_values_to_the_service_and_returns_the_use
         username: Username::parse("john_doe").unwrap(),
         password: Password::parse("secure_password123").unwrap(),
         hardware_id: Some(HardwareId::parse("device-1").unwrap()),
-        ip: client_ip("203.0.113.1"),
+        context: RequestContext {
+            client_ip: client_ip("203.0.113.1"),
+            user_agent: Some("vendor-app/2.1".to_owned()),
+            request_id: Some("req-42".to_owned()),
+        },
     };
     let mut mocks = Mocks::integration_authenticated();
     mocks
@@ -319,7 +324,10 @@ async fn a_valid_sign_up_passes_parsed_values_to_the_service_and_returns_the_use
         .withf(move |app, request| *app == application() && *request == expected)
         .times(1)
         .return_once(move |_, _| Ok(created));
-    let reply = send(mocks, sign_up(&valid_sign_up_body())).await;
+    let request = sign_up(&valid_sign_up_body())
+        .insert_header(("user-agent", "vendor-app/2.1"))
+        .insert_header(("x-request-id", "req-42"));
+    let reply = send(mocks, request).await;
     assert_eq!(reply.status, StatusCode::OK, "body: {}", reply.body);
     assert_eq!(reply.body["id"], id.to_string());
     assert_eq!(reply.body["username"], "john_doe");
@@ -497,7 +505,7 @@ async fn a_valid_license_sign_up_returns_an_active_user() {
             *app == application()
                 && request.code == LicenseCode::parse("abc-123-xyz-789").unwrap()
                 && request.hardware_id == Some(HardwareId::parse("device-1").unwrap())
-                && request.ip == client_ip("203.0.113.1")
+                && request.context.client_ip == client_ip("203.0.113.1")
         })
         .times(1)
         .return_once(move |_, _| Ok(created));
@@ -907,7 +915,7 @@ async fn sign_up_ip_seen_by_the_service(peer_addr: &str, forwarded_for: &str) ->
         .expect_sign_up()
         .times(1)
         .return_once(move |_, request| {
-            *record.lock().unwrap() = Some(request.ip);
+            *record.lock().unwrap() = Some(request.context.client_ip);
             Ok(user("john_doe"))
         });
     let request = with_integration_credentials(

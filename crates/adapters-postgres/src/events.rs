@@ -66,12 +66,17 @@ impl TryFrom<event::Model> for Event {
             .with_context(|| format!("stored event type {:?}", model.event_type))?;
         let actor = Actor::from_parts(&model.actor_kind, model.actor_id.as_deref())
             .with_context(|| format!("stored event actor {:?}", model.actor_kind))?;
-        let client_ip = model
+        let context = model
             .client_ip
             .as_deref()
-            .map(ClientIp::parse)
-            .transpose()
-            .context("stored event client ip")?;
+            .map(|ip| -> anyhow::Result<RequestContext> {
+                Ok(RequestContext {
+                    client_ip: ClientIp::parse(ip).context("stored event client ip")?,
+                    user_agent: model.user_agent,
+                    request_id: model.request_id,
+                })
+            })
+            .transpose()?;
         Ok(Self {
             id: EventId::from_uuid(model.id),
             application_id: ApplicationId::from_uuid(model.application_id),
@@ -81,11 +86,7 @@ impl TryFrom<event::Model> for Event {
                 kind: model.target_kind,
                 id: model.target_id,
             },
-            context: RequestContext {
-                client_ip,
-                user_agent: model.user_agent,
-                request_id: model.request_id,
-            },
+            context,
             summary: summary_from_json(&model.summary)?,
             occurred_at: model.occurred_at,
         })
@@ -93,6 +94,7 @@ impl TryFrom<event::Model> for Event {
 }
 
 fn row(event: &Event) -> ActiveModel {
+    let context = event.context.as_ref();
     ActiveModel {
         id: Set(event.id.as_uuid()),
         application_id: Set(event.application_id.as_uuid()),
@@ -101,9 +103,9 @@ fn row(event: &Event) -> ActiveModel {
         actor_id: Set(event.actor.id()),
         target_kind: Set(event.target.kind.clone()),
         target_id: Set(event.target.id),
-        client_ip: Set(event.context.client_ip.map(|ip| ip.to_string())),
-        user_agent: Set(event.context.user_agent.clone()),
-        request_id: Set(event.context.request_id.clone()),
+        client_ip: Set(context.map(|context| context.client_ip.to_string())),
+        user_agent: Set(context.and_then(|context| context.user_agent.clone())),
+        request_id: Set(context.and_then(|context| context.request_id.clone())),
         summary: Set(summary_json(&event.summary)),
         occurred_at: Set(event.occurred_at),
     }

@@ -162,12 +162,27 @@ pub struct EventTarget {
 }
 
 /// Where a request came from, for the audit log.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestContext {
-    pub client_ip: Option<ClientIp>,
-    /// At most 256 characters, as sent.
+    pub client_ip: ClientIp,
+    /// At most [`RequestContext::MAX_USER_AGENT`] characters of what the client sent.
     pub user_agent: Option<String>,
+    /// The request's id, as answered in `X-Request-Id`.
     pub request_id: Option<String>,
+}
+
+impl RequestContext {
+    pub const MAX_USER_AGENT: usize = 256;
+
+    /// A request from `client_ip` with no user agent or id (tests, the CLI).
+    #[must_use]
+    pub const fn from_ip(client_ip: ClientIp) -> Self {
+        Self {
+            client_ip,
+            user_agent: None,
+            request_id: None,
+        }
+    }
 }
 
 /// One value of an event's summary.
@@ -189,9 +204,91 @@ pub struct Event {
     pub event_type: EventType,
     pub actor: Actor,
     pub target: EventTarget,
-    pub context: RequestContext,
+    /// The request that made the change; `None` for the system's own work.
+    pub context: Option<RequestContext>,
     pub summary: EventSummary,
     pub occurred_at: DateTime<Utc>,
+}
+
+impl Event {
+    /// An event of `event_type`, made to `target` by `actor`, with an empty summary.
+    #[must_use]
+    pub fn new(
+        application_id: ApplicationId,
+        event_type: EventType,
+        actor: Actor,
+        target: EventTarget,
+        context: Option<RequestContext>,
+        occurred_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: EventId::generate(),
+            application_id,
+            event_type,
+            actor,
+            target,
+            context,
+            summary: EventSummary::new(),
+            occurred_at,
+        }
+    }
+
+    /// The event with `name` set to `detail` in its summary.
+    #[must_use]
+    pub fn with(mut self, name: &str, detail: impl Into<Detail>) -> Self {
+        self.summary.insert(name.to_owned(), detail.into());
+        self
+    }
+}
+
+impl EventTarget {
+    #[must_use]
+    pub fn user(id: UserId) -> Self {
+        Self {
+            kind: "user".to_owned(),
+            id: id.as_uuid(),
+        }
+    }
+
+    #[must_use]
+    pub fn license(id: crate::values::LicenseId) -> Self {
+        Self {
+            kind: "license".to_owned(),
+            id: id.as_uuid(),
+        }
+    }
+
+    #[must_use]
+    pub fn device(id: crate::values::DeviceId) -> Self {
+        Self {
+            kind: "device".to_owned(),
+            id: id.as_uuid(),
+        }
+    }
+}
+
+impl From<&str> for Detail {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Detail {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<i64> for Detail {
+    fn from(number: i64) -> Self {
+        Self::Number(number)
+    }
+}
+
+impl From<bool> for Detail {
+    fn from(flag: bool) -> Self {
+        Self::Flag(flag)
+    }
 }
 
 /// Which events an audit list shows; every field narrows it.

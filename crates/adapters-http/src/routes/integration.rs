@@ -1,10 +1,10 @@
 //! `/api/integration`: what a vendor's shipped program calls.
 
 use crate::auth::IntegrationApp;
-use crate::client_ip::ClientAddress;
 use crate::dto::{LicenseSignUpRequest, SignUpRequest, UserResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::origin::Origin;
 use crate::{outcomes, throttle};
 use actix_web::web;
 use domain::errors::{LicenseSignUpError, SignUpError};
@@ -33,13 +33,14 @@ fn hardware_id_required() -> ApiError {
 )]
 pub async fn sign_up(
     app: IntegrationApp,
-    ip: ClientAddress,
+    origin: Origin,
     service: web::Data<dyn IntegrationApi>,
     limiter: web::Data<dyn RateLimiter>,
     body: JsonBody<SignUpRequest>,
 ) -> Result<web::Json<UserResponse>, ApiError> {
-    let request = body.0.try_into_domain(ip.0)?;
-    throttle::sign_up(limiter.as_ref(), app.0.id, ip.0).await?;
+    let ip = origin.0.client_ip;
+    let request = body.0.try_into_domain(origin.0)?;
+    throttle::sign_up(limiter.as_ref(), app.0.id, ip).await?;
     let user = service
         .sign_up(&app.0, request)
         .await
@@ -74,14 +75,15 @@ pub async fn sign_up(
 )]
 pub async fn sign_up_with_license_code(
     app: IntegrationApp,
-    ip: ClientAddress,
+    origin: Origin,
     service: web::Data<dyn IntegrationApi>,
     limiter: web::Data<dyn RateLimiter>,
     body: JsonBody<LicenseSignUpRequest>,
 ) -> Result<web::Json<UserResponse>, ApiError> {
-    let request = body.0.try_into_domain(ip.0)?;
-    throttle::before_attempt(limiter.as_ref(), app.0.id, ip.0).await?;
-    throttle::sign_up(limiter.as_ref(), app.0.id, ip.0).await?;
+    let ip = origin.0.client_ip;
+    let request = body.0.try_into_domain(origin.0)?;
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip).await?;
+    throttle::sign_up(limiter.as_ref(), app.0.id, ip).await?;
     let result = service.sign_up_with_license_code(&app.0, request).await;
     let user = match result {
         Ok(user) => {
@@ -99,7 +101,7 @@ pub async fn sign_up_with_license_code(
                 LicenseSignUpError::InvalidCode => ApiError::InvalidLicenseCode,
                 LicenseSignUpError::Unknown(error) => ApiError::from(error),
             };
-            return Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip.0, error).await);
+            return Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, error).await);
         }
     };
     Ok(web::Json(user.into()))

@@ -8,6 +8,7 @@ use crate::dto_sign_in::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::origin::Origin;
 use crate::{outcomes, throttle};
 use actix_web::{HttpRequest, web};
 use domain::errors::{ActivateLicenseError, LoginError};
@@ -81,13 +82,14 @@ pub(crate) fn login_error(error: LoginError) -> ApiError {
 )]
 pub async fn activate_license(
     app: IntegrationApp,
-    ip: ClientAddress,
+    origin: Origin,
     service: web::Data<dyn SignInApi>,
     limiter: web::Data<dyn RateLimiter>,
     body: JsonBody<ActivateLicenseRequest>,
 ) -> Result<web::Json<AdjustmentResponse>, ApiError> {
-    let request = body.0.try_into_domain(ip.0)?;
-    throttle::before_attempt(limiter.as_ref(), app.0.id, ip.0).await?;
+    let ip = origin.0.client_ip;
+    let request = body.0.try_into_domain(origin.0)?;
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip).await?;
     let error = match service.activate_license(&app.0, request).await {
         Ok(adjustment) => {
             outcomes::redeemed("activation");
@@ -102,7 +104,7 @@ pub async fn activate_license(
         Err(ActivateLicenseError::Busy) => ApiError::Unavailable,
         Err(ActivateLicenseError::Unknown(error)) => ApiError::from(error),
     };
-    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip.0, error).await)
+    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, error).await)
 }
 
 /// The signed-in user's application, variables and membership.

@@ -30,16 +30,17 @@ fn event(
         id: EventId::generate(),
         application_id: app,
         event_type,
-        actor,
+        actor: actor.clone(),
         target: EventTarget {
             kind: "user".into(),
             id: target,
         },
-        context: RequestContext {
-            client_ip: Some(ClientIp::parse("203.0.113.7").unwrap()),
+        // The system's own work comes from no request.
+        context: (actor != Actor::System).then(|| RequestContext {
+            client_ip: ClientIp::parse("203.0.113.7").unwrap(),
             user_agent: Some("latchkey-test/1".into()),
             request_id: Some("req-1".into()),
-        },
+        }),
         summary: [
             ("username".into(), Detail::Text("alice".into())),
             ("membership_seconds".into(), Detail::Number(86_400)),

@@ -20,6 +20,7 @@ use crate::errors::{
     ActivateLicenseError, AppContextError, AuthenticateError, CreateBanError, CreateLicensesError,
     LicenseSignUpError, LoginError, SignUpError, UserAdminError,
 };
+use crate::event::RequestContext;
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
@@ -51,7 +52,8 @@ pub struct PasswordSignUp {
     pub username: Username,
     pub password: Password,
     pub hardware_id: Option<HardwareId>,
-    pub ip: ClientIp,
+    /// Where the request came from: its address is checked for bans and recorded.
+    pub context: RequestContext,
 }
 
 /// A sign-up with a license code.
@@ -59,7 +61,8 @@ pub struct PasswordSignUp {
 pub struct LicenseSignUp {
     pub code: LicenseCode,
     pub hardware_id: Option<HardwareId>,
-    pub ip: ClientIp,
+    /// Where the request came from: its address is checked for bans and recorded.
+    pub context: RequestContext,
 }
 
 /// How a user proves who they are when signing in.
@@ -103,7 +106,8 @@ pub struct ActivateLicense {
     pub code: LicenseCode,
     pub username: Username,
     pub password: Password,
-    pub ip: ClientIp,
+    /// Where the request came from: its address is checked for bans and recorded.
+    pub context: RequestContext,
 }
 
 /// What a signed-in client may read about its application and user.

@@ -14,6 +14,7 @@ use crate::ban::BanProbe;
 use crate::errors::{
     ActivateLicenseError, AppContextError, HashError, LoginError, SetUserVariableError,
 };
+use crate::event::{Actor, Event, EventTarget, EventType};
 use crate::session::{NewSession, UserVariable};
 use crate::user::{Adjustment, Credential, User};
 use crate::values::{Digest, LicenseId, Password, Secret, SecretKind, SessionId, Username};
@@ -127,8 +128,9 @@ impl SignInApi for Latchkey {
             code,
             username,
             password,
-            ip,
+            context,
         } = request;
+        let ip = context.client_ip;
         let mut probe = BanProbe {
             ip: Some(ip),
             ..BanProbe::default()
@@ -165,6 +167,31 @@ impl SignInApi for Latchkey {
         let membership = user.membership.after(&adjustment, now);
         tx.adjust_membership(app.id, user.id, membership, &adjustment)
             .await?;
+        let activated = Event::new(
+            app.id,
+            EventType::LicenseActivated,
+            Actor::EndUser(user.id),
+            EventTarget::license(license.id),
+            Some(context.clone()),
+            now,
+        )
+        .with("user_id", user.id.to_string());
+        let adjusted = Event::new(
+            app.id,
+            EventType::MembershipAdjusted,
+            Actor::EndUser(user.id),
+            EventTarget::user(user.id),
+            Some(context),
+            now,
+        )
+        .with("minutes", adjustment.minutes)
+        .with("grants_lifetime_access", adjustment.grants_lifetime_access)
+        .with(
+            "revokes_lifetime_access",
+            adjustment.revokes_lifetime_access,
+        )
+        .with("license_id", license.id.to_string());
+        tx.record_events(&[activated, adjusted]).await?;
         tx.commit().await?;
         Ok(adjustment)
     }

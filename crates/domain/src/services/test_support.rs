@@ -3,6 +3,7 @@
 
 use super::{Latchkey, Ports};
 use crate::application::{Application, ApplicationName};
+use crate::event::{Actor, EventType};
 use crate::license::{License, LicenseDuration};
 use crate::ports::{
     MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockLicenseStore,
@@ -87,6 +88,25 @@ pub(crate) struct Mocks {
     pub nonces: MockNonceStore,
     pub unit_of_work: MockUnitOfWork,
     pub hasher: MockPasswordHasher,
+}
+
+/// Expects the transaction to record, once, events of `types` in this order, each made by an
+/// end user from [`ip`] at [`fixed_now`].
+pub(crate) fn expect_events(tx: &mut MockTransaction, types: &'static [EventType]) {
+    tx.expect_record_events()
+        .withf(move |events| {
+            events
+                .iter()
+                .map(|event| event.event_type)
+                .eq(types.iter().copied())
+                && events.iter().all(|event| {
+                    matches!(event.actor, Actor::EndUser(_))
+                        && event.context.as_ref().map(|context| context.client_ip) == Some(ip())
+                        && event.occurred_at == fixed_now()
+                })
+        })
+        .times(1)
+        .returning(|_| Ok(()));
 }
 
 impl Mocks {

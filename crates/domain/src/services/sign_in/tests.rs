@@ -1,7 +1,10 @@
-use super::super::test_support::{Mocks, application, fixed_now, ip, unused_license};
+use super::super::test_support::{
+    Mocks, application, expect_events, fixed_now, ip, unused_license,
+};
 use super::super::{ActivateLicense, Credentials, Login, SignInApi};
 use crate::ban::BanKind;
 use crate::errors::{ActivateLicenseError, AppContextError, LoginError};
+use crate::event::{EventType, RequestContext};
 use crate::license::{License, LicenseDuration};
 use crate::ports::MockTransaction;
 use crate::services::Caller;
@@ -397,7 +400,7 @@ fn activation() -> ActivateLicense {
         code: LicenseCode::parse("ABCD-EFGH").unwrap(),
         username: Username::parse("john_doe").unwrap(),
         password: Password::parse("secure_password123").unwrap(),
-        ip: ip(),
+        context: RequestContext::from_ip(ip()),
     }
 }
 
@@ -437,6 +440,10 @@ async fn activation_adds_minutes_to_the_end_of_an_active_membership_and_records_
         })
         .times(1)
         .returning(|_, _, _, _| Ok(()));
+    expect_events(
+        &mut tx,
+        &[EventType::LicenseActivated, EventType::MembershipAdjusted],
+    );
     tx.expect_commit().times(1).return_once(|| Ok(()));
     mocks.expect_transaction(tx);
     let adjustment = mocks

@@ -1,9 +1,10 @@
 use super::super::test_support::{
-    Mocks, application, fixed_now, ip, password_user, stored, unused_license,
+    Mocks, application, expect_events, fixed_now, ip, password_user, stored, unused_license,
 };
 use super::super::{IntegrationApi, LicenseSignUp, PasswordSignUp};
 use crate::ban::BanKind;
 use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
+use crate::event::{EventType, RequestContext};
 use crate::license::{License, LicenseDuration};
 use crate::ports::MockTransaction;
 use crate::user::Credential;
@@ -16,7 +17,7 @@ fn password_sign_up(hardware_id: Option<&str>) -> PasswordSignUp {
         username: Username::parse("john_doe").unwrap(),
         password: Password::parse("secure_password123").unwrap(),
         hardware_id: hardware_id.map(|id| HardwareId::parse(id).unwrap()),
-        ip: ip(),
+        context: RequestContext::from_ip(ip()),
     }
 }
 
@@ -24,7 +25,7 @@ fn license_sign_up(hardware_id: Option<&str>) -> LicenseSignUp {
     LicenseSignUp {
         code: LicenseCode::parse("ABC123XYZ789").unwrap(),
         hardware_id: hardware_id.map(|id| HardwareId::parse(id).unwrap()),
-        ip: ip(),
+        context: RequestContext::from_ip(ip()),
     }
 }
 
@@ -176,6 +177,10 @@ async fn a_sign_up_stores_the_hash_and_registers_the_device_in_one_transaction()
                 registered_at: at,
             })
         });
+    expect_events(
+        &mut tx,
+        &[EventType::UserCreated, EventType::DeviceRegistered],
+    );
     tx.expect_commit().times(1).return_once(|| Ok(()));
     mocks.expect_transaction(tx);
     let user = mocks
@@ -389,6 +394,14 @@ async fn a_license_sign_up_starts_the_time_now_and_commits_user_license_and_devi
         })
         .times(1)
         .returning(|_, _, _| Ok(()));
+    expect_events(
+        &mut tx,
+        &[
+            EventType::UserCreated,
+            EventType::LicenseRedeemed,
+            EventType::DeviceRegistered,
+        ],
+    );
     tx.expect_commit().times(1).return_once(|| Ok(()));
     mocks.expect_transaction(tx);
     let user = mocks
