@@ -137,7 +137,7 @@ fn flag(field: &str, raw: Option<&str>) -> Result<Option<bool>, ApiError> {
     .transpose()
 }
 
-fn time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub(crate) fn time(field: &str, raw: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     raw.map(|raw| {
         DateTime::parse_from_rfc3339(raw)
             .map(|time| time.with_timezone(&Utc))

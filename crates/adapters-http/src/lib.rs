@@ -7,6 +7,7 @@ mod auth;
 mod caller;
 mod client_ip;
 mod dto;
+mod dto_audit;
 mod dto_bans;
 mod dto_licenses;
 mod dto_sign_in;

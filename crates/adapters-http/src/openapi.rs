@@ -33,6 +33,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         admin::create_ban,
         admin::list_bans,
         admin::delete_ban,
+        admin::audit,
         admin::get_settings,
         user_admin::adjust_membership_time,
         user_admin::lifetime_access,

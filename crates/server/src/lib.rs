@@ -117,6 +117,7 @@ pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result
             licenses: store.clone(),
             devices: store.clone(),
             bans,
+            events: store.clone(),
             sessions: store.clone(),
             variables: store.clone(),
             user_variables: store.clone(),

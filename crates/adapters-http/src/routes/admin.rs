@@ -2,6 +2,7 @@
 
 use crate::auth::AdminApp;
 use crate::dto::{SettingsRequest, SettingsResponse, UserDetailsResponse};
+use crate::dto_audit::{AuditListResponse, AuditQuery};
 use crate::dto_bans::{BanListResponse, BanResponse, BansQuery, CreateBanRequest};
 use crate::dto_licenses::{
     CreateLicensesRequest, CreatedLicensesResponse, LicenseListResponse, LicenseResponse,
@@ -149,6 +150,30 @@ pub async fn list_bans(
     let filter = filter.into_inner().try_into_domain()?;
     let bans = service.list_bans(app.0.id, filter, page).await?;
     Ok(web::Json(bans.into()))
+}
+
+/// The audit log: every change to the application, newest first, a page at a time, by
+/// action, actor, target and time.
+#[utoipa::path(
+    get, path = "/api/admin/audit", tag = "admin",
+    params(PageQuery, AuditQuery),
+    security(("admin_api_key" = [])),
+    responses(
+        (status = 200, description = "One page of events", body = AuditListResponse),
+        (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
+        (status = 422, description = "Bad limit, cursor, action, actor, target or time", body = ErrorBody),
+    )
+)]
+pub async fn audit(
+    app: AdminApp,
+    service: web::Data<dyn AdminApi>,
+    page: web::Query<PageQuery>,
+    filter: web::Query<AuditQuery>,
+) -> Result<web::Json<AuditListResponse>, ApiError> {
+    let page = page.try_into_domain()?;
+    let filter = filter.into_inner().try_into_domain()?;
+    let events = service.audit(app.0.id, filter, page).await?;
+    Ok(web::Json(events.into()))
 }
 
 /// The application's sign-in settings.

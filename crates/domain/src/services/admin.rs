@@ -7,6 +7,7 @@ use super::{
 use crate::application::{Application, ApplicationUpdate};
 use crate::ban::{Ban, BanFilter, BanProbe, BanTarget, NewBan, StoredBan};
 use crate::errors::{AuthenticateError, CreateBanError, CreateLicensesError, StoreLicensesError};
+use crate::event::{Event, EventFilter};
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration, LicenseFilter, NewLicense};
 use crate::page::{Page, PageRequest};
 use crate::user::UserDetails;
@@ -251,6 +252,15 @@ impl AdminApi for Latchkey {
         self.change_settings(app, &update)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the authenticated application disappeared"))
+    }
+
+    async fn audit(
+        &self,
+        app: ApplicationId,
+        filter: EventFilter,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<Event>> {
+        self.ports.events.list(app, &filter, &page).await
     }
 
     async fn list_bans(

@@ -20,12 +20,12 @@ use crate::errors::{
     ActivateLicenseError, AppContextError, AuthenticateError, CreateBanError, CreateLicensesError,
     LicenseSignUpError, LoginError, SignUpError, UserAdminError,
 };
-use crate::event::RequestContext;
+use crate::event::{Event, EventFilter, RequestContext};
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    ApplicationStore, BanStore, Clock, DeviceStore, LicenseStore, NonceStore, PasswordHasher,
-    SessionStore, UnitOfWork, UserStore, UserVariableStore, VariableStore,
+    ApplicationStore, BanStore, Clock, DeviceStore, EventStore, LicenseStore, NonceStore,
+    PasswordHasher, SessionStore, UnitOfWork, UserStore, UserVariableStore, VariableStore,
 };
 use crate::session::{UserVariable, Variable};
 use crate::user::Adjustment;
@@ -375,6 +375,13 @@ pub trait AdminApi: Send + Sync {
     ) -> anyhow::Result<Page<Ban>>;
     /// `false` when the application has no such ban.
     async fn delete_ban(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool>;
+    /// The audit log: the application's events, newest first.
+    async fn audit(
+        &self,
+        app: ApplicationId,
+        filter: EventFilter,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<Event>>;
     /// Changes the application's sign-in settings.
     async fn update_settings(
         &self,
@@ -424,6 +431,7 @@ pub struct Ports {
     pub licenses: Arc<dyn LicenseStore>,
     pub devices: Arc<dyn DeviceStore>,
     pub bans: Arc<dyn BanStore>,
+    pub events: Arc<dyn EventStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub variables: Arc<dyn VariableStore>,
     pub user_variables: Arc<dyn UserVariableStore>,

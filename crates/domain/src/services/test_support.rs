@@ -6,9 +6,9 @@ use crate::application::{Application, ApplicationName};
 use crate::event::{Actor, EventType};
 use crate::license::{License, LicenseDuration};
 use crate::ports::{
-    MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockLicenseStore,
-    MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction, MockUnitOfWork,
-    MockUserStore, MockUserVariableStore, MockVariableStore,
+    MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockEventStore,
+    MockLicenseStore, MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction,
+    MockUnitOfWork, MockUserStore, MockUserVariableStore, MockVariableStore,
 };
 use crate::user::{Credential, Membership, NewUser, User};
 use crate::values::{ApplicationId, ClientIp, Digest, LicenseId};
@@ -82,6 +82,7 @@ pub(crate) struct Mocks {
     pub licenses: MockLicenseStore,
     pub devices: MockDeviceStore,
     pub bans: MockBanStore,
+    pub events: MockEventStore,
     pub sessions: MockSessionStore,
     pub variables: MockVariableStore,
     pub user_variables: MockUserVariableStore,
@@ -128,6 +129,7 @@ impl Mocks {
                 licenses: Arc::new(self.licenses),
                 devices: Arc::new(self.devices),
                 bans: Arc::new(self.bans),
+                events: Arc::new(self.events),
                 sessions: Arc::new(self.sessions),
                 variables: Arc::new(self.variables),
                 user_variables: Arc::new(self.user_variables),

@@ -6,6 +6,7 @@ mod helpers;
 
 mod admin;
 mod anonymous;
+mod audit;
 mod faults;
 mod instances;
 mod legacy_auth;

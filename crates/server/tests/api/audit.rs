@@ -1,0 +1,208 @@
+//! The audit log over HTTP: sign-ups and activations recorded with who, what and from where,
+//! filtered and paged; refused changes leave nothing; codes and passwords never appear.
+
+use crate::helpers::{AppCredentials, Backend, TestApp, assert_error, send};
+use crate::on_both_backends;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+on_both_backends!(
+    sign_ups_and_activations_are_in_the_audit_log_with_their_actor_and_origin,
+    the_audit_log_filters_pages_and_refuses_bad_filters,
+);
+
+async fn audit(app: &TestApp, creds: &AppCredentials, query: &str) -> Vec<Value> {
+    let (status, body) =
+        send(app.admin(creds, Method::GET, &format!("/api/admin/audit?{query}"))).await;
+    assert_eq!(status, 200, "{body}");
+    body["events"].as_array().unwrap().clone()
+}
+
+fn actions(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .map(|event| event["action"].as_str().unwrap())
+        .collect()
+}
+
+async fn sign_ups_and_activations_are_in_the_audit_log_with_their_actor_and_origin(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let creds = app.create_app(true).await;
+    let codes = app.mint(&creds, 3, Some(60)).await;
+
+    let (status, user) = send(
+        app.integration(&creds, "/api/integration/sign_up_with_license_code")
+            .header("user-agent", "vendor-app/2.1")
+            .header("x-request-id", "req-7")
+            .json(&json!({"code": codes[0], "hardware_id": "device-1"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{user}");
+    let user_id = user["id"].as_str().unwrap();
+    let events = audit(&app, &creds, "").await;
+    assert_eq!(
+        actions(&events),
+        ["device.registered", "license.redeemed", "user.created"],
+        "newest first; the three were recorded together"
+    );
+    for event in &events {
+        assert_eq!(event["actor"], json!({"kind": "end_user", "id": user_id}));
+        assert_eq!(event["client_ip"], "127.0.0.1");
+        assert_eq!(event["user_agent"], "vendor-app/2.1");
+        assert_eq!(event["request_id"], "req-7");
+    }
+    assert_eq!(events[2]["target"], json!({"kind": "user", "id": user_id}));
+    assert_eq!(events[2]["summary"]["credential"], "license_code");
+    assert_eq!(events[1]["target"]["kind"], "license");
+    assert_eq!(events[1]["summary"]["user_id"], user_id);
+    assert_eq!(events[0]["summary"]["hardware_id"], "device-1");
+
+    // A password sign-up, then an activation of a second code for that user.
+    let (status, alice) = app
+        .sign_up(
+            &creds,
+            json!({"username": "alice", "password": "secure_password123", "hardware_id": "device-2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{alice}");
+    let activate = json!({"code": codes[1], "username": "alice", "password": "secure_password123"});
+    let (status, body) = send(
+        app.integration(&creds, "/api/integration/activate_license")
+            .json(&activate),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let alice_id = alice["id"].as_str().unwrap();
+    let of_alice = audit(&app, &creds, &format!("actor={alice_id}")).await;
+    assert_eq!(
+        actions(&of_alice),
+        [
+            "membership.adjusted",
+            "license.activated",
+            "device.registered",
+            "user.created"
+        ]
+    );
+    assert_eq!(of_alice[0]["summary"]["minutes"], 60);
+    assert_eq!(
+        of_alice[0]["target"],
+        json!({"kind": "user", "id": alice_id})
+    );
+    assert_eq!(of_alice[3]["summary"]["username"], "alice");
+    assert_eq!(of_alice[3]["user_agent"], Value::Null);
+
+    // Refused: a used code and a taken name change nothing, so they record nothing.
+    let (status, _) = app
+        .license_sign_up(&creds, json!({"code": codes[0], "hardware_id": "device-3"}))
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = app
+        .sign_up(
+            &creds,
+            json!({"username": "ALICE", "password": "secure_password123", "hardware_id": "device-4"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let all = audit(&app, &creds, "limit=200").await;
+    assert_eq!(all.len(), 7);
+    let text = Value::Array(all).to_string();
+    for secret in [
+        &codes[0],
+        &codes[1],
+        "secure_password123",
+        &creds.api_secret,
+    ] {
+        assert!(!text.contains(secret), "the audit log shows {secret}");
+    }
+    let other = app.create_app(true).await;
+    assert!(
+        audit(&app, &other, "").await.is_empty(),
+        "another application's log is its own"
+    );
+}
+
+async fn the_audit_log_filters_pages_and_refuses_bad_filters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let creds = app.create_app(false).await;
+    let before = chrono::Utc::now();
+    for code in app.mint(&creds, 3, None).await {
+        let (status, body) = app.license_sign_up(&creds, json!({"code": code})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let after = chrono::Utc::now();
+
+    let users = audit(&app, &creds, "action=user.created").await;
+    assert_eq!(actions(&users), ["user.created"; 3]);
+    let target = users[1]["target"]["id"].as_str().unwrap();
+    let of_one = audit(&app, &creds, &format!("target={target}")).await;
+    assert_eq!(actions(&of_one), ["user.created"]);
+    assert_eq!(audit(&app, &creds, "actor=end_user").await.len(), 6);
+    assert!(audit(&app, &creds, "actor=operator").await.is_empty());
+    let since = urlencode(&before.to_rfc3339());
+    let until = urlencode(&after.to_rfc3339());
+    assert_eq!(
+        audit(&app, &creds, &format!("since={since}&until={until}"))
+            .await
+            .len(),
+        6
+    );
+    assert!(
+        audit(&app, &creds, &format!("since={until}"))
+            .await
+            .is_empty()
+    );
+
+    // Two at a time, every event once, newest first.
+    let mut seen = Vec::new();
+    let mut query = "limit=2".to_owned();
+    loop {
+        let (status, body) =
+            send(app.admin(&creds, Method::GET, &format!("/api/admin/audit?{query}"))).await;
+        assert_eq!(status, 200, "{body}");
+        let page = body["events"].as_array().unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(
+            page.iter()
+                .map(|event| event["id"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(cursor) => query = format!("limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let all: Vec<String> = audit(&app, &creds, "limit=200")
+        .await
+        .iter()
+        .map(|event| event["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(seen, all);
+    let mut sorted = all.clone();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(all, sorted, "newest first by id");
+
+    for (query, field) in [
+        ("action=user.exploded", "action"),
+        ("target=not-a-uuid", "target"),
+        ("since=yesterday", "since"),
+        ("until=2026-13-01T00:00:00Z", "until"),
+        ("limit=0", "limit"),
+    ] {
+        let answer =
+            send(app.admin(&creds, Method::GET, &format!("/api/admin/audit?{query}"))).await;
+        assert_error(&answer, 422, "validation_failed");
+        assert_eq!(answer.1["field"], field, "{query}");
+    }
+    let (status, _) = send(
+        app.client
+            .get(app.url("/api/admin/audit"))
+            .bearer_auth("lk_adm_wrong"),
+    )
+    .await;
+    assert_eq!(status, 401);
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace('+', "%2B").replace(':', "%3A")
+}
