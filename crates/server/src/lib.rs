@@ -173,6 +173,8 @@ pub struct Server {
     metrics: Option<(actix_web::dev::Server, u16)>,
     service: Arc<Latchkey>,
     session_retention: chrono::Duration,
+    /// `None`: events are kept forever.
+    audit_retention: Option<chrono::Duration>,
 }
 
 impl Server {
@@ -254,6 +256,12 @@ impl Server {
         };
         let retention = i64::try_from(settings.database.session_retention_secs)
             .context("database.session_retention_secs is too large")?;
+        let audit_retention = match settings.audit.retention_days {
+            0 => None,
+            days => Some(chrono::Duration::days(
+                i64::try_from(days).context("audit.retention_days is too large")?,
+            )),
+        };
         Ok(Self {
             port,
             server,
@@ -262,7 +270,50 @@ impl Server {
             drain_delay: Duration::from_millis(settings.http.drain_delay_ms),
             service: purging,
             session_retention: chrono::Duration::seconds(retention),
+            audit_retention,
         })
+    }
+
+    /// Starts the timed purges: old sessions, expired bans and nonces, and events past the
+    /// audit retention.
+    fn purges(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        type Deleted = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<u64>> + Send>>;
+        type Purge = Box<dyn Fn(Arc<Latchkey>) -> Deleted + Send + Sync>;
+        let session_retention = self.session_retention;
+        let mut jobs: Vec<(&'static str, Purge)> = vec![
+            (
+                "sessions",
+                Box::new(move |service| {
+                    Box::pin(async move { service.purge_expired_sessions(session_retention).await })
+                }),
+            ),
+            (
+                "bans",
+                Box::new(|service| Box::pin(async move { service.purge_expired_bans().await })),
+            ),
+            (
+                "request nonces",
+                Box::new(|service| Box::pin(async move { service.purge_expired_nonces().await })),
+            ),
+        ];
+        if let Some(retention) = self.audit_retention {
+            jobs.push((
+                "events",
+                Box::new(move |service| {
+                    Box::pin(async move { service.purge_old_events(retention).await })
+                }),
+            ));
+        }
+        jobs.into_iter()
+            .map(|(what, purge)| {
+                let service = self.service.clone();
+                tokio::spawn(housekeeping::purge_periodically(
+                    housekeeping::PURGE_EVERY,
+                    what,
+                    move || purge(service.clone()),
+                ))
+            })
+            .collect()
     }
 
     #[must_use]
@@ -293,6 +344,7 @@ impl Server {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let purges = self.purges();
         let (handle, draining, delay) = (self.server.handle(), self.draining, self.drain_delay);
         let (metrics, metrics_handle) = match self.metrics {
             Some((server, _)) => {
@@ -314,33 +366,6 @@ impl Server {
                 metrics.stop(false).await;
             }
         });
-        let (service, retention) = (self.service.clone(), self.session_retention);
-        let purging_sessions = tokio::spawn(housekeeping::purge_periodically(
-            housekeeping::PURGE_EVERY,
-            "sessions",
-            move || {
-                let service = service.clone();
-                async move { service.purge_expired_sessions(retention).await }
-            },
-        ));
-        let service = self.service.clone();
-        let purging_bans = tokio::spawn(housekeeping::purge_periodically(
-            housekeeping::PURGE_EVERY,
-            "bans",
-            move || {
-                let service = service.clone();
-                async move { service.purge_expired_bans().await }
-            },
-        ));
-        let service = self.service;
-        let purging_nonces = tokio::spawn(housekeeping::purge_periodically(
-            housekeeping::PURGE_EVERY,
-            "request nonces",
-            move || {
-                let service = service.clone();
-                async move { service.purge_expired_nonces().await }
-            },
-        ));
         // Both servers are polled here, in the server's own task.
         let metrics = async move {
             if let Some(metrics) = metrics
@@ -350,9 +375,9 @@ impl Server {
             }
         };
         let (served, ()) = tokio::join!(self.server, metrics);
-        purging_sessions.abort();
-        purging_bans.abort();
-        purging_nonces.abort();
+        for purge in purges {
+            purge.abort();
+        }
         served
     }
 }

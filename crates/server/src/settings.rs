@@ -16,6 +16,7 @@ pub struct Settings {
     pub hashing: HashingSection,
     pub limits: LimitsSection,
     pub bans: BansSection,
+    pub audit: AuditSection,
     pub signing: SigningSection,
     #[serde(default)]
     pub secrets: SecretsSection,
@@ -58,6 +59,12 @@ pub struct BansSection {
     /// How long a ban the server makes by itself lasts (a cross-ban, or an address or device
     /// banned with its user); 0: forever. Bans the admin API makes last as asked.
     pub cross_ban_ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuditSection {
+    /// How many days events are kept in the audit log; 0: forever.
+    pub retention_days: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -149,6 +156,7 @@ impl Settings {
                 "bans.cross_ban_ttl_seconds",
                 domain::Latchkey::DEFAULT_CROSS_BAN_TTL.num_seconds(),
             )?
+            .set_default("audit.retention_days", 180)?
             .set_default("log.format", "pretty")?
             .set_default("log.level", "info")?;
         if let Some(file) = file {

@@ -46,6 +46,16 @@ impl Latchkey {
         let now = self.ports.clock.now();
         in_batches(|| self.ports.bans.delete_expired(now, PURGE_BATCH)).await
     }
+
+    /// Deletes events that occurred more than `retention` ago, batch after batch, and says how
+    /// many: the audit log's retention, and the only deletion of events there is.
+    ///
+    /// # Errors
+    /// When the store fails; the events deleted until then stay deleted.
+    pub async fn purge_old_events(&self, retention: chrono::Duration) -> anyhow::Result<u64> {
+        let before = self.ports.clock.now() - retention;
+        in_batches(|| self.ports.events.delete_older_than(before, PURGE_BATCH)).await
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +102,26 @@ mod tests {
         }
         let deleted = mocks.service().purge_expired_bans().await.unwrap();
         assert_eq!(deleted, PURGE_BATCH);
+    }
+
+    #[tokio::test]
+    async fn events_older_than_the_retention_are_deleted_batch_after_batch() {
+        let mut mocks = Mocks::default();
+        let mut order = Sequence::new();
+        for deleted in [PURGE_BATCH, 0] {
+            mocks
+                .events
+                .expect_delete_older_than()
+                .withf(|before, batch| {
+                    *before == fixed_now() - chrono::Duration::days(180) && *batch == PURGE_BATCH
+                })
+                .times(1)
+                .in_sequence(&mut order)
+                .returning(move |_, _| Ok(deleted));
+        }
+        let service = mocks.service();
+        let deleted = service.purge_old_events(chrono::Duration::days(180)).await;
+        assert_eq!(deleted.unwrap(), PURGE_BATCH);
     }
 
     #[tokio::test]

@@ -6,8 +6,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
-    BansSection, DatabaseSection, HashingSection, HttpSection, LimitsSection, LogSection,
-    MetricsSection, OperatorSection, SecretsSection, Settings, SigningSection,
+    AuditSection, BansSection, DatabaseSection, HashingSection, HttpSection, LimitsSection,
+    LogSection, MetricsSection, OperatorSection, SecretsSection, Settings, SigningSection,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -124,6 +124,9 @@ pub fn settings(url: &str) -> Settings {
             sign_ups_per_hour: 30,
             failed_attempts_per_minute: 10,
             redis_url: None,
+        },
+        audit: AuditSection {
+            retention_days: 180,
         },
         bans: BansSection {
             cross_ban_ttl_seconds: 604_800,
