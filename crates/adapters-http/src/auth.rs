@@ -2,6 +2,7 @@
 
 use crate::client_ip::client_ip;
 use crate::error::ApiError;
+use crate::origin::Origin;
 use crate::signing::{AnsweringApp, CredentialsChecked, RequestBinding};
 use actix_web::HttpMessage as _;
 use actix_web::dev::Payload;
@@ -9,6 +10,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use domain::application::Application;
 use domain::errors::AuthenticateError;
+use domain::event::{Actor, ChangedBy};
 use domain::ports::{RateLimit, RateLimiter};
 use domain::services::{AdminApi, IntegrationApi, RequestSignatureError, RequestSigning};
 use domain::values::Digest;
@@ -19,7 +21,17 @@ use std::future::{Ready, ready};
 pub struct IntegrationApp(pub Application);
 
 /// The application whose admin key is the bearer token.
-pub struct AdminApp(pub Application);
+pub struct AdminApp(pub Application, pub Actor);
+
+impl AdminApp {
+    /// Who makes a change through this admin request, and from where.
+    pub fn changed_by(&self, origin: Origin) -> ChangedBy {
+        ChangedBy {
+            actor: self.1.clone(),
+            context: Some(origin.0),
+        }
+    }
+}
 
 /// Proof that the caller holds the operator token.
 pub struct Operator;
@@ -129,7 +141,10 @@ impl FromRequest for AdminApp {
                 .authenticate_admin(&key)
                 .await
                 .map_err(|e| map_auth(e, ApiError::InvalidAdminKey))?;
-            Ok(Self(app))
+            Ok(Self(
+                app,
+                Actor::AdminKey(Actor::admin_key_id(&Digest::of(&key))),
+            ))
         })
     }
 }

@@ -185,6 +185,35 @@ impl RequestContext {
     }
 }
 
+/// Who made a change, and from which request: what every event of the change records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedBy {
+    pub actor: Actor,
+    /// `None` for the system's own work.
+    pub context: Option<RequestContext>,
+}
+
+impl ChangedBy {
+    /// The event of `event_type` this actor made to `target`, with an empty summary.
+    #[must_use]
+    pub fn event(
+        &self,
+        application_id: ApplicationId,
+        event_type: EventType,
+        target: EventTarget,
+        occurred_at: DateTime<Utc>,
+    ) -> Event {
+        Event::new(
+            application_id,
+            event_type,
+            self.actor.clone(),
+            target,
+            self.context.clone(),
+            occurred_at,
+        )
+    }
+}
+
 /// One value of an event's summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {

@@ -9,6 +9,7 @@ use crate::dto_user_admin::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::origin::Origin;
 use crate::pages::PageQuery;
 use actix_web::{HttpResponse, web};
 use domain::errors::UserAdminError;
@@ -45,12 +46,13 @@ type UserAnswer = Result<web::Json<UserDetailsResponse>, ApiError>;
 )]
 pub async fn adjust_membership_time(
     app: AdminApp,
+    origin: Origin,
     service: web::Data<dyn UserAdminApi>,
     body: JsonBody<AdjustMembershipTimeRequest>,
 ) -> UserAnswer {
     let (user, minutes) = body.0.try_into_domain()?;
     let details = service
-        .adjust_membership_time(app.0.id, user, minutes)
+        .adjust_membership_time(app.0.id, user, minutes, &app.changed_by(origin))
         .await
         .map_err(user_error)?;
     Ok(web::Json(details.into()))
@@ -70,12 +72,13 @@ pub async fn adjust_membership_time(
 )]
 pub async fn lifetime_access(
     app: AdminApp,
+    origin: Origin,
     service: web::Data<dyn UserAdminApi>,
     body: JsonBody<LifetimeAccessRequest>,
 ) -> UserAnswer {
     let (user, grant) = body.0.try_into_domain()?;
     let details = service
-        .set_lifetime_access(app.0.id, user, grant)
+        .set_lifetime_access(app.0.id, user, grant, &app.changed_by(origin))
         .await
         .map_err(user_error)?;
     Ok(web::Json(details.into()))
@@ -95,12 +98,14 @@ pub async fn lifetime_access(
 )]
 pub async fn reset_devices(
     app: AdminApp,
+    origin: Origin,
     service: web::Data<dyn UserAdminApi>,
     body: JsonBody<ResetDevicesRequest>,
 ) -> UserAnswer {
     let target = body.0.try_into_domain()?;
+    let by = app.changed_by(origin);
     let details = service
-        .reset_devices(&app.0, target)
+        .reset_devices(&app.0, target, &by)
         .await
         .map_err(user_error)?;
     Ok(web::Json(details.into()))

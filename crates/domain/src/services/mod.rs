@@ -20,7 +20,7 @@ use crate::errors::{
     ActivateLicenseError, AppContextError, AuthenticateError, CreateBanError, CreateLicensesError,
     LicenseSignUpError, LoginError, SignUpError, UserAdminError,
 };
-use crate::event::{Event, EventFilter, RequestContext};
+use crate::event::{ChangedBy, Event, EventFilter, RequestContext};
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
@@ -282,17 +282,20 @@ pub trait UserAdminApi: Send + Sync {
         app: ApplicationId,
         user: UserId,
         minutes: i64,
+        by: &ChangedBy,
     ) -> Result<UserDetails, UserAdminError>;
     async fn set_lifetime_access(
         &self,
         app: ApplicationId,
         user: UserId,
         grant: bool,
+        by: &ChangedBy,
     ) -> Result<UserDetails, UserAdminError>;
     async fn reset_devices(
         &self,
         app: &Application,
         target: DeviceResetTarget,
+        by: &ChangedBy,
     ) -> Result<UserDetails, UserAdminError>;
     async fn set_user_limits(
         &self,

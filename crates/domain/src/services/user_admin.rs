@@ -5,6 +5,7 @@
 use super::{DeviceResetTarget, Latchkey, UserAdminApi, UserPage};
 use crate::application::Application;
 use crate::errors::UserAdminError;
+use crate::event::{ChangedBy, EventTarget, EventType};
 use crate::page::{Page, PageRequest};
 use crate::session::{UserVariable, Variable};
 use crate::user::{Adjustment, AdjustmentKind, User, UserDetails, UserLimits};
@@ -32,6 +33,7 @@ impl Latchkey {
         &self,
         app: ApplicationId,
         user: UserId,
+        by: &ChangedBy,
         adjustment: impl FnOnce(&crate::user::Membership) -> Result<Adjustment, UserAdminError>,
     ) -> Result<UserDetails, UserAdminError> {
         let now = self.ports.clock.now();
@@ -44,6 +46,20 @@ impl Latchkey {
         let membership = locked.membership.after(&adjustment, now);
         tx.adjust_membership(app, user, membership, &adjustment)
             .await?;
+        let adjusted = by
+            .event(
+                app,
+                EventType::MembershipAdjusted,
+                EventTarget::user(user),
+                now,
+            )
+            .with("minutes", adjustment.minutes)
+            .with("grants_lifetime_access", adjustment.grants_lifetime_access)
+            .with(
+                "revokes_lifetime_access",
+                adjustment.revokes_lifetime_access,
+            );
+        tx.record_events(&[adjusted]).await?;
         tx.commit().await?;
         self.details(app, user).await
     }
@@ -68,8 +84,9 @@ impl UserAdminApi for Latchkey {
         app: ApplicationId,
         user: UserId,
         minutes: i64,
+        by: &ChangedBy,
     ) -> Result<UserDetails, UserAdminError> {
-        self.adjust(app, user, |membership| {
+        self.adjust(app, user, by, |membership| {
             if membership.is_lifetime {
                 return Err(UserAdminError::LifetimeMembership);
             }
@@ -83,15 +100,19 @@ impl UserAdminApi for Latchkey {
         app: ApplicationId,
         user: UserId,
         grant: bool,
+        by: &ChangedBy,
     ) -> Result<UserDetails, UserAdminError> {
-        self.adjust(app, user, |_| Ok(self.admin_adjustment(0, grant, !grant)))
-            .await
+        self.adjust(app, user, by, |_| {
+            Ok(self.admin_adjustment(0, grant, !grant))
+        })
+        .await
     }
 
     async fn reset_devices(
         &self,
         app: &Application,
         target: DeviceResetTarget,
+        by: &ChangedBy,
     ) -> Result<UserDetails, UserAdminError> {
         let user = match target {
             DeviceResetTarget::User(user) => user,
@@ -105,7 +126,20 @@ impl UserAdminApi for Latchkey {
         tx.lock_user(app.id, user, None)
             .await?
             .ok_or(UserAdminError::UnknownUser)?;
-        tx.delete_devices(app.id, user).await?;
+        let removed = tx.delete_devices(app.id, user).await?;
+        let now = self.ports.clock.now();
+        let reset = by
+            .event(
+                app.id,
+                EventType::DevicesReset,
+                EventTarget::user(user),
+                now,
+            )
+            .with(
+                "devices_removed",
+                i64::try_from(removed).unwrap_or(i64::MAX),
+            );
+        tx.record_events(&[reset]).await?;
         tx.commit().await?;
         self.details(app.id, user).await
     }
@@ -203,10 +237,18 @@ impl UserAdminApi for Latchkey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Actor, Detail, RequestContext};
     use crate::ports::MockTransaction;
-    use crate::services::test_support::{Mocks, application, fixed_now, password_user};
+    use crate::services::test_support::{Mocks, application, fixed_now, ip, password_user};
     use crate::user::{Membership, User};
     use chrono::Duration;
+
+    fn admin() -> ChangedBy {
+        ChangedBy {
+            actor: Actor::AdminKey("adm_0123456789ab".to_owned()),
+            context: Some(RequestContext::from_ip(ip())),
+        }
+    }
 
     fn locked(membership: Membership) -> User {
         User {
@@ -233,7 +275,7 @@ mod tests {
         mocks.expect_transaction(tx);
         let result = mocks
             .service()
-            .adjust_membership_time(application(false).id, UserId::generate(), 60)
+            .adjust_membership_time(application(false).id, UserId::generate(), 60, &admin())
             .await;
         assert!(matches!(result, Err(UserAdminError::LifetimeMembership)));
     }
@@ -259,6 +301,16 @@ mod tests {
             })
             .times(1)
             .returning(|_, _, _, _| Ok(()));
+        tx.expect_record_events()
+            .withf(|events| {
+                let [event] = events else { return false };
+                event.event_type == EventType::MembershipAdjusted
+                    && event.actor == admin().actor
+                    && event.context == admin().context
+                    && event.summary.get("minutes") == Some(&Detail::Number(-90))
+            })
+            .times(1)
+            .returning(|_| Ok(()));
         tx.expect_commit().times(1).return_once(|| Ok(()));
         mocks.expect_transaction(tx);
         mocks
@@ -273,7 +325,7 @@ mod tests {
             .return_once(|_, _| Ok(vec![]));
         let result = mocks
             .service()
-            .adjust_membership_time(application(false).id, UserId::generate(), -90)
+            .adjust_membership_time(application(false).id, UserId::generate(), -90, &admin())
             .await;
         assert!(result.is_ok());
     }
@@ -288,7 +340,7 @@ mod tests {
         mocks.expect_transaction(tx);
         let result = mocks
             .service()
-            .set_lifetime_access(application(false).id, UserId::generate(), true)
+            .set_lifetime_access(application(false).id, UserId::generate(), true, &admin())
             .await;
         assert!(matches!(result, Err(UserAdminError::UnknownUser)));
     }

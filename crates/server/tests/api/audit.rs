@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 on_both_backends!(
     sign_ups_and_activations_are_in_the_audit_log_with_their_actor_and_origin,
     the_audit_log_filters_pages_and_refuses_bad_filters,
+    admin_changes_to_users_are_recorded_by_the_admin_key_s_id,
 );
 
 async fn audit(app: &TestApp, creds: &AppCredentials, query: &str) -> Vec<Value> {
@@ -205,4 +206,75 @@ async fn the_audit_log_filters_pages_and_refuses_bad_filters(backend: Backend) {
 
 fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
+}
+
+/// `adm_` and the first 12 hex digits of the key's SHA-256, as docs/events.md says.
+fn admin_key_id(key: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest[..6]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("adm_{hex}")
+}
+
+async fn admin_changes_to_users_are_recorded_by_the_admin_key_s_id(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let creds = app.create_app(true).await;
+    let body = json!({"username": "bob", "password": "secure_password123", "hardware_id": "d-1"});
+    let (status, bob) = app.sign_up(&creds, body).await;
+    assert_eq!(status, 200, "{bob}");
+    let bob_id = bob["id"].as_str().unwrap();
+    for (path, body) in [
+        (
+            "/api/admin/adjust-membership-time",
+            json!({"user_id": bob_id, "minutes": 90, "action": "add"}),
+        ),
+        (
+            "/api/admin/lifetime-access",
+            json!({"user_id": bob_id, "action": "grant"}),
+        ),
+        ("/api/admin/reset-devices", json!({"user_id": bob_id})),
+    ] {
+        let request = app
+            .admin(&creds, Method::POST, path)
+            .header("x-request-id", "support-ticket-42")
+            .json(&body);
+        let (status, answer) = send(request).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+    // Refused: time cannot be added to a lifetime membership, so nothing is recorded.
+    let refused = app
+        .admin(&creds, Method::POST, "/api/admin/adjust-membership-time")
+        .json(&json!({"user_id": bob_id, "minutes": 5, "action": "add"}));
+    assert_eq!(send(refused).await.0, 409);
+
+    let by_admin = audit(&app, &creds, "actor=admin_key").await;
+    assert_eq!(
+        actions(&by_admin),
+        [
+            "devices.reset",
+            "membership.adjusted",
+            "membership.adjusted"
+        ]
+    );
+    let key_id = admin_key_id(&creds.admin_api_key);
+    for event in &by_admin {
+        assert_eq!(event["actor"], json!({"kind": "admin_key", "id": key_id}));
+        assert_eq!(event["target"], json!({"kind": "user", "id": bob_id}));
+        assert_eq!(event["request_id"], "support-ticket-42");
+    }
+    assert_eq!(by_admin[0]["summary"]["devices_removed"], 1);
+    assert_eq!(by_admin[1]["summary"]["grants_lifetime_access"], true);
+    assert_eq!(by_admin[2]["summary"]["minutes"], 90);
+    assert_eq!(
+        audit(&app, &creds, &format!("actor={key_id}")).await.len(),
+        3
+    );
+    let text = Value::Array(by_admin).to_string();
+    assert!(
+        !text.contains(&creds.admin_api_key),
+        "the key itself never shows"
+    );
 }
