@@ -34,6 +34,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         admin::list_bans,
         admin::delete_ban,
         admin::audit,
+        admin::export_audit,
         admin::get_settings,
         user_admin::adjust_membership_time,
         user_admin::lifetime_access,

@@ -58,6 +58,15 @@ impl PageRequest {
         }
     }
 
+    /// The largest page after `after`: for walking a whole list (an export).
+    #[must_use]
+    pub const fn largest(after: Option<Cursor>) -> Self {
+        Self {
+            after,
+            limit: Self::MAX_LIMIT,
+        }
+    }
+
     #[must_use]
     pub const fn after(&self) -> Option<Cursor> {
         self.after

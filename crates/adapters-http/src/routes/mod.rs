@@ -85,6 +85,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource!("/api/admin/license/{code}", get => admin::get_license))
         .service(resource!("/api/admin/bans", post => admin::create_ban, get => admin::list_bans))
         .service(resource!("/api/admin/audit", get => admin::audit))
+        .service(resource!("/api/admin/audit/export", get => admin::export_audit))
         .service(resource!(
             "/api/admin/settings",
             get => admin::get_settings,

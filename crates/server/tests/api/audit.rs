@@ -10,6 +10,7 @@ on_both_backends!(
     sign_ups_and_activations_are_in_the_audit_log_with_their_actor_and_origin,
     the_audit_log_filters_pages_and_refuses_bad_filters,
     admin_changes_to_users_are_recorded_by_the_admin_key_s_id,
+    the_export_streams_every_matching_event_as_ndjson_across_pages,
 );
 
 async fn audit(app: &TestApp, creds: &AppCredentials, query: &str) -> Vec<Value> {
@@ -277,4 +278,73 @@ async fn admin_changes_to_users_are_recorded_by_the_admin_key_s_id(backend: Back
         !text.contains(&creds.admin_api_key),
         "the key itself never shows"
     );
+}
+
+async fn the_export_streams_every_matching_event_as_ndjson_across_pages(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let creds = app.create_app(false).await;
+    // 105 license sign-ups make 210 events: more than one page of 200.
+    let sign_ups = app
+        .mint(&creds, 105, Some(60))
+        .await
+        .into_iter()
+        .map(|code| {
+            app.integration(&creds, "/api/integration/sign_up_with_license_code")
+                .json(&json!({"code": code}))
+        });
+    for answer in crate::helpers::all_at_once(sign_ups.collect()).await {
+        assert_eq!(answer.0, 200, "{}", answer.1);
+    }
+
+    let export = |query: &str| {
+        app.admin(
+            &creds,
+            Method::GET,
+            &format!("/api/admin/audit/export?{query}"),
+        )
+        .send()
+    };
+    let response = export("").await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+    let text = response.text().await.unwrap();
+    let exported: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(exported.len(), 210);
+    assert!(text.ends_with('\n'), "every line ends");
+
+    let mut listed = Vec::new();
+    let mut query = "limit=200".to_owned();
+    loop {
+        let (status, body) =
+            send(app.admin(&creds, Method::GET, &format!("/api/admin/audit?{query}"))).await;
+        assert_eq!(status, 200, "{body}");
+        listed.extend(body["events"].as_array().unwrap().iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(cursor) => query = format!("limit=200&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        exported, listed,
+        "the export is the list, whole, in its order"
+    );
+
+    let redeemed = export("action=license.redeemed")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(redeemed.lines().count(), 105);
+    let nothing = export("since=2999-01-01T00:00:00Z").await.unwrap();
+    assert_eq!(nothing.status(), 200);
+    assert_eq!(nothing.text().await.unwrap(), "");
+    let bad = send(app.admin(&creds, Method::GET, "/api/admin/audit/export?until=soon")).await;
+    assert_error(&bad, 422, "validation_failed");
+    assert_eq!(bad.1["field"], "until");
+    let (status, _) = send(app.client.get(app.url("/api/admin/audit/export"))).await;
+    assert_eq!(status, 401);
 }
