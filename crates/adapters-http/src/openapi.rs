@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs so it cannot drift.
 
-use crate::routes::{admin, integration, operator, service, sign_in, user_admin, user_variables};
+use crate::routes::{
+    admin, audit, integration, operator, service, sign_in, user_admin, user_variables,
+};
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -33,8 +35,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         admin::create_ban,
         admin::list_bans,
         admin::delete_ban,
-        admin::audit,
-        admin::export_audit,
+        audit::list_audit,
+        audit::export_audit,
         admin::get_settings,
         user_admin::adjust_membership_time,
         user_admin::lifetime_access,

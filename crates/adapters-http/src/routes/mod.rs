@@ -1,6 +1,7 @@
 //! Every route, registered in one place.
 
 pub mod admin;
+pub mod audit;
 pub mod integration;
 pub mod operator;
 pub mod service;
@@ -84,8 +85,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ))
         .service(resource!("/api/admin/license/{code}", get => admin::get_license))
         .service(resource!("/api/admin/bans", post => admin::create_ban, get => admin::list_bans))
-        .service(resource!("/api/admin/audit", get => admin::audit))
-        .service(resource!("/api/admin/audit/export", get => admin::export_audit))
+        .service(resource!("/api/admin/audit", get => audit::list_audit))
+        .service(resource!("/api/admin/audit/export", get => audit::export_audit))
         .service(resource!(
             "/api/admin/settings",
             get => admin::get_settings,
