@@ -194,6 +194,15 @@ pub struct ChangedBy {
 }
 
 impl ChangedBy {
+    /// An end user's own change, through the request `context`.
+    #[must_use]
+    pub const fn end_user(user: UserId, context: RequestContext) -> Self {
+        Self {
+            actor: Actor::EndUser(user),
+            context: Some(context),
+        }
+    }
+
     /// The event of `event_type` this actor made to `target`, with an empty summary.
     #[must_use]
     pub fn event(
@@ -203,14 +212,16 @@ impl ChangedBy {
         target: EventTarget,
         occurred_at: DateTime<Utc>,
     ) -> Event {
-        Event::new(
+        Event {
+            id: EventId::generate(),
             application_id,
             event_type,
-            self.actor.clone(),
+            actor: self.actor.clone(),
             target,
-            self.context.clone(),
+            context: self.context.clone(),
+            summary: EventSummary::new(),
             occurred_at,
-        )
+        }
     }
 }
 
@@ -240,28 +251,6 @@ pub struct Event {
 }
 
 impl Event {
-    /// An event of `event_type`, made to `target` by `actor`, with an empty summary.
-    #[must_use]
-    pub fn new(
-        application_id: ApplicationId,
-        event_type: EventType,
-        actor: Actor,
-        target: EventTarget,
-        context: Option<RequestContext>,
-        occurred_at: DateTime<Utc>,
-    ) -> Self {
-        Self {
-            id: EventId::generate(),
-            application_id,
-            event_type,
-            actor,
-            target,
-            context,
-            summary: EventSummary::new(),
-            occurred_at,
-        }
-    }
-
     /// The event with `name` set to `detail` in its summary.
     #[must_use]
     pub fn with(mut self, name: &str, detail: impl Into<Detail>) -> Self {

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bans;
+mod events;
 mod housekeeping;
 mod operator;
 mod request_signing;

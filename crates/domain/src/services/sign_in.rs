@@ -7,14 +7,14 @@
 //! and cannot exceed the device or session limits.
 
 use super::{
-    ActivateLicense, AppContext, Caller, Credentials, Latchkey, Login, SignInApi, SignedIn,
+    ActivateLicense, AppContext, Caller, Credentials, Latchkey, Login, SignInApi, SignedIn, events,
 };
 use crate::application::Application;
 use crate::ban::BanProbe;
 use crate::errors::{
     ActivateLicenseError, AppContextError, HashError, LoginError, SetUserVariableError,
 };
-use crate::event::{Actor, Event, EventTarget, EventType};
+use crate::event::ChangedBy;
 use crate::session::{NewSession, UserVariable};
 use crate::user::{Adjustment, Credential, User};
 use crate::values::{Digest, LicenseId, Password, Secret, SecretKind, SessionId, Username};
@@ -167,30 +167,9 @@ impl SignInApi for Latchkey {
         let membership = user.membership.after(&adjustment, now);
         tx.adjust_membership(app.id, user.id, membership, &adjustment)
             .await?;
-        let activated = Event::new(
-            app.id,
-            EventType::LicenseActivated,
-            Actor::EndUser(user.id),
-            EventTarget::license(license.id),
-            Some(context.clone()),
-            now,
-        )
-        .with("user_id", user.id.to_string());
-        let adjusted = Event::new(
-            app.id,
-            EventType::MembershipAdjusted,
-            Actor::EndUser(user.id),
-            EventTarget::user(user.id),
-            Some(context),
-            now,
-        )
-        .with("minutes", adjustment.minutes)
-        .with("grants_lifetime_access", adjustment.grants_lifetime_access)
-        .with(
-            "revokes_lifetime_access",
-            adjustment.revokes_lifetime_access,
-        )
-        .with("license_id", license.id.to_string());
+        let by = ChangedBy::end_user(user.id, context);
+        let activated = events::license_activated(app.id, &license, user.id, &by, now);
+        let adjusted = events::membership_adjusted(app.id, user.id, &adjustment, &by);
         tx.record_events(&[activated, adjusted]).await?;
         tx.commit().await?;
         Ok(adjustment)

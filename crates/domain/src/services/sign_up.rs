@@ -3,16 +3,14 @@
 //! Order matters in both sign-ups: validation and ban checks come before hashing and before
 //! any write, and all writes share one transaction, so a refused sign-up changes nothing.
 
-use super::{IntegrationApi, Latchkey, LicenseSignUp, PasswordSignUp};
+use super::{IntegrationApi, Latchkey, LicenseSignUp, PasswordSignUp, events};
 use crate::application::Application;
 use crate::ban::BanProbe;
 use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
-use crate::event::{Actor, Event, EventTarget, EventType, RequestContext};
-use crate::license::License;
-use crate::user::{Adjustment, Credential, Device, Membership, NewUser, User};
+use crate::event::ChangedBy;
+use crate::user::{Adjustment, Credential, Membership, NewUser, User};
 use crate::values::{Digest, UserId, Username};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 #[async_trait]
 impl IntegrationApi for Latchkey {
@@ -80,12 +78,13 @@ impl IntegrationApi for Latchkey {
                 CreateUserError::UsernameTaken => SignUpError::UsernameTaken,
                 CreateUserError::Unknown(error) => SignUpError::Unknown(error),
             })?;
-        let mut events = vec![user_created(app, &user, &context, now)];
+        let by = ChangedBy::end_user(user.id, context);
+        let mut events = vec![events::user_created(app.id, &user, &by)];
         if let Some(hardware_id) = &hardware_id {
             let device = tx
                 .register_device(app.id, user.id, hardware_id, now)
                 .await?;
-            events.push(device_registered(app, &user, &device, &context, now));
+            events.push(events::device_registered(app.id, &device, user.id, &by));
         }
         tx.record_events(&events).await?;
         tx.commit().await?;
@@ -150,81 +149,21 @@ impl IntegrationApi for Latchkey {
         // The membership was set with the user; the ledger row says where it came from.
         let adjustment = Adjustment::for_license(&license, now);
         tx.record_adjustment(app.id, user.id, &adjustment).await?;
+        let by = ChangedBy::end_user(user.id, context);
         let mut events = vec![
-            user_created(app, &user, &context, now),
-            license_redeemed(app, &user, &license, &context, now),
+            events::user_created(app.id, &user, &by),
+            events::license_redeemed(app.id, &license, user.id, &by, now),
         ];
         if let Some(hardware_id) = &hardware_id {
             let device = tx
                 .register_device(app.id, user.id, hardware_id, now)
                 .await?;
-            events.push(device_registered(app, &user, &device, &context, now));
+            events.push(events::device_registered(app.id, &device, user.id, &by));
         }
         tx.record_events(&events).await?;
         tx.commit().await?;
         Ok(user)
     }
-}
-
-// The events of a sign-up, all made by the new user: see docs/events.md for their summaries.
-
-fn user_created(
-    app: &Application,
-    user: &User,
-    context: &RequestContext,
-    now: DateTime<Utc>,
-) -> Event {
-    let credential = match user.credential {
-        Credential::Password(_) => "username_password",
-        Credential::LicenseCode => "license_code",
-    };
-    Event::new(
-        app.id,
-        EventType::UserCreated,
-        Actor::EndUser(user.id),
-        EventTarget::user(user.id),
-        Some(context.clone()),
-        now,
-    )
-    .with("username", user.username.as_str())
-    .with("credential", credential)
-}
-
-fn license_redeemed(
-    app: &Application,
-    user: &User,
-    license: &License,
-    context: &RequestContext,
-    now: DateTime<Utc>,
-) -> Event {
-    Event::new(
-        app.id,
-        EventType::LicenseRedeemed,
-        Actor::EndUser(user.id),
-        EventTarget::license(license.id),
-        Some(context.clone()),
-        now,
-    )
-    .with("user_id", user.id.to_string())
-}
-
-pub(super) fn device_registered(
-    app: &Application,
-    user: &User,
-    device: &Device,
-    context: &RequestContext,
-    now: DateTime<Utc>,
-) -> Event {
-    Event::new(
-        app.id,
-        EventType::DeviceRegistered,
-        Actor::EndUser(user.id),
-        EventTarget::device(device.id),
-        Some(context.clone()),
-        now,
-    )
-    .with("user_id", user.id.to_string())
-    .with("hardware_id", device.hardware_id.as_str())
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 //! user list, and application variables. Changes to one user run in a transaction that locks
 //! the user's row, so they never interleave with that user's sign-ins or activations.
 
-use super::{DeviceResetTarget, Latchkey, UserAdminApi, UserPage};
+use super::{DeviceResetTarget, Latchkey, UserAdminApi, UserPage, events};
 use crate::application::Application;
 use crate::errors::UserAdminError;
-use crate::event::{ChangedBy, EventTarget, EventType};
+use crate::event::ChangedBy;
 use crate::page::{Page, PageRequest};
 use crate::session::{UserVariable, Variable};
 use crate::user::{Adjustment, AdjustmentKind, User, UserDetails, UserLimits};
@@ -46,19 +46,7 @@ impl Latchkey {
         let membership = locked.membership.after(&adjustment, now);
         tx.adjust_membership(app, user, membership, &adjustment)
             .await?;
-        let adjusted = by
-            .event(
-                app,
-                EventType::MembershipAdjusted,
-                EventTarget::user(user),
-                now,
-            )
-            .with("minutes", adjustment.minutes)
-            .with("grants_lifetime_access", adjustment.grants_lifetime_access)
-            .with(
-                "revokes_lifetime_access",
-                adjustment.revokes_lifetime_access,
-            );
+        let adjusted = events::membership_adjusted(app, user, &adjustment, by);
         tx.record_events(&[adjusted]).await?;
         tx.commit().await?;
         self.details(app, user).await
@@ -128,17 +116,7 @@ impl UserAdminApi for Latchkey {
             .ok_or(UserAdminError::UnknownUser)?;
         let removed = tx.delete_devices(app.id, user).await?;
         let now = self.ports.clock.now();
-        let reset = by
-            .event(
-                app.id,
-                EventType::DevicesReset,
-                EventTarget::user(user),
-                now,
-            )
-            .with(
-                "devices_removed",
-                i64::try_from(removed).unwrap_or(i64::MAX),
-            );
+        let reset = events::devices_reset(app.id, user, removed, by, now);
         tx.record_events(&[reset]).await?;
         tx.commit().await?;
         self.details(app.id, user).await
@@ -237,7 +215,7 @@ impl UserAdminApi for Latchkey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Actor, Detail, RequestContext};
+    use crate::event::{Actor, Detail, EventType, RequestContext};
     use crate::ports::MockTransaction;
     use crate::services::test_support::{Mocks, application, fixed_now, ip, password_user};
     use crate::user::{Membership, User};
