@@ -22,36 +22,18 @@ pub(super) fn user_created(app: ApplicationId, user: &User, by: &ChangedBy) -> E
     .with("credential", credential)
 }
 
-pub(super) fn license_redeemed(
+/// A license used by `user`: `license.redeemed` by a license sign-up, `license.activated`
+/// by an activation.
+pub(super) fn license_used(
     app: ApplicationId,
+    used: EventType,
     license: &License,
     user: UserId,
     by: &ChangedBy,
     at: DateTime<Utc>,
 ) -> Event {
-    by.event(
-        app,
-        EventType::LicenseRedeemed,
-        EventTarget::license(license.id),
-        at,
-    )
-    .with("user_id", user.to_string())
-}
-
-pub(super) fn license_activated(
-    app: ApplicationId,
-    license: &License,
-    user: UserId,
-    by: &ChangedBy,
-    at: DateTime<Utc>,
-) -> Event {
-    by.event(
-        app,
-        EventType::LicenseActivated,
-        EventTarget::license(license.id),
-        at,
-    )
-    .with("user_id", user.to_string())
+    by.event(app, used, EventTarget::license(license.id), at)
+        .with("user_id", user.to_string())
 }
 
 pub(super) fn device_registered(

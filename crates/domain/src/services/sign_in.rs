@@ -14,7 +14,7 @@ use crate::ban::BanProbe;
 use crate::errors::{
     ActivateLicenseError, AppContextError, HashError, LoginError, SetUserVariableError,
 };
-use crate::event::ChangedBy;
+use crate::event::{ChangedBy, EventType};
 use crate::session::{NewSession, UserVariable};
 use crate::user::{Adjustment, Credential, User};
 use crate::values::{Digest, LicenseId, Password, Secret, SecretKind, SessionId, Username};
@@ -168,7 +168,14 @@ impl SignInApi for Latchkey {
         tx.adjust_membership(app.id, user.id, membership, &adjustment)
             .await?;
         let by = ChangedBy::end_user(user.id, context);
-        let activated = events::license_activated(app.id, &license, user.id, &by, now);
+        let activated = events::license_used(
+            app.id,
+            EventType::LicenseActivated,
+            &license,
+            user.id,
+            &by,
+            now,
+        );
         let adjusted = events::membership_adjusted(app.id, user.id, &adjustment, &by);
         tx.record_events(&[activated, adjusted]).await?;
         tx.commit().await?;

@@ -7,7 +7,7 @@ use super::{IntegrationApi, Latchkey, LicenseSignUp, PasswordSignUp, events};
 use crate::application::Application;
 use crate::ban::BanProbe;
 use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
-use crate::event::ChangedBy;
+use crate::event::{ChangedBy, EventType};
 use crate::user::{Adjustment, Credential, Membership, NewUser, User};
 use crate::values::{Digest, UserId, Username};
 use async_trait::async_trait;
@@ -152,7 +152,14 @@ impl IntegrationApi for Latchkey {
         let by = ChangedBy::end_user(user.id, context);
         let mut events = vec![
             events::user_created(app.id, &user, &by),
-            events::license_redeemed(app.id, &license, user.id, &by, now),
+            events::license_used(
+                app.id,
+                EventType::LicenseRedeemed,
+                &license,
+                user.id,
+                &by,
+                now,
+            ),
         ];
         if let Some(hardware_id) = &hardware_id {
             let device = tx
