@@ -13,6 +13,7 @@ mod m20261202_000007_anonymous_access;
 mod m20261202_000008_user_variables;
 mod m20261202_000009_ip_ban_prefix_lengths;
 mod m20261202_000010_events;
+mod m20261206_000011_webhooks;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_user_variables::Migration),
             Box::new(m20261202_000009_ip_ban_prefix_lengths::Migration),
             Box::new(m20261202_000010_events::Migration),
+            Box::new(m20261206_000011_webhooks::Migration),
         ]
     }
 }

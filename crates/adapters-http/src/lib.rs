@@ -12,6 +12,7 @@ mod dto_bans;
 mod dto_licenses;
 mod dto_sign_in;
 mod dto_user_admin;
+mod dto_webhooks;
 mod error;
 mod json;
 mod openapi;
@@ -27,6 +28,7 @@ mod throttle;
 pub use auth::OperatorToken;
 pub use client_ip::TrustedProxies;
 pub use dto::CreatedApplicationResponse;
+pub use dto_audit::AuditEventResponse;
 pub use error::{ApiError, ErrorBody};
 pub use json::MAX_BODY_BYTES;
 pub use openapi::ApiDoc;
@@ -35,7 +37,8 @@ pub use request_log::log_request;
 use actix_web::web;
 use domain::ports::{RateLimiter, Readiness};
 use domain::services::{
-    AdminApi, IntegrationApi, OperatorApi, RequestSigning, ResponseSigning, SignInApi, UserAdminApi,
+    AdminApi, IntegrationApi, OperatorApi, RequestSigning, ResponseSigning, SignInApi,
+    UserAdminApi, WebhookApi,
 };
 use std::sync::Arc;
 
@@ -46,6 +49,7 @@ pub struct HttpState {
     pub sign_in: Arc<dyn SignInApi>,
     pub admin: Arc<dyn AdminApi>,
     pub user_admin: Arc<dyn UserAdminApi>,
+    pub webhooks: Arc<dyn WebhookApi>,
     pub operator: Arc<dyn OperatorApi>,
     pub response_signing: Arc<dyn ResponseSigning>,
     pub request_signing: Arc<dyn RequestSigning>,
@@ -63,6 +67,7 @@ impl HttpState {
             .app_data(web::Data::from(self.sign_in.clone()))
             .app_data(web::Data::from(self.admin.clone()))
             .app_data(web::Data::from(self.user_admin.clone()))
+            .app_data(web::Data::from(self.webhooks.clone()))
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 ApiError::Validation {
                     field: None,

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs so it cannot drift.
 
 use crate::routes::{
-    admin, audit, integration, operator, service, sign_in, user_admin, user_variables,
+    admin, audit, integration, operator, service, sign_in, user_admin, user_variables, webhooks,
 };
 use utoipa::Modify;
 use utoipa::OpenApi;
@@ -37,6 +37,15 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         admin::delete_ban,
         audit::list_audit,
         audit::export_audit,
+        webhooks::create_webhook,
+        webhooks::list_webhooks,
+        webhooks::get_webhook,
+        webhooks::update_webhook,
+        webhooks::delete_webhook,
+        webhooks::rotate_webhook_secret,
+        webhooks::list_webhook_deliveries,
+        webhooks::redeliver_webhook,
+        webhooks::test_webhook,
         admin::get_settings,
         user_admin::adjust_membership_time,
         user_admin::lifetime_access,
@@ -56,6 +65,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
     tags(
         (name = "integration", description = "Called by the vendor's shipped program"),
         (name = "admin", description = "Called by the vendor's back office, per application"),
+        (name = "webhooks", description = "Called by the vendor's back office: where the application's events are delivered"),
         (name = "operator", description = "Called by whoever runs the server"),
         (name = "service", description = "Health and this document"),
     )

@@ -163,6 +163,7 @@ impl Mocks {
             sign_in: Arc::new(self.sign_in),
             user_admin: Arc::new(self.user_admin),
             admin: Arc::new(self.admin),
+            webhooks: Arc::new(domain::services::MockWebhookApi::new()),
             operator: Arc::new(self.operator),
             response_signing: Arc::new(self.response_signing),
             request_signing: Arc::new(domain::services::MockRequestSigning::new()),

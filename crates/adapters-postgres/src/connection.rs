@@ -11,7 +11,9 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
 };
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Marks the failures that mean "the database is unreachable now" with
 /// [`StoreUnavailable`], so the API answers 503 with `Retry-After`, not 500.
@@ -91,9 +93,18 @@ const MIGRATION_LOCK: i64 = 0x004c_6174_6368_6b65; // "Latchke"
 pub struct SeaOrmStore {
     pub(crate) db: DatabaseConnection,
     url: String,
+    /// Woken when a commit queued webhook deliveries, so this replica's dispatcher sends
+    /// them at once rather than at its next poll.
+    pub(crate) deliveries_queued: Arc<Notify>,
 }
 
 impl SeaOrmStore {
+    /// Notified after each commit that queued webhook deliveries in this process.
+    #[must_use]
+    pub fn deliveries_queued(&self) -> Arc<Notify> {
+        self.deliveries_queued.clone()
+    }
+
     /// Connects; for SQLite, creates the file (and its folder) when missing.
     ///
     /// # Errors
@@ -132,6 +143,7 @@ impl SeaOrmStore {
         Ok(Self {
             db,
             url: settings.url.clone(),
+            deliveries_queued: Arc::new(Notify::new()),
         })
     }
 

@@ -17,6 +17,7 @@ mod sessions;
 mod transaction;
 mod user_variables;
 mod users;
+mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,7 +1,7 @@
 //! [`UnitOfWork`]: a sign-up's writes in one database transaction.
 
 use crate::connection::DbResultExt as _;
-use crate::{SeaOrmStore, devices, events, licenses, sessions, users};
+use crate::{SeaOrmStore, devices, events, licenses, sessions, users, webhooks};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::errors::CreateUserError;
@@ -13,11 +13,19 @@ use domain::user::{Adjustment, Device, Membership, NewUser, User};
 use domain::values::{
     ApplicationId, ClientIp, DeviceId, HardwareId, LicenseCode, PasswordHash, UserId,
 };
+use domain::values::{WebhookDeliveryId, WebhookEndpointId};
+use domain::webhook::{NextStep, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use uuid::Uuid;
 
 /// Rolls back when dropped uncommitted (sea-orm's `DatabaseTransaction` does).
 struct SeaOrmTransaction {
     txn: DatabaseTransaction,
+    /// Whether this transaction queued webhook deliveries, and whom to wake when it commits.
+    queued_deliveries: bool,
+    deliveries_queued: Arc<Notify>,
 }
 
 #[async_trait]
@@ -28,7 +36,11 @@ impl UnitOfWork for SeaOrmStore {
             .begin()
             .await
             .or_unavailable("starting a sign-up transaction")?;
-        Ok(Box::new(SeaOrmTransaction { txn }))
+        Ok(Box::new(SeaOrmTransaction {
+            txn,
+            queued_deliveries: false,
+            deliveries_queued: self.deliveries_queued.clone(),
+        }))
     }
 }
 
@@ -144,13 +156,68 @@ impl Transaction for SeaOrmTransaction {
     }
 
     async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()> {
-        events::insert(&self.txn, events).await
+        events::insert(&self.txn, events).await?;
+        self.queued_deliveries |= webhooks::queue_deliveries(&self.txn, events).await?;
+        Ok(())
+    }
+
+    async fn insert_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()> {
+        webhooks::insert_endpoint(&self.txn, endpoint).await
+    }
+
+    async fn lock_webhook_endpoint(
+        &mut self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> anyhow::Result<Option<WebhookEndpoint>> {
+        webhooks::lock_endpoint(&self.txn, app, id).await
+    }
+
+    async fn update_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()> {
+        webhooks::update_endpoint(&self.txn, endpoint).await
+    }
+
+    async fn delete_webhook_endpoint(
+        &mut self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> anyhow::Result<bool> {
+        webhooks::delete_endpoint(&self.txn, app, id).await
+    }
+
+    async fn insert_delivery(&mut self, delivery: &WebhookDelivery) -> anyhow::Result<()> {
+        webhooks::insert_delivery(&self.txn, delivery).await?;
+        self.queued_deliveries = true;
+        Ok(())
+    }
+
+    async fn requeue_delivery(
+        &mut self,
+        app: ApplicationId,
+        endpoint: WebhookEndpointId,
+        id: WebhookDeliveryId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<WebhookDelivery>> {
+        let requeued = webhooks::requeue_delivery(&self.txn, app, endpoint, id, now).await?;
+        self.queued_deliveries |= requeued.is_some();
+        Ok(requeued)
+    }
+
+    async fn finish_attempt(
+        &mut self,
+        delivery: WebhookDeliveryId,
+        lease: Uuid,
+        attempt: &WebhookAttempt,
+        next: NextStep,
+    ) -> anyhow::Result<bool> {
+        webhooks::finish_attempt(&self.txn, delivery, lease, attempt, next).await
     }
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
-        self.txn
-            .commit()
-            .await
-            .or_unavailable("committing a sign-up")
+        self.txn.commit().await.or_unavailable("committing")?;
+        if self.queued_deliveries {
+            self.deliveries_queued.notify_one();
+        }
+        Ok(())
     }
 }

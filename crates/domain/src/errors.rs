@@ -235,3 +235,17 @@ pub enum SetUserVariableError {
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
 }
+
+/// Why a webhook call of the admin API failed.
+#[derive(Debug, Error)]
+pub enum WebhookError {
+    #[error("no such webhook endpoint")]
+    UnknownEndpoint,
+    #[error("no such delivery")]
+    UnknownDelivery,
+    /// The URL resolves to an address webhooks may not reach; why.
+    #[error("{0}")]
+    TargetRefused(String),
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}

@@ -277,6 +277,14 @@ impl EventTarget {
     }
 
     #[must_use]
+    pub fn webhook_endpoint(id: crate::values::WebhookEndpointId) -> Self {
+        Self {
+            kind: "webhook_endpoint".to_owned(),
+            id: id.as_uuid(),
+        }
+    }
+
+    #[must_use]
     pub fn device(id: crate::values::DeviceId) -> Self {
         Self {
             kind: "device".to_owned(),

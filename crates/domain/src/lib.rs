@@ -13,5 +13,6 @@ pub mod services;
 pub mod session;
 pub mod user;
 pub mod values;
+pub mod webhook;
 
 pub use services::Latchkey;

@@ -15,7 +15,11 @@ use crate::session::{NewSession, Session, UserVariable, Variable};
 use crate::user::{Adjustment, Device, Membership, NewUser, User, UserLimits};
 use crate::values::{
     ApplicationId, BanId, ClientIp, DeviceId, Digest, HardwareId, LicenseCode, Password,
-    PasswordHash, UserId, Username,
+    PasswordHash, UserId, Username, WebhookDeliveryId, WebhookEndpointId,
+};
+use crate::webhook::{
+    ClaimedDelivery, NextStep, OutgoingWebhook, WebhookAttempt, WebhookBacklog, WebhookDelivery,
+    WebhookEndpoint, WebhookUrl,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -284,9 +288,55 @@ pub trait Transaction: Send {
         adjustment: &Adjustment,
     ) -> anyhow::Result<()>;
 
-    /// Records the events of the changes made in this transaction, in one statement: they
-    /// commit with the changes, or roll back with them.
+    /// Records the events of the changes made in this transaction: they commit with the
+    /// changes, or roll back with them. It is also the outbox: it queues a delivery of each
+    /// event to every enabled webhook endpoint of its application subscribed to its type.
     async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()>;
+
+    async fn insert_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()>;
+
+    /// Locks the endpoint's row for the rest of the transaction; `None` when the application
+    /// has no such endpoint.
+    async fn lock_webhook_endpoint(
+        &mut self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> anyhow::Result<Option<WebhookEndpoint>>;
+
+    /// Stores every field of an endpoint found by [`Transaction::lock_webhook_endpoint`].
+    async fn update_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()>;
+
+    /// Deletes the endpoint with its deliveries; `false` when the application has no such
+    /// endpoint.
+    async fn delete_webhook_endpoint(
+        &mut self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> anyhow::Result<bool>;
+
+    /// Queues one delivery (a test message).
+    async fn insert_delivery(&mut self, delivery: &WebhookDelivery) -> anyhow::Result<()>;
+
+    /// Makes a delivery of the endpoint pending again, due at `now`, with its message id and
+    /// a new run of retries; `None` when there is no such delivery.
+    async fn requeue_delivery(
+        &mut self,
+        app: ApplicationId,
+        endpoint: WebhookEndpointId,
+        id: WebhookDeliveryId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<WebhookDelivery>>;
+
+    /// Records an attempt of a claimed delivery and where the delivery stands after it;
+    /// `false`, recording nothing, when `lease` is no longer the delivery's (its lease ran
+    /// out and it was claimed again).
+    async fn finish_attempt(
+        &mut self,
+        delivery: WebhookDeliveryId,
+        lease: uuid::Uuid,
+        attempt: &WebhookAttempt,
+        next: NextStep,
+    ) -> anyhow::Result<bool>;
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()>;
 }
@@ -306,6 +356,54 @@ pub trait EventStore: Send + Sync {
     /// Deletes up to `batch` events, of any application, that occurred before `before`; how
     /// many it deleted.
     async fn delete_older_than(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64>;
+}
+
+/// Webhook endpoints and their deliveries, read back; the dispatcher's claims. Changes go
+/// through the [`Transaction`], with their events.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Newest first.
+    async fn list_endpoints(
+        &self,
+        app: ApplicationId,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<WebhookEndpoint>>;
+    async fn get_endpoint(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> anyhow::Result<Option<WebhookEndpoint>>;
+    /// The endpoint's deliveries, newest first, each with its attempts.
+    async fn list_deliveries(
+        &self,
+        app: ApplicationId,
+        endpoint: WebhookEndpointId,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<WebhookDelivery>>;
+    /// Claims up to `limit` pending deliveries due at `now`, of enabled endpoints of any
+    /// application, until `lease_until`: until then no other claim takes them, on any
+    /// replica; after it, one that was not finished is due again.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> anyhow::Result<Vec<ClaimedDelivery>>;
+    /// The pending deliveries of every application.
+    async fn backlog(&self) -> anyhow::Result<WebhookBacklog>;
+}
+
+/// Sends webhooks over HTTP: signs them, refuses targets it may not reach, answers how an
+/// attempt went.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    /// Why `url` may not be a target (it resolves to a loopback, private, link-local or
+    /// metadata address); `Ok` when it may.
+    async fn check_target(&self, url: &WebhookUrl) -> Result<(), String>;
+    /// One attempt; it never fails, it reports.
+    async fn send<'a>(&self, webhook: &OutgoingWebhook<'a>) -> WebhookAttempt;
 }
 
 /// Hashes and verifies passwords. Expensive by design, so it is a port: rules are tested

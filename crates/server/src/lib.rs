@@ -13,6 +13,8 @@ pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 mod ttl_cache;
+pub mod webhook_dispatcher;
+pub mod webhook_sender;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
@@ -33,6 +35,8 @@ use shutdown::{DrainAwareReadiness, Draining};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
+use webhook_dispatcher::Dispatcher;
+use webhook_sender::HttpWebhookSender;
 
 /// Connects to the database and applies pending migrations.
 ///
@@ -122,6 +126,10 @@ pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result
             variables: store.clone(),
             user_variables: store.clone(),
             nonces: nonces(&store, settings).await?,
+            webhooks: store.clone(),
+            webhook_sender: Arc::new(HttpWebhookSender::new(
+                settings.webhooks.allow_private_targets,
+            )?),
             unit_of_work: store,
             hasher: Arc::new(Argon2Hasher::new(
                 max_hashes,
@@ -175,6 +183,7 @@ pub struct Server {
     session_retention: chrono::Duration,
     /// `None`: events are kept forever.
     audit_retention: Option<chrono::Duration>,
+    dispatcher: Dispatcher,
 }
 
 impl Server {
@@ -188,6 +197,7 @@ impl Server {
             .map_err(|error| anyhow::anyhow!("http.trusted_proxies: {error}"))?;
         let store = connect_and_migrate(settings).await?;
         let store_for_metrics = store.clone();
+        let deliveries_queued = store.deliveries_queued();
         let draining = Draining::default();
         let service = Arc::new(service(&store, settings).await?);
         let purging = service.clone();
@@ -196,6 +206,7 @@ impl Server {
             sign_in: service.clone(),
             admin: service.clone(),
             user_admin: service.clone(),
+            webhooks: service.clone(),
             response_signing: service.clone(),
             request_signing: service.clone(),
             operator: service,
@@ -262,7 +273,18 @@ impl Server {
                 i64::try_from(days).context("audit.retention_days is too large")?,
             )),
         };
+        let dispatcher = Dispatcher {
+            service: purging.clone(),
+            queued: deliveries_queued,
+            poll_interval: Duration::from_millis(settings.webhooks.poll_interval_ms.max(1)),
+            lease: chrono::Duration::seconds(
+                i64::try_from(settings.webhooks.lease_seconds)
+                    .context("webhooks.lease_seconds is too large")?,
+            ),
+            concurrency: settings.webhooks.concurrency.max(1),
+        };
         Ok(Self {
+            dispatcher,
             port,
             server,
             metrics,
@@ -344,7 +366,8 @@ impl Server {
         self,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let purges = self.purges();
+        let mut purges = self.purges();
+        purges.push(tokio::spawn(self.dispatcher.run()));
         let (handle, draining, delay) = (self.server.handle(), self.draining, self.drain_delay);
         let (metrics, metrics_handle) = match self.metrics {
             Some((server, _)) => {

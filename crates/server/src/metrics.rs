@@ -5,6 +5,7 @@
 use actix_web::{App, HttpResponse, HttpServer, web};
 use adapters_postgres::SeaOrmStore;
 use anyhow::Context as _;
+use domain::ports::WebhookStore as _;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::net::TcpListener;
 use std::sync::Mutex;
@@ -43,6 +44,22 @@ async fn render(scrape: web::Data<Scrape>) -> HttpResponse {
     metrics::gauge!("latchkey_db_pool_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("latchkey_db_pool_connections", "state" => "in_use")
         .set(f64::from(open) - idle as f64);
+    // Read at scrape time from the table every replica shares: the same on each replica.
+    match scrape.store.backlog().await {
+        Ok(backlog) => {
+            metrics::gauge!("latchkey_webhook_deliveries_pending").set(backlog.pending as f64);
+            let age = backlog.oldest_created_at.map_or(0.0, |oldest| {
+                (chrono::Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            metrics::gauge!("latchkey_webhook_oldest_pending_age_seconds").set(age);
+        }
+        Err(error) => {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "reading the webhook backlog failed"
+            );
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(scrape.handle.render())

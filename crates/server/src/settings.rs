@@ -17,6 +17,7 @@ pub struct Settings {
     pub limits: LimitsSection,
     pub bans: BansSection,
     pub audit: AuditSection,
+    pub webhooks: WebhooksSection,
     pub signing: SigningSection,
     #[serde(default)]
     pub secrets: SecretsSection,
@@ -65,6 +66,21 @@ pub struct BansSection {
 pub struct AuditSection {
     /// How many days events are kept in the audit log; 0: forever.
     pub retention_days: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhooksSection {
+    /// Lets endpoints target loopback, private, link-local and metadata addresses (for tests
+    /// and private networks); off, such targets are refused when set and when sent to.
+    pub allow_private_targets: bool,
+    /// How often the dispatcher looks for due deliveries that another replica queued or that
+    /// are due for a retry (this replica's own are sent at once).
+    pub poll_interval_ms: u64,
+    /// How long a claimed delivery is held by this replica; one it does not finish (it
+    /// died) is sent again after this. Keep it above the 15 s send timeout.
+    pub lease_seconds: u64,
+    /// Deliveries sent at once by this replica.
+    pub concurrency: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -157,6 +173,10 @@ impl Settings {
                 domain::Latchkey::DEFAULT_CROSS_BAN_TTL.num_seconds(),
             )?
             .set_default("audit.retention_days", 180)?
+            .set_default("webhooks.allow_private_targets", false)?
+            .set_default("webhooks.poll_interval_ms", 1000)?
+            .set_default("webhooks.lease_seconds", 60)?
+            .set_default("webhooks.concurrency", 16)?
             .set_default("log.format", "pretty")?
             .set_default("log.level", "info")?;
         if let Some(file) = file {

@@ -8,6 +8,7 @@ pub mod service;
 pub mod sign_in;
 pub mod user_admin;
 pub mod user_variables;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use crate::signing::sign_answers;
@@ -112,6 +113,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             put => user_admin::set_variable,
             delete => user_admin::delete_variable,
         ))
+        .service(resource!(
+            "/api/admin/webhooks",
+            post => webhooks::create_webhook,
+            get => webhooks::list_webhooks,
+        ))
+        .service(resource!(
+            "/api/admin/webhooks/{id}",
+            get => webhooks::get_webhook,
+            patch => webhooks::update_webhook,
+            delete => webhooks::delete_webhook,
+        ))
+        .service(resource!(
+            "/api/admin/webhooks/{id}/rotate-secret",
+            post => webhooks::rotate_webhook_secret,
+        ))
+        .service(resource!(
+            "/api/admin/webhooks/{id}/deliveries",
+            get => webhooks::list_webhook_deliveries,
+        ))
+        .service(resource!(
+            "/api/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+            post => webhooks::redeliver_webhook,
+        ))
+        .service(resource!("/api/admin/webhooks/{id}/test", post => webhooks::test_webhook))
         .service(resource!("/api/admin/bans/{id}", delete => admin::delete_ban))
         .service(resource!("/api/admin/user/{query}", get => admin::get_user))
         .default_service(web::to(not_found));

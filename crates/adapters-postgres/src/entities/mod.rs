@@ -12,3 +12,6 @@ pub mod session;
 pub mod user;
 pub mod user_variable;
 pub mod variable;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

@@ -5,6 +5,7 @@ use crate::event::{ChangedBy, Event, EventTarget, EventType};
 use crate::license::License;
 use crate::user::{Adjustment, Credential, Device, User};
 use crate::values::{ApplicationId, UserId};
+use crate::webhook::{EventTypePattern, WebhookEndpoint};
 use chrono::{DateTime, Utc};
 
 pub(super) fn user_created(app: ApplicationId, user: &User, by: &ChangedBy) -> Event {
@@ -91,4 +92,33 @@ pub(super) fn devices_reset(
             "devices_removed",
             i64::try_from(removed).unwrap_or(i64::MAX),
         )
+}
+
+/// A change to a webhook endpoint: created, updated, deleted, disabled or its secret
+/// rotated. The summary names the URL's host only: a path or query may carry a token.
+pub(super) fn webhook_endpoint(
+    event_type: EventType,
+    endpoint: &WebhookEndpoint,
+    by: &ChangedBy,
+    at: DateTime<Utc>,
+) -> Event {
+    let patterns: Vec<&str> = endpoint
+        .event_types
+        .iter()
+        .map(EventTypePattern::as_str)
+        .collect();
+    let event = by
+        .event(
+            endpoint.application_id,
+            event_type,
+            EventTarget::webhook_endpoint(endpoint.id),
+            at,
+        )
+        .with("host", endpoint.url.as_url().host_str().unwrap_or_default())
+        .with("event_types", patterns.join(" "))
+        .with("enabled", endpoint.enabled);
+    match endpoint.disabled_reason {
+        Some(reason) => event.with("disabled_reason", reason.as_str()),
+        None => event,
+    }
 }

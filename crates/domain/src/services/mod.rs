@@ -13,6 +13,7 @@ mod sign_up;
 #[cfg(test)]
 mod test_support;
 mod user_admin;
+mod webhooks;
 
 use crate::application::{Application, ApplicationUpdate, CreatedApplication};
 use crate::ban::{Ban, BanKind, StoredBan};
@@ -27,6 +28,7 @@ use crate::page::{Page, PageRequest};
 use crate::ports::{
     ApplicationStore, BanStore, Clock, DeviceStore, EventStore, LicenseStore, NonceStore,
     PasswordHasher, SessionStore, UnitOfWork, UserStore, UserVariableStore, VariableStore,
+    WebhookSender, WebhookStore,
 };
 use crate::session::{UserVariable, Variable};
 use crate::user::Adjustment;
@@ -46,6 +48,9 @@ pub use request_signing::{RequestSignatureError, RequestSigning, SignedRequest};
 #[cfg(any(test, feature = "mocks"))]
 pub use response_signing::MockResponseSigning;
 pub use response_signing::{ResponseKey, ResponseSigning};
+#[cfg(any(test, feature = "mocks"))]
+pub use webhooks::MockWebhookApi;
+pub use webhooks::{EndpointWithSecret, NewWebhookEndpoint, WebhookApi};
 
 /// A sign-up with a username and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -440,6 +445,8 @@ pub struct Ports {
     pub variables: Arc<dyn VariableStore>,
     pub user_variables: Arc<dyn UserVariableStore>,
     pub nonces: Arc<dyn NonceStore>,
+    pub webhooks: Arc<dyn WebhookStore>,
+    pub webhook_sender: Arc<dyn WebhookSender>,
     pub unit_of_work: Arc<dyn UnitOfWork>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,

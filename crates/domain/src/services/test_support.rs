@@ -8,7 +8,8 @@ use crate::license::{License, LicenseDuration};
 use crate::ports::{
     MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockEventStore,
     MockLicenseStore, MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction,
-    MockUnitOfWork, MockUserStore, MockUserVariableStore, MockVariableStore,
+    MockUnitOfWork, MockUserStore, MockUserVariableStore, MockVariableStore, MockWebhookSender,
+    MockWebhookStore,
 };
 use crate::user::{Credential, Membership, NewUser, User};
 use crate::values::{ApplicationId, ClientIp, Digest, LicenseId};
@@ -87,6 +88,8 @@ pub(crate) struct Mocks {
     pub variables: MockVariableStore,
     pub user_variables: MockUserVariableStore,
     pub nonces: MockNonceStore,
+    pub webhooks: MockWebhookStore,
+    pub webhook_sender: MockWebhookSender,
     pub unit_of_work: MockUnitOfWork,
     pub hasher: MockPasswordHasher,
 }
@@ -134,6 +137,8 @@ impl Mocks {
                 variables: Arc::new(self.variables),
                 user_variables: Arc::new(self.user_variables),
                 nonces: Arc::new(self.nonces),
+                webhooks: Arc::new(self.webhooks),
+                webhook_sender: Arc::new(self.webhook_sender),
                 unit_of_work: Arc::new(self.unit_of_work),
                 hasher: Arc::new(self.hasher),
                 clock: Arc::new(clock),

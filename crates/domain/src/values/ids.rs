@@ -67,3 +67,11 @@ id_type!(
     /// An event: one state change, in the audit log and in webhooks.
     EventId
 );
+id_type!(
+    /// A webhook endpoint of one application.
+    WebhookEndpointId
+);
+id_type!(
+    /// One message queued for one webhook endpoint.
+    WebhookDeliveryId
+);

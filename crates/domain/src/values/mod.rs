@@ -11,6 +11,7 @@ mod username;
 pub use hardware_id::{HardwareId, HardwareIdError};
 pub use ids::{
     AdjustmentId, ApplicationId, BanId, DeviceId, EventId, LicenseId, SessionId, UserId,
+    WebhookDeliveryId, WebhookEndpointId,
 };
 pub use ip::{ClientIp, IpBanRange, IpError, PrefixLength};
 pub use license_code::{LicenseCode, LicenseCodeError};

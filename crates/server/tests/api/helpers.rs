@@ -8,6 +8,7 @@ use server::Server;
 use server::settings::{
     AuditSection, BansSection, DatabaseSection, HashingSection, HttpSection, LimitsSection,
     LogSection, MetricsSection, OperatorSection, SecretsSection, Settings, SigningSection,
+    WebhooksSection,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -127,6 +128,12 @@ pub fn settings(url: &str) -> Settings {
         },
         audit: AuditSection {
             retention_days: 180,
+        },
+        webhooks: WebhooksSection {
+            allow_private_targets: true,
+            poll_interval_ms: 50,
+            lease_seconds: 60,
+            concurrency: 16,
         },
         bans: BansSection {
             cross_ban_ttl_seconds: 604_800,

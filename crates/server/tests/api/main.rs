@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
+#[path = "../support/receiver.rs"]
+mod receiver;
 
 mod admin;
 mod anonymous;
@@ -25,3 +27,4 @@ mod sign_up;
 mod signing;
 mod user_admin;
 mod user_variables;
+mod webhooks;

@@ -1,0 +1,549 @@
+//! [`WebhookStore`], and the writes the [`Transaction`](domain::ports::Transaction) makes for
+//! webhooks: endpoints, the outbox's deliveries (queued with their events), attempts.
+
+use crate::SeaOrmStore;
+use crate::connection::DbResultExt as _;
+use crate::entities::{event, webhook_attempt, webhook_delivery, webhook_endpoint};
+use crate::pages::keyset;
+use anyhow::Context as _;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::event::Event;
+use domain::page::{Page, PageRequest};
+use domain::ports::WebhookStore;
+use domain::values::{ApplicationId, EventId, WebhookDeliveryId, WebhookEndpointId};
+use domain::webhook::{
+    AttemptOutcome, ClaimedDelivery, DeliveryState, DisabledReason, EventTypePattern, NextStep,
+    PreviousSecret, WebhookAttempt, WebhookBacklog, WebhookDelivery, WebhookEndpoint, WebhookUrl,
+};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+impl TryFrom<webhook_endpoint::Model> for WebhookEndpoint {
+    type Error = anyhow::Error;
+
+    fn try_from(model: webhook_endpoint::Model) -> anyhow::Result<Self> {
+        let event_types: Vec<&str> = model.event_types.split(' ').collect();
+        let previous_secret = match (
+            model.previous_sealed_secret,
+            model.previous_secret_expires_at,
+        ) {
+            (Some(sealed), Some(expires_at)) => Some(PreviousSecret { sealed, expires_at }),
+            _ => None,
+        };
+        Ok(Self {
+            id: WebhookEndpointId::from_uuid(model.id),
+            application_id: ApplicationId::from_uuid(model.application_id),
+            url: WebhookUrl::parse(&model.url).context("stored webhook url")?,
+            event_types: EventTypePattern::parse_all(&event_types)
+                .context("stored webhook event types")?,
+            enabled: model.enabled,
+            description: model.description,
+            sealed_secret: model.sealed_secret,
+            previous_secret,
+            failing_since: model.failing_since,
+            disabled_reason: model
+                .disabled_reason
+                .as_deref()
+                .map(|raw| DisabledReason::parse(raw).context("stored disabled reason"))
+                .transpose()?,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        })
+    }
+}
+
+fn endpoint_row(endpoint: &WebhookEndpoint) -> webhook_endpoint::ActiveModel {
+    let patterns: Vec<&str> = endpoint
+        .event_types
+        .iter()
+        .map(EventTypePattern::as_str)
+        .collect();
+    let previous = endpoint.previous_secret.as_ref();
+    webhook_endpoint::ActiveModel {
+        id: Set(endpoint.id.as_uuid()),
+        application_id: Set(endpoint.application_id.as_uuid()),
+        url: Set(endpoint.url.as_str().to_owned()),
+        event_types: Set(patterns.join(" ")),
+        enabled: Set(endpoint.enabled),
+        description: Set(endpoint.description.clone()),
+        sealed_secret: Set(endpoint.sealed_secret.clone()),
+        previous_sealed_secret: Set(previous.map(|previous| previous.sealed.clone())),
+        previous_secret_expires_at: Set(previous.map(|previous| previous.expires_at)),
+        failing_since: Set(endpoint.failing_since),
+        disabled_reason: Set(endpoint.disabled_reason.map(|r| r.as_str().to_owned())),
+        created_at: Set(endpoint.created_at),
+        updated_at: Set(endpoint.updated_at),
+    }
+}
+
+fn delivery(
+    model: webhook_delivery::Model,
+    attempts: Vec<WebhookAttempt>,
+) -> anyhow::Result<WebhookDelivery> {
+    Ok(WebhookDelivery {
+        id: WebhookDeliveryId::from_uuid(model.id),
+        application_id: ApplicationId::from_uuid(model.application_id),
+        endpoint_id: WebhookEndpointId::from_uuid(model.endpoint_id),
+        message_id: model.message_id,
+        event_id: model.event_id.map(EventId::from_uuid),
+        message_type: model.message_type,
+        state: DeliveryState::parse(&model.state).context("stored delivery state")?,
+        attempts_in_run: u32::try_from(model.attempts_in_run).unwrap_or_default(),
+        next_attempt_at: model.next_attempt_at,
+        created_at: model.created_at,
+        attempts,
+    })
+}
+
+fn delivery_row(delivery: &WebhookDelivery) -> webhook_delivery::ActiveModel {
+    webhook_delivery::ActiveModel {
+        id: Set(delivery.id.as_uuid()),
+        application_id: Set(delivery.application_id.as_uuid()),
+        endpoint_id: Set(delivery.endpoint_id.as_uuid()),
+        message_id: Set(delivery.message_id),
+        event_id: Set(delivery.event_id.map(|id| id.as_uuid())),
+        message_type: Set(delivery.message_type.clone()),
+        state: Set(delivery.state.as_str().to_owned()),
+        attempts_in_run: Set(i32::try_from(delivery.attempts_in_run).unwrap_or(i32::MAX)),
+        next_attempt_at: Set(delivery.next_attempt_at),
+        lease: Set(None),
+        created_at: Set(delivery.created_at),
+    }
+}
+
+impl TryFrom<webhook_attempt::Model> for WebhookAttempt {
+    type Error = anyhow::Error;
+
+    fn try_from(model: webhook_attempt::Model) -> anyhow::Result<Self> {
+        Ok(Self {
+            attempted_at: model.attempted_at,
+            status: model.status.and_then(|status| u16::try_from(status).ok()),
+            duration_ms: u32::try_from(model.duration_ms).unwrap_or_default(),
+            response: model.response,
+            error: model.error,
+            outcome: AttemptOutcome::parse(&model.outcome).context("stored attempt outcome")?,
+        })
+    }
+}
+
+/// The outbox: a delivery of each event to every enabled endpoint of its application
+/// subscribed to its type. `true` when it queued any.
+pub(crate) async fn queue_deliveries(
+    db: &impl ConnectionTrait,
+    events: &[Event],
+) -> anyhow::Result<bool> {
+    let mut applications: Vec<Uuid> = events.iter().map(|e| e.application_id.as_uuid()).collect();
+    applications.sort_unstable();
+    applications.dedup();
+    if applications.is_empty() {
+        return Ok(false);
+    }
+    let endpoints = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::ApplicationId.is_in(applications))
+        .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .all(db)
+        .await
+        .or_unavailable("finding the webhook endpoints of events")?
+        .into_iter()
+        .map(WebhookEndpoint::try_from)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let rows: Vec<_> = events
+        .iter()
+        .flat_map(|event| {
+            endpoints
+                .iter()
+                .filter(move |endpoint| {
+                    endpoint.application_id == event.application_id
+                        && endpoint.subscribes_to(event.event_type.as_str())
+                })
+                .map(move |endpoint| {
+                    delivery_row(&WebhookDelivery {
+                        id: WebhookDeliveryId::generate(),
+                        application_id: event.application_id,
+                        endpoint_id: endpoint.id,
+                        message_id: event.id.as_uuid(),
+                        event_id: Some(event.id),
+                        message_type: event.event_type.as_str().to_owned(),
+                        state: DeliveryState::Pending,
+                        attempts_in_run: 0,
+                        next_attempt_at: event.occurred_at,
+                        created_at: event.occurred_at,
+                        attempts: Vec::new(),
+                    })
+                })
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    webhook_delivery::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await
+        .or_unavailable("queueing webhook deliveries")?;
+    Ok(true)
+}
+
+pub(crate) async fn insert_endpoint(
+    db: &impl ConnectionTrait,
+    endpoint: &WebhookEndpoint,
+) -> anyhow::Result<()> {
+    webhook_endpoint::Entity::insert(endpoint_row(endpoint))
+        .exec_without_returning(db)
+        .await
+        .or_unavailable("storing a webhook endpoint")?;
+    Ok(())
+}
+
+/// Locks by touching the row (portable: a row lock on PostgreSQL, the write lock on SQLite).
+pub(crate) async fn lock_endpoint(
+    db: &impl ConnectionTrait,
+    app: ApplicationId,
+    id: WebhookEndpointId,
+) -> anyhow::Result<Option<WebhookEndpoint>> {
+    let touched = webhook_endpoint::Entity::update_many()
+        .col_expr(
+            webhook_endpoint::Column::UpdatedAt,
+            Expr::col(webhook_endpoint::Column::UpdatedAt),
+        )
+        .filter(webhook_endpoint::Column::ApplicationId.eq(app.as_uuid()))
+        .filter(webhook_endpoint::Column::Id.eq(id.as_uuid()))
+        .exec(db)
+        .await
+        .or_unavailable("locking a webhook endpoint")?;
+    if touched.rows_affected == 0 {
+        return Ok(None);
+    }
+    find_endpoint(db, app, id).await
+}
+
+async fn find_endpoint(
+    db: &impl ConnectionTrait,
+    app: ApplicationId,
+    id: WebhookEndpointId,
+) -> anyhow::Result<Option<WebhookEndpoint>> {
+    webhook_endpoint::Entity::find_by_id(id.as_uuid())
+        .filter(webhook_endpoint::Column::ApplicationId.eq(app.as_uuid()))
+        .one(db)
+        .await
+        .or_unavailable("reading a webhook endpoint")?
+        .map(WebhookEndpoint::try_from)
+        .transpose()
+}
+
+pub(crate) async fn update_endpoint(
+    db: &impl ConnectionTrait,
+    endpoint: &WebhookEndpoint,
+) -> anyhow::Result<()> {
+    webhook_endpoint::Entity::update(endpoint_row(endpoint))
+        .exec(db)
+        .await
+        .or_unavailable("storing a webhook endpoint")?;
+    Ok(())
+}
+
+pub(crate) async fn delete_endpoint(
+    db: &impl ConnectionTrait,
+    app: ApplicationId,
+    id: WebhookEndpointId,
+) -> anyhow::Result<bool> {
+    // Attempts and deliveries go with it (foreign keys with ON DELETE CASCADE).
+    let deleted = webhook_endpoint::Entity::delete_many()
+        .filter(webhook_endpoint::Column::ApplicationId.eq(app.as_uuid()))
+        .filter(webhook_endpoint::Column::Id.eq(id.as_uuid()))
+        .exec(db)
+        .await
+        .or_unavailable("deleting a webhook endpoint")?;
+    Ok(deleted.rows_affected > 0)
+}
+
+pub(crate) async fn insert_delivery(
+    db: &impl ConnectionTrait,
+    delivery: &WebhookDelivery,
+) -> anyhow::Result<()> {
+    webhook_delivery::Entity::insert(delivery_row(delivery))
+        .exec_without_returning(db)
+        .await
+        .or_unavailable("queueing a webhook delivery")?;
+    Ok(())
+}
+
+pub(crate) async fn requeue_delivery(
+    db: &impl ConnectionTrait,
+    app: ApplicationId,
+    endpoint: WebhookEndpointId,
+    id: WebhookDeliveryId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<WebhookDelivery>> {
+    use webhook_delivery::Column;
+    let requeued = webhook_delivery::Entity::update_many()
+        .col_expr(Column::State, Expr::value(DeliveryState::Pending.as_str()))
+        .col_expr(Column::AttemptsInRun, Expr::value(0))
+        .col_expr(Column::NextAttemptAt, Expr::value(now))
+        .col_expr(Column::Lease, Expr::value(Option::<Uuid>::None))
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::EndpointId.eq(endpoint.as_uuid()))
+        .filter(Column::Id.eq(id.as_uuid()))
+        .exec(db)
+        .await
+        .or_unavailable("requeueing a webhook delivery")?;
+    if requeued.rows_affected == 0 {
+        return Ok(None);
+    }
+    let rows = with_attempts(db, vec![found_delivery(db, id).await?]).await?;
+    Ok(rows.into_iter().next())
+}
+
+async fn found_delivery(
+    db: &impl ConnectionTrait,
+    id: WebhookDeliveryId,
+) -> anyhow::Result<webhook_delivery::Model> {
+    webhook_delivery::Entity::find_by_id(id.as_uuid())
+        .one(db)
+        .await
+        .or_unavailable("reading a webhook delivery")?
+        .context("a webhook delivery vanished in its own transaction")
+}
+
+pub(crate) async fn finish_attempt(
+    db: &impl ConnectionTrait,
+    id: WebhookDeliveryId,
+    lease: Uuid,
+    attempt: &WebhookAttempt,
+    next: NextStep,
+) -> anyhow::Result<bool> {
+    use webhook_delivery::Column;
+    let (state, next_attempt_at) = match next {
+        NextStep::Done(state) => (state, Expr::col(Column::NextAttemptAt)),
+        NextStep::RetryAt(at) => (DeliveryState::Pending, Expr::value(at)),
+    };
+    let updated = webhook_delivery::Entity::update_many()
+        .col_expr(Column::State, Expr::value(state.as_str()))
+        .col_expr(
+            Column::AttemptsInRun,
+            Expr::col(Column::AttemptsInRun).add(1),
+        )
+        .col_expr(Column::NextAttemptAt, next_attempt_at)
+        .col_expr(Column::Lease, Expr::value(Option::<Uuid>::None))
+        .filter(Column::Id.eq(id.as_uuid()))
+        .filter(Column::Lease.eq(lease))
+        .exec(db)
+        .await
+        .or_unavailable("recording a webhook attempt")?;
+    if updated.rows_affected == 0 {
+        return Ok(false);
+    }
+    webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        delivery_id: Set(id.as_uuid()),
+        attempted_at: Set(attempt.attempted_at),
+        status: Set(attempt.status.map(i32::from)),
+        duration_ms: Set(i32::try_from(attempt.duration_ms).unwrap_or(i32::MAX)),
+        response: Set(attempt.response.clone()),
+        error: Set(attempt.error.clone()),
+        outcome: Set(attempt.outcome.as_str().to_owned()),
+    })
+    .exec_without_returning(db)
+    .await
+    .or_unavailable("recording a webhook attempt")?;
+    Ok(true)
+}
+
+/// The deliveries with their attempts, newest first, in one query for all of them.
+async fn with_attempts(
+    db: &impl ConnectionTrait,
+    deliveries: Vec<webhook_delivery::Model>,
+) -> anyhow::Result<Vec<WebhookDelivery>> {
+    let ids: Vec<Uuid> = deliveries.iter().map(|delivery| delivery.id).collect();
+    let mut attempts: HashMap<Uuid, Vec<WebhookAttempt>> = HashMap::new();
+    if !ids.is_empty() {
+        let rows = webhook_attempt::Entity::find()
+            .filter(webhook_attempt::Column::DeliveryId.is_in(ids))
+            .order_by_desc(webhook_attempt::Column::Id)
+            .all(db)
+            .await
+            .or_unavailable("reading webhook attempts")?;
+        for row in rows {
+            let delivery_id = row.delivery_id;
+            attempts
+                .entry(delivery_id)
+                .or_default()
+                .push(WebhookAttempt::try_from(row)?);
+        }
+    }
+    deliveries
+        .into_iter()
+        .map(|model| {
+            let attempts = attempts.remove(&model.id).unwrap_or_default();
+            delivery(model, attempts)
+        })
+        .collect()
+}
+
+/// Claims due deliveries: moves them to the end of the lease and names the claim, in one
+/// statement. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets replicas claim side by side,
+/// each taking rows no other claim holds; SQLite has one writer, and one dispatcher.
+fn claim_statement(
+    backend: DatabaseBackend,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    lease: Uuid,
+    limit: u64,
+) -> Statement {
+    let (placeholders, lock) = match backend {
+        DatabaseBackend::Postgres => (["$1", "$2", "$3", "$4"], "FOR UPDATE OF d SKIP LOCKED"),
+        _ => (["?", "?", "?", "?"], ""),
+    };
+    let [lease_until_p, lease_p, now_p, limit_p] = placeholders;
+    let sql = format!(
+        "UPDATE webhook_deliveries SET next_attempt_at = {lease_until_p}, lease = {lease_p} \
+         WHERE id IN (SELECT d.id FROM webhook_deliveries d \
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+             WHERE d.state = 'pending' AND d.next_attempt_at <= {now_p} AND e.enabled \
+             ORDER BY d.next_attempt_at LIMIT {limit_p} {lock}) \
+         RETURNING id"
+    );
+    Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            lease_until.into(),
+            lease.into(),
+            now.into(),
+            i64::try_from(limit).unwrap_or(i64::MAX).into(),
+        ],
+    )
+}
+
+#[async_trait]
+impl WebhookStore for SeaOrmStore {
+    async fn list_endpoints(
+        &self,
+        app: ApplicationId,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<WebhookEndpoint>> {
+        let select = webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::ApplicationId.eq(app.as_uuid()));
+        let rows = keyset(select, webhook_endpoint::Column::Id, page)
+            .all(&self.db)
+            .await
+            .or_unavailable("listing webhook endpoints")?;
+        Page::from_rows(rows, page, |row| row.id).try_map(WebhookEndpoint::try_from)
+    }
+
+    async fn get_endpoint(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> anyhow::Result<Option<WebhookEndpoint>> {
+        find_endpoint(&self.db, app, id).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        app: ApplicationId,
+        endpoint: WebhookEndpointId,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<WebhookDelivery>> {
+        let select = webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::ApplicationId.eq(app.as_uuid()))
+            .filter(webhook_delivery::Column::EndpointId.eq(endpoint.as_uuid()));
+        let rows = keyset(select, webhook_delivery::Column::Id, page)
+            .all(&self.db)
+            .await
+            .or_unavailable("listing webhook deliveries")?;
+        let page = Page::from_rows(rows, page, |row| row.id);
+        let next = page.next;
+        let items = with_attempts(&self.db, page.items).await?;
+        Ok(Page { items, next })
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> anyhow::Result<Vec<ClaimedDelivery>> {
+        let lease = Uuid::now_v7();
+        let statement = claim_statement(
+            self.db.get_database_backend(),
+            now,
+            lease_until,
+            lease,
+            limit,
+        );
+        let claimed: Vec<Uuid> = self
+            .db
+            .query_all_raw(statement)
+            .await
+            .or_unavailable("claiming webhook deliveries")?
+            .iter()
+            .map(|row| row.try_get::<Uuid>("", "id"))
+            .collect::<Result<_, _>>()
+            .context("claimed delivery ids")?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deliveries = webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::Id.is_in(claimed))
+            .all(&self.db)
+            .await
+            .or_unavailable("reading claimed deliveries")?;
+        let endpoint_ids: Vec<Uuid> = deliveries.iter().map(|d| d.endpoint_id).collect();
+        let endpoints: HashMap<Uuid, WebhookEndpoint> = webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
+            .all(&self.db)
+            .await
+            .or_unavailable("reading the endpoints of claimed deliveries")?
+            .into_iter()
+            .map(|row| Ok((row.id, WebhookEndpoint::try_from(row)?)))
+            .collect::<anyhow::Result<_>>()?;
+        let event_ids: Vec<Uuid> = deliveries.iter().filter_map(|d| d.event_id).collect();
+        let events: HashMap<Uuid, Event> = event::Entity::find()
+            .filter(event::Column::Id.is_in(event_ids))
+            .all(&self.db)
+            .await
+            .or_unavailable("reading the events of claimed deliveries")?
+            .into_iter()
+            .map(|row| Ok((row.id, Event::try_from(row)?)))
+            .collect::<anyhow::Result<_>>()?;
+        deliveries
+            .into_iter()
+            .filter_map(|model| {
+                // Deleted since the claim: its deliveries went with it.
+                let endpoint = endpoints.get(&model.endpoint_id)?.clone();
+                // One event may be claimed for several endpoints at once.
+                let event = model.event_id.and_then(|id| events.get(&id).cloned());
+                Some(delivery(model, Vec::new()).map(|delivery| ClaimedDelivery {
+                    delivery,
+                    endpoint,
+                    event,
+                    lease,
+                }))
+            })
+            .collect()
+    }
+
+    async fn backlog(&self) -> anyhow::Result<WebhookBacklog> {
+        use webhook_delivery::Column;
+        let (pending, oldest): (i64, Option<DateTime<Utc>>) = webhook_delivery::Entity::find()
+            .select_only()
+            .column_as(Column::Id.count(), "pending")
+            .column_as(Column::CreatedAt.min(), "oldest")
+            .filter(Column::State.eq(DeliveryState::Pending.as_str()))
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .or_unavailable("counting pending webhook deliveries")?
+            .unwrap_or_default();
+        Ok(WebhookBacklog {
+            pending: u64::try_from(pending).unwrap_or_default(),
+            oldest_created_at: oldest,
+        })
+    }
+}

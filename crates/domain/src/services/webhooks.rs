@@ -1,0 +1,464 @@
+//! Webhook endpoints (the admin API) and the dispatcher that delivers what the outbox queued.
+
+use super::{Latchkey, events};
+use crate::errors::WebhookError;
+use crate::event::{Actor, ChangedBy, EventType};
+use crate::page::{Page, PageRequest};
+use crate::ports::Transaction;
+use crate::values::{ApplicationId, WebhookDeliveryId, WebhookEndpointId};
+use crate::webhook::{
+    AttemptOutcome, ClaimedDelivery, DISABLE_AFTER_FAILING, DeliveryState, DisabledReason,
+    EventTypePattern, NextStep, OutgoingWebhook, PreviousSecret, WebhookAttempt, WebhookDelivery,
+    WebhookEndpoint, WebhookEndpointChange, WebhookSecret, WebhookUrl, retry_at,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use zeroize::Zeroizing;
+
+/// A new endpoint, as the admin asks for it.
+#[derive(Debug, Clone)]
+pub struct NewWebhookEndpoint {
+    pub url: WebhookUrl,
+    pub event_types: Vec<EventTypePattern>,
+    pub enabled: bool,
+    pub description: String,
+}
+
+/// An endpoint with its new secret, shown once.
+#[derive(Debug)]
+pub struct EndpointWithSecret {
+    pub endpoint: WebhookEndpoint,
+    pub secret: WebhookSecret,
+}
+
+/// The webhook calls of the admin API, within one application.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WebhookApi: Send + Sync {
+    async fn create_webhook(
+        &self,
+        app: ApplicationId,
+        new: NewWebhookEndpoint,
+        by: &ChangedBy,
+    ) -> Result<EndpointWithSecret, WebhookError>;
+    /// Newest first.
+    async fn list_webhooks(
+        &self,
+        app: ApplicationId,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<WebhookEndpoint>>;
+    async fn get_webhook(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> Result<WebhookEndpoint, WebhookError>;
+    /// Enabling an endpoint the server disabled clears why, and its run of failures.
+    async fn update_webhook(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        change: WebhookEndpointChange,
+        by: &ChangedBy,
+    ) -> Result<WebhookEndpoint, WebhookError>;
+    async fn delete_webhook(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        by: &ChangedBy,
+    ) -> Result<(), WebhookError>;
+    /// A new secret; the old one keeps signing (both signatures are sent) for
+    /// `old_valid_for`.
+    async fn rotate_webhook_secret(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        old_valid_for: chrono::Duration,
+        by: &ChangedBy,
+    ) -> Result<EndpointWithSecret, WebhookError>;
+    /// Newest first, each with its attempts.
+    async fn list_deliveries(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        page: PageRequest,
+    ) -> Result<Page<WebhookDelivery>, WebhookError>;
+    /// Sends a delivery again, with the same `webhook-id`.
+    async fn redeliver(
+        &self,
+        app: ApplicationId,
+        endpoint: WebhookEndpointId,
+        delivery: WebhookDeliveryId,
+    ) -> Result<WebhookDelivery, WebhookError>;
+    /// Queues a test message for the endpoint.
+    async fn send_test_webhook(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> Result<WebhookDelivery, WebhookError>;
+}
+
+impl Latchkey {
+    async fn check_target(&self, url: &WebhookUrl) -> Result<(), WebhookError> {
+        self.ports
+            .webhook_sender
+            .check_target(url)
+            .await
+            .map_err(WebhookError::TargetRefused)
+    }
+
+    fn seal_webhook_secret(
+        &self,
+        endpoint: WebhookEndpointId,
+        secret: &WebhookSecret,
+    ) -> anyhow::Result<Vec<u8>> {
+        Ok(self
+            .master_key
+            .seal(&WebhookSecret::purpose(endpoint), &secret.key())?)
+    }
+
+    /// The keys a delivery is signed with at `now`: the current one, then the previous one
+    /// while its overlap lasts.
+    fn webhook_keys(
+        &self,
+        endpoint: &WebhookEndpoint,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Zeroizing<Vec<u8>>>> {
+        let purpose = WebhookSecret::purpose(endpoint.id);
+        let previous = endpoint
+            .previous_secret
+            .as_ref()
+            .filter(|previous| previous.expires_at > now);
+        std::iter::once(&endpoint.sealed_secret)
+            .chain(previous.map(|previous| &previous.sealed))
+            .map(|sealed| Ok(self.master_key.open(&purpose, sealed)?))
+            .collect()
+    }
+
+    /// Locks the endpoint, lets `change` edit it, stores it with the event `change` names.
+    async fn change_endpoint(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        by: &ChangedBy,
+        change: impl FnOnce(&mut WebhookEndpoint) -> Result<EventType, WebhookError> + Send,
+    ) -> Result<WebhookEndpoint, WebhookError> {
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        let mut endpoint = tx
+            .lock_webhook_endpoint(app, id)
+            .await?
+            .ok_or(WebhookError::UnknownEndpoint)?;
+        let event_type = change(&mut endpoint)?;
+        endpoint.updated_at = self.ports.clock.now();
+        tx.update_webhook_endpoint(&endpoint).await?;
+        let event = events::webhook_endpoint(event_type, &endpoint, by, endpoint.updated_at);
+        tx.record_events(&[event]).await?;
+        tx.commit().await?;
+        Ok(endpoint)
+    }
+
+    /// Sends up to `batch` due deliveries, claimed until `now + lease`, concurrently; how
+    /// each attempt ended. The caller loops on it.
+    ///
+    /// # Errors
+    /// When the store fails; an attempt that fails is an outcome, not an error.
+    pub async fn deliver_due_webhooks(
+        &self,
+        lease: chrono::Duration,
+        batch: u64,
+    ) -> anyhow::Result<Vec<AttemptOutcome>> {
+        let now = self.ports.clock.now();
+        let claimed = self
+            .ports
+            .webhooks
+            .claim_due(now, now + lease, batch)
+            .await?;
+        let attempts = claimed.into_iter().map(|claim| self.deliver(claim));
+        futures_util::future::join_all(attempts)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn deliver(&self, claim: ClaimedDelivery) -> anyhow::Result<AttemptOutcome> {
+        let ClaimedDelivery {
+            delivery,
+            endpoint,
+            event,
+            lease,
+        } = claim;
+        let now = self.ports.clock.now();
+        let outgoing = OutgoingWebhook {
+            url: &endpoint.url,
+            message_id: delivery.message_id,
+            message_type: &delivery.message_type,
+            event: event.as_ref(),
+            endpoint_id: endpoint.id,
+            timestamp: now,
+            keys: self.webhook_keys(&endpoint, now)?,
+        };
+        let attempt = if delivery.event_id.is_some() && event.is_none() {
+            WebhookAttempt {
+                attempted_at: now,
+                status: None,
+                duration_ms: 0,
+                response: String::new(),
+                error: Some("the event is gone: the audit retention purged it".to_owned()),
+                outcome: AttemptOutcome::Failed,
+            }
+        } else {
+            self.ports.webhook_sender.send(&outgoing).await
+        };
+        let finished_at = self.ports.clock.now();
+        let next = match attempt.outcome {
+            _ if delivery.event_id.is_some() && event.is_none() => {
+                NextStep::Done(DeliveryState::Failed)
+            }
+            AttemptOutcome::Succeeded => NextStep::Done(DeliveryState::Succeeded),
+            AttemptOutcome::Gone => NextStep::Done(DeliveryState::Failed),
+            AttemptOutcome::Failed => retry_at(delivery.attempts_in_run + 1, finished_at)
+                .map_or(NextStep::Done(DeliveryState::Failed), NextStep::RetryAt),
+        };
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        if !tx
+            .finish_attempt(delivery.id, lease, &attempt, next)
+            .await?
+        {
+            tracing::warn!(delivery = %delivery.id, "a delivery's lease ran out before its attempt was recorded");
+            return Ok(attempt.outcome);
+        }
+        self.note_endpoint_health(
+            tx.as_mut(),
+            &endpoint,
+            attempt.outcome,
+            attempt.attempted_at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(attempt.outcome)
+    }
+
+    /// Tracks the endpoint's run of failures, and turns it off after `410 Gone` or
+    /// [`DISABLE_AFTER_FAILING`] of nothing but failures, recording why.
+    async fn note_endpoint_health(
+        &self,
+        tx: &mut dyn Transaction,
+        seen: &WebhookEndpoint,
+        outcome: AttemptOutcome,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let unchanged = match outcome {
+            AttemptOutcome::Succeeded => seen.failing_since.is_none(),
+            AttemptOutcome::Failed => seen
+                .failing_since
+                .is_some_and(|since| at - since < DISABLE_AFTER_FAILING),
+            AttemptOutcome::Gone => false,
+        };
+        if unchanged {
+            return Ok(());
+        }
+        let Some(mut endpoint) = tx
+            .lock_webhook_endpoint(seen.application_id, seen.id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let failing_since = endpoint.failing_since.unwrap_or(at);
+        let disable = match outcome {
+            AttemptOutcome::Succeeded => {
+                endpoint.failing_since = None;
+                None
+            }
+            AttemptOutcome::Gone => Some(DisabledReason::Gone),
+            AttemptOutcome::Failed => {
+                endpoint.failing_since = Some(failing_since);
+                (at - failing_since >= DISABLE_AFTER_FAILING).then_some(DisabledReason::Failing)
+            }
+        };
+        let disable = disable.filter(|_| endpoint.enabled);
+        if let Some(reason) = disable {
+            endpoint.enabled = false;
+            endpoint.disabled_reason = Some(reason);
+            endpoint.updated_at = at;
+        }
+        tx.update_webhook_endpoint(&endpoint).await?;
+        if disable.is_some() {
+            let by = ChangedBy {
+                actor: Actor::System,
+                context: None,
+            };
+            let event =
+                events::webhook_endpoint(EventType::WebhookEndpointDisabled, &endpoint, &by, at);
+            tx.record_events(&[event]).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WebhookApi for Latchkey {
+    async fn create_webhook(
+        &self,
+        app: ApplicationId,
+        new: NewWebhookEndpoint,
+        by: &ChangedBy,
+    ) -> Result<EndpointWithSecret, WebhookError> {
+        self.check_target(&new.url).await?;
+        let id = WebhookEndpointId::generate();
+        let secret = WebhookSecret::generate();
+        let now = self.ports.clock.now();
+        let endpoint = WebhookEndpoint {
+            id,
+            application_id: app,
+            url: new.url,
+            event_types: new.event_types,
+            enabled: new.enabled,
+            description: new.description,
+            sealed_secret: self.seal_webhook_secret(id, &secret)?,
+            previous_secret: None,
+            failing_since: None,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+        };
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        tx.insert_webhook_endpoint(&endpoint).await?;
+        let event = events::webhook_endpoint(EventType::WebhookEndpointCreated, &endpoint, by, now);
+        tx.record_events(&[event]).await?;
+        tx.commit().await?;
+        Ok(EndpointWithSecret { endpoint, secret })
+    }
+
+    async fn list_webhooks(
+        &self,
+        app: ApplicationId,
+        page: PageRequest,
+    ) -> anyhow::Result<Page<WebhookEndpoint>> {
+        self.ports.webhooks.list_endpoints(app, &page).await
+    }
+
+    async fn get_webhook(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> Result<WebhookEndpoint, WebhookError> {
+        self.ports
+            .webhooks
+            .get_endpoint(app, id)
+            .await?
+            .ok_or(WebhookError::UnknownEndpoint)
+    }
+
+    async fn update_webhook(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        change: WebhookEndpointChange,
+        by: &ChangedBy,
+    ) -> Result<WebhookEndpoint, WebhookError> {
+        if let Some(url) = &change.url {
+            self.check_target(url).await?;
+        }
+        self.change_endpoint(app, id, by, move |endpoint| {
+            if let Some(url) = change.url {
+                endpoint.url = url;
+            }
+            if let Some(event_types) = change.event_types {
+                endpoint.event_types = event_types;
+            }
+            if let Some(description) = change.description {
+                endpoint.description = description;
+            }
+            if let Some(enabled) = change.enabled {
+                if enabled && !endpoint.enabled {
+                    endpoint.disabled_reason = None;
+                    endpoint.failing_since = None;
+                }
+                endpoint.enabled = enabled;
+            }
+            Ok(EventType::WebhookEndpointUpdated)
+        })
+        .await
+    }
+
+    async fn delete_webhook(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        by: &ChangedBy,
+    ) -> Result<(), WebhookError> {
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        let endpoint = tx
+            .lock_webhook_endpoint(app, id)
+            .await?
+            .ok_or(WebhookError::UnknownEndpoint)?;
+        tx.delete_webhook_endpoint(app, id).await?;
+        let now = self.ports.clock.now();
+        let event = events::webhook_endpoint(EventType::WebhookEndpointDeleted, &endpoint, by, now);
+        tx.record_events(&[event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        old_valid_for: chrono::Duration,
+        by: &ChangedBy,
+    ) -> Result<EndpointWithSecret, WebhookError> {
+        let secret = WebhookSecret::generate();
+        let sealed = self.seal_webhook_secret(id, &secret)?;
+        let now = self.ports.clock.now();
+        let endpoint = self
+            .change_endpoint(app, id, by, move |endpoint| {
+                let old = std::mem::replace(&mut endpoint.sealed_secret, sealed);
+                endpoint.previous_secret =
+                    (old_valid_for > chrono::Duration::zero()).then(|| PreviousSecret {
+                        sealed: old,
+                        expires_at: now + old_valid_for,
+                    });
+                Ok(EventType::WebhookEndpointSecretRotated)
+            })
+            .await?;
+        Ok(EndpointWithSecret { endpoint, secret })
+    }
+
+    async fn list_deliveries(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+        page: PageRequest,
+    ) -> Result<Page<WebhookDelivery>, WebhookError> {
+        self.get_webhook(app, id).await?;
+        Ok(self.ports.webhooks.list_deliveries(app, id, &page).await?)
+    }
+
+    async fn redeliver(
+        &self,
+        app: ApplicationId,
+        endpoint: WebhookEndpointId,
+        delivery: WebhookDeliveryId,
+    ) -> Result<WebhookDelivery, WebhookError> {
+        let now = self.ports.clock.now();
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        let requeued = tx
+            .requeue_delivery(app, endpoint, delivery, now)
+            .await?
+            .ok_or(WebhookError::UnknownDelivery)?;
+        tx.commit().await?;
+        Ok(requeued)
+    }
+
+    async fn send_test_webhook(
+        &self,
+        app: ApplicationId,
+        id: WebhookEndpointId,
+    ) -> Result<WebhookDelivery, WebhookError> {
+        let endpoint = self.get_webhook(app, id).await?;
+        let delivery = WebhookDelivery::test(&endpoint, self.ports.clock.now());
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        tx.insert_delivery(&delivery).await?;
+        tx.commit().await?;
+        Ok(delivery)
+    }
+}
