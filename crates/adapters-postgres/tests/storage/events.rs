@@ -19,7 +19,7 @@ crate::on_both_backends!(
     old_events_are_purged_in_bounded_batches_and_newer_ones_kept,
 );
 
-fn event(
+pub(crate) fn event(
     app: ApplicationId,
     event_type: EventType,
     actor: Actor,

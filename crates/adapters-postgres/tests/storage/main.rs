@@ -23,6 +23,7 @@ use tokio::sync::Barrier;
 mod bans;
 mod events;
 mod lists;
+mod webhooks;
 
 /// Runs each named test body on both backends.
 #[macro_export]

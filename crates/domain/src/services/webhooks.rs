@@ -462,3 +462,212 @@ impl WebhookApi for Latchkey {
         Ok(delivery)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Actor;
+    use crate::ports::MockTransaction;
+    use crate::services::test_support::{Mocks, application, fixed_now};
+    use crate::webhook::{RETRY_DELAYS, WebhookAttempt, WebhookDelivery};
+    use uuid::Uuid;
+
+    fn endpoint(failing_since: Option<DateTime<Utc>>) -> WebhookEndpoint {
+        let id = WebhookEndpointId::generate();
+        let secret = WebhookSecret::generate();
+        WebhookEndpoint {
+            id,
+            application_id: application(false).id,
+            url: WebhookUrl::parse("https://hooks.example.com/latchkey").unwrap(),
+            event_types: EventTypePattern::parse_all(&["*"]).unwrap(),
+            enabled: true,
+            description: String::new(),
+            sealed_secret: crate::application::master()
+                .seal(&WebhookSecret::purpose(id), &secret.key())
+                .unwrap(),
+            previous_secret: None,
+            failing_since,
+            disabled_reason: None,
+            created_at: fixed_now(),
+            updated_at: fixed_now(),
+        }
+    }
+
+    fn claimed(endpoint: &WebhookEndpoint, attempts_in_run: u32) -> ClaimedDelivery {
+        let mut delivery = WebhookDelivery::test(endpoint, fixed_now());
+        delivery.attempts_in_run = attempts_in_run;
+        ClaimedDelivery {
+            delivery,
+            endpoint: endpoint.clone(),
+            event: None,
+            lease: Uuid::now_v7(),
+        }
+    }
+
+    /// One claimed delivery, whose attempt the target answers with `status`.
+    fn mocks_sending(claim: ClaimedDelivery, status: u16) -> Mocks {
+        let mut mocks = Mocks::default();
+        mocks
+            .webhooks
+            .expect_claim_due()
+            .times(1)
+            .return_once(move |_, _, _| Ok(vec![claim]));
+        mocks
+            .webhook_sender
+            .expect_send()
+            .withf(|webhook| webhook.keys.len() == 1 && webhook.timestamp == fixed_now())
+            .times(1)
+            .returning(move |_| WebhookAttempt {
+                attempted_at: fixed_now(),
+                status: Some(status),
+                duration_ms: 3,
+                response: String::new(),
+                error: None,
+                outcome: AttemptOutcome::of(Some(status)),
+            });
+        mocks
+    }
+
+    async fn deliver(mocks: Mocks) -> Vec<AttemptOutcome> {
+        mocks
+            .service()
+            .deliver_due_webhooks(chrono::Duration::seconds(60), 16)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_410_fails_the_delivery_and_disables_the_endpoint_as_the_system() {
+        let endpoint = endpoint(None);
+        let mut mocks = mocks_sending(claimed(&endpoint, 0), 410);
+        let mut tx = MockTransaction::new();
+        tx.expect_finish_attempt()
+            .withf(|_, _, attempt, next| {
+                attempt.status == Some(410) && *next == NextStep::Done(DeliveryState::Failed)
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        let locked = endpoint.clone();
+        tx.expect_lock_webhook_endpoint()
+            .times(1)
+            .return_once(move |_, _| Ok(Some(locked)));
+        tx.expect_update_webhook_endpoint()
+            .withf(|stored| !stored.enabled && stored.disabled_reason == Some(DisabledReason::Gone))
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.expect_record_events()
+            .withf(|events| {
+                events.len() == 1
+                    && events[0].event_type == EventType::WebhookEndpointDisabled
+                    && events[0].actor == Actor::System
+                    && events[0].context.is_none()
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.expect_commit().times(1).returning(|| Ok(()));
+        mocks.expect_transaction(tx);
+        assert_eq!(deliver(mocks).await, [AttemptOutcome::Gone]);
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_retried_on_schedule_and_five_days_of_failures_disable() {
+        let endpoint = endpoint(Some(fixed_now() - DISABLE_AFTER_FAILING));
+        let mut mocks = mocks_sending(claimed(&endpoint, 0), 500);
+        let mut tx = MockTransaction::new();
+        tx.expect_finish_attempt()
+            .withf(|_, _, _, next| {
+                let first = RETRY_DELAYS[0].num_milliseconds();
+                matches!(next, NextStep::RetryAt(at)
+                    if ((*at - fixed_now()).num_milliseconds() - first).abs() <= first / 10)
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        let locked = endpoint.clone();
+        tx.expect_lock_webhook_endpoint()
+            .times(1)
+            .return_once(move |_, _| Ok(Some(locked)));
+        tx.expect_update_webhook_endpoint()
+            .withf(|stored| {
+                !stored.enabled && stored.disabled_reason == Some(DisabledReason::Failing)
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.expect_record_events().times(1).returning(|_| Ok(()));
+        tx.expect_commit().times(1).returning(|| Ok(()));
+        mocks.expect_transaction(tx);
+        assert_eq!(deliver(mocks).await, [AttemptOutcome::Failed]);
+    }
+
+    #[tokio::test]
+    async fn the_eighth_failure_fails_the_delivery_and_a_recent_run_leaves_the_endpoint_be() {
+        let endpoint = endpoint(Some(fixed_now() - chrono::Duration::hours(1)));
+        let mut mocks = mocks_sending(claimed(&endpoint, 7), 503);
+        let mut tx = MockTransaction::new();
+        tx.expect_finish_attempt()
+            .withf(|_, _, _, next| *next == NextStep::Done(DeliveryState::Failed))
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        tx.expect_commit().times(1).returning(|| Ok(()));
+        mocks.expect_transaction(tx);
+        assert_eq!(deliver(mocks).await, [AttemptOutcome::Failed]);
+    }
+
+    #[tokio::test]
+    async fn a_success_ends_the_run_of_failures() {
+        let endpoint = endpoint(Some(fixed_now() - chrono::Duration::hours(1)));
+        let mut mocks = mocks_sending(claimed(&endpoint, 2), 200);
+        let mut tx = MockTransaction::new();
+        tx.expect_finish_attempt()
+            .withf(|_, _, _, next| *next == NextStep::Done(DeliveryState::Succeeded))
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        let locked = endpoint.clone();
+        tx.expect_lock_webhook_endpoint()
+            .times(1)
+            .return_once(move |_, _| Ok(Some(locked)));
+        tx.expect_update_webhook_endpoint()
+            .withf(|stored| stored.enabled && stored.failing_since.is_none())
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.expect_commit().times(1).returning(|| Ok(()));
+        mocks.expect_transaction(tx);
+        assert_eq!(deliver(mocks).await, [AttemptOutcome::Succeeded]);
+    }
+
+    #[tokio::test]
+    async fn a_lost_lease_records_nothing_more() {
+        let endpoint = endpoint(None);
+        let mut mocks = mocks_sending(claimed(&endpoint, 0), 410);
+        let mut tx = MockTransaction::new();
+        tx.expect_finish_attempt()
+            .times(1)
+            .returning(|_, _, _, _| Ok(false));
+        mocks.expect_transaction(tx);
+        assert_eq!(deliver(mocks).await, [AttemptOutcome::Gone]);
+    }
+
+    #[tokio::test]
+    async fn a_refused_target_stores_nothing() {
+        let mut mocks = Mocks::default();
+        mocks
+            .webhook_sender
+            .expect_check_target()
+            .times(1)
+            .returning(|_| Err("private".to_owned()));
+        let new = NewWebhookEndpoint {
+            url: WebhookUrl::parse("http://10.0.0.1/").unwrap(),
+            event_types: EventTypePattern::parse_all(&["*"]).unwrap(),
+            enabled: true,
+            description: String::new(),
+        };
+        let by = ChangedBy {
+            actor: Actor::Operator,
+            context: None,
+        };
+        let refused = mocks
+            .service()
+            .create_webhook(application(false).id, new, &by)
+            .await;
+        assert!(matches!(refused, Err(WebhookError::TargetRefused(why)) if why == "private"));
+    }
+}

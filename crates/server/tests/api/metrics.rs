@@ -97,3 +97,82 @@ async fn the_counters_move_and_metrics_stay_off_the_api_address() {
     let on_api = send(app.client.get(app.url("/metrics"))).await;
     assert_error(&on_api, 404, "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_metrics_count_attempts_by_outcome_and_show_the_backlog() {
+    use crate::receiver::{Receiver, Reply};
+    let app = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.metrics.bind = Some("127.0.0.1:0".into())
+    })
+    .await;
+    let metrics_url = format!("{}/metrics", app.metrics_address.clone().unwrap());
+    let scrape = || async {
+        app.client
+            .get(&metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let receiver = Receiver::start().await;
+    // The event fails, the test message succeeds, the event's retry never ends.
+    receiver.script([Reply::Status(500), Reply::Status(200), Reply::Hang]);
+    let creds = app.create_app(false).await;
+    let (status, endpoint) = send(
+        app.admin(&creds, reqwest::Method::POST, "/api/admin/webhooks")
+            .json(&json!({"url": receiver.url, "event_types": ["user.created"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let before = scrape().await;
+    let attempts = |text: &str, outcome: &str| {
+        value(
+            text,
+            "latchkey_webhook_attempts_total",
+            &[&format!("outcome=\"{outcome}\"")],
+        )
+    };
+
+    let body = json!({"username": "metered", "password": "secure_password123"});
+    assert_eq!(app.sign_up(&creds, body).await.0, 200);
+    receiver.wait_for(1).await;
+    let test = format!(
+        "/api/admin/webhooks/{}/test",
+        endpoint["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        send(app.admin(&creds, reqwest::Method::POST, &test))
+            .await
+            .0,
+        202
+    );
+    receiver.wait_for(2).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let after = loop {
+        let after = scrape().await;
+        if attempts(&after, "succeeded") > attempts(&before, "succeeded") {
+            break after;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt was counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        attempts(&after, "failed") - attempts(&before, "failed"),
+        1.0
+    );
+    assert_eq!(
+        attempts(&after, "succeeded") - attempts(&before, "succeeded"),
+        1.0
+    );
+    assert_eq!(
+        value(&after, "latchkey_webhook_deliveries_pending", &[]),
+        1.0,
+        "the failed event waits for its retry"
+    );
+    assert!(value(&after, "latchkey_webhook_oldest_pending_age_seconds", &[]) > 0.0);
+}
