@@ -24,10 +24,11 @@ fmt:
 ## Benchmarks on a release build; they print their numbers (see docs/benchmarks.md).
 ## throughput, scale and signing need PostgreSQL ($$BENCH_PGHOST/$$BENCH_PGPORT/$$BENCH_PGUSER,
 ## default 127.0.0.1:5432, postgres, trust), pgbench and psql; after the build, about 1.5
-## minutes for hash_storm and throughput, 1.5 more for scale and 0.5 for signing.
+## minutes for hash_storm and throughput, 1.5 more for scale, 0.5 for signing and 0.5 for
+## webhooks.
 bench:
 	cargo bench -p server --no-fail-fast --bench hash_storm --bench throughput --bench scale \
-		--bench signing
+		--bench signing --bench webhooks
 
 ## OpenAPI-driven fuzzing: schemathesis (in a venv under target/) against a debug server;
 ## no 5xx, every response as documented. Bounded; CI runs it (see docs/fuzzing.md).

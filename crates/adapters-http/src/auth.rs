@@ -36,6 +36,16 @@ impl AdminApp {
 /// Proof that the caller holds the operator token.
 pub struct Operator;
 
+impl Operator {
+    /// Who makes a change through this operator request, and from where.
+    pub fn changed_by(&self, origin: Origin) -> ChangedBy {
+        ChangedBy {
+            actor: Actor::Operator,
+            context: Some(origin.0),
+        }
+    }
+}
+
 /// The operator token from configuration, kept only as a digest.
 #[derive(Clone)]
 pub struct OperatorToken(Digest);

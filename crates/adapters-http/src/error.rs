@@ -63,6 +63,8 @@ pub enum ApiError {
     LicenseCodeExists,
     /// 409: minutes cannot be added to or removed from a lifetime membership.
     MembershipIsLifetime,
+    /// 409: the delivery is being sent now; redeliver once its attempt is recorded.
+    DeliveryInFlight,
     /// 413: the body is over 64 KiB.
     PayloadTooLarge,
     /// 415: the body is not JSON.
@@ -116,6 +118,7 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::LicenseCodeExists => "license_code_exists",
             Self::MembershipIsLifetime => "membership_is_lifetime",
+            Self::DeliveryInFlight => "delivery_in_flight",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidJson => "invalid_json",
@@ -155,6 +158,9 @@ impl ApiError {
             Self::LicenseCodeExists => "a license with one of these codes exists".into(),
             Self::MembershipIsLifetime => {
                 "the membership is lifetime; revoke lifetime access first".into()
+            }
+            Self::DeliveryInFlight => {
+                "the delivery is being sent now; redeliver it once its attempt shows".into()
             }
             Self::PayloadTooLarge => "the request body is larger than 64 KiB".into(),
             Self::UnsupportedMediaType => "the request body must be JSON".into(),
@@ -196,9 +202,10 @@ impl ResponseError for ApiError {
             Self::Banned | Self::MembershipInactive => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::LicenseCodeExists | Self::MembershipIsLifetime | Self::TooManyVariables => {
-                StatusCode::CONFLICT
-            }
+            Self::LicenseCodeExists
+            | Self::MembershipIsLifetime
+            | Self::TooManyVariables
+            | Self::DeliveryInFlight => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidJson

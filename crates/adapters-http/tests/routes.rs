@@ -615,11 +615,11 @@ async fn created_licenses_are_201_with_their_codes() {
     mocks
         .admin
         .expect_create_licenses()
-        .withf(|app, batch| {
+        .withf(|app, batch, _| {
             *app == application().id && *batch == LicenseBatch::generate(2, Some(43_200)).unwrap()
         })
         .times(1)
-        .return_once(move |_, _| Ok(created));
+        .return_once(move |_, _, _| Ok(created));
     let reply = send(
         mocks,
         create_licenses(&json!({"count": 2, "minutes": 43200})),
@@ -642,7 +642,7 @@ async fn importing_an_existing_code_is_409_license_code_exists() {
         .admin
         .expect_create_licenses()
         .times(1)
-        .return_once(|_, _| Err(CreateLicensesError::DuplicateCode));
+        .return_once(|_, _, _| Err(CreateLicensesError::DuplicateCode));
     let reply = send(mocks, create_licenses(&json!({"codes": ["ABCD-1234"]}))).await;
     reply.assert_error(StatusCode::CONFLICT, "license_code_exists");
 }
@@ -676,9 +676,9 @@ async fn delete_ban_answering(deleted: bool) -> Reply {
     mocks
         .admin
         .expect_delete_ban()
-        .withf(move |app, ban| *app == application().id && ban.as_uuid() == id)
+        .withf(move |app, ban, _| *app == application().id && ban.as_uuid() == id)
         .times(1)
-        .return_once(move |_, _| Ok(deleted));
+        .return_once(move |_, _, _| Ok(deleted));
     send(
         mocks,
         admin(Method::DELETE, &format!("/api/admin/bans/{id}")),
@@ -730,7 +730,7 @@ async fn a_ban_of_an_unknown_license_is_422_naming_value() {
         .admin
         .expect_create_ban()
         .times(1)
-        .return_once(|_, _| Err(CreateBanError::UnknownLicense));
+        .return_once(|_, _, _| Err(CreateBanError::UnknownLicense));
     let body = json!({"type": "license", "value": "ABCD-1234", "reason": "chargeback"});
     let reply = send(mocks, create_ban(&body)).await;
     reply.assert_invalid_field("value");
@@ -807,13 +807,13 @@ async fn updating_an_unknown_application_is_404() {
     mocks
         .operator
         .expect_update_application()
-        .withf(move |app, update| {
+        .withf(move |app, update, _| {
             app.as_uuid() == id
                 && update.device_authentication == Some(false)
                 && update.name.is_none()
         })
         .times(1)
-        .return_once(|_, _| Ok(None));
+        .return_once(|_, _, _| Ok(None));
     let request = operator(Method::PATCH, &format!("/api/operator/applications/{id}"))
         .set_json(json!({"device_authentication": false}));
     let reply = send(mocks, request).await;

@@ -11,11 +11,12 @@ use domain::application::{
     PreviousSecret, RequestSigningKeys, ResponseSigningKeys, Rotation, SecretToRotate,
 };
 use domain::crypto::{PublicKey, SealedKeyPair};
+use domain::event::Event;
 use domain::page::{Page, PageRequest};
 use domain::ports::ApplicationStore;
 use domain::values::{ApplicationId, Digest};
 use sea_orm::sea_query::Condition;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 impl TryFrom<application::Model> for Application {
     type Error = anyhow::Error;
@@ -148,17 +149,18 @@ pub(crate) fn stored_count(count: u32) -> i32 {
     i32::try_from(count).unwrap_or(i32::MAX)
 }
 
-impl SeaOrmStore {
-    /// Writes the columns set in `active`; `None` when no application has its id.
-    async fn update_columns(&self, active: ActiveModel) -> anyhow::Result<Option<Application>> {
-        match active.update(&self.db).await {
-            Ok(model) => Application::try_from(model).map(Some),
-            Err(sea_orm::DbErr::RecordNotUpdated) => Ok(None),
-            Err(error) => Err(crate::connection::store_error(
-                error,
-                "storing signing keys",
-            )),
-        }
+/// Writes the columns set in `active`; `None` when no application has its id.
+async fn update_columns(
+    db: &impl ConnectionTrait,
+    active: ActiveModel,
+) -> anyhow::Result<Option<Application>> {
+    match active.update(db).await {
+        Ok(model) => Application::try_from(model).map(Some),
+        Err(sea_orm::DbErr::RecordNotUpdated) => Ok(None),
+        Err(error) => Err(crate::connection::store_error(
+            error,
+            "storing signing keys",
+        )),
     }
 }
 
@@ -243,113 +245,126 @@ impl ApplicationStore for SeaOrmStore {
         &self,
         id: ApplicationId,
         rotation: &Rotation,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>> {
-        let Some(model) = Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
-            .await
-            .or_unavailable("finding an application to rotate")?
-        else {
-            return Ok(None);
-        };
-        let mut active: ActiveModel = model.into();
-        let new = Set(rotation.new_digest.as_bytes().to_vec());
-        let previous_digest = Set(rotation.previous.map(|p| p.digest.as_bytes().to_vec()));
-        let previous_until = Set(rotation.previous.map(|p| p.valid_until));
-        match rotation.which {
-            SecretToRotate::ApiSecret => {
-                active.api_secret_digest = new;
-                active.previous_api_secret_digest = previous_digest;
-                active.previous_api_secret_expires_at = previous_until;
+        self.change_with_events(events, "rotating a secret", async |txn| {
+            let Some(model) = Entity::find_by_id(id.as_uuid())
+                .one(txn)
+                .await
+                .or_unavailable("finding an application to rotate")?
+            else {
+                return Ok(None);
+            };
+            let mut active: ActiveModel = model.into();
+            let new = Set(rotation.new_digest.as_bytes().to_vec());
+            let previous_digest = Set(rotation.previous.map(|p| p.digest.as_bytes().to_vec()));
+            let previous_until = Set(rotation.previous.map(|p| p.valid_until));
+            match rotation.which {
+                SecretToRotate::ApiSecret => {
+                    active.api_secret_digest = new;
+                    active.previous_api_secret_digest = previous_digest;
+                    active.previous_api_secret_expires_at = previous_until;
+                }
+                SecretToRotate::AdminApiKey => {
+                    active.admin_api_key_digest = new;
+                    active.previous_admin_api_key_digest = previous_digest;
+                    active.previous_admin_api_key_expires_at = previous_until;
+                }
+                SecretToRotate::ResponseSigningKey | SecretToRotate::RequestSigningKey => {
+                    anyhow::bail!("signing keys are replaced by their own store methods")
+                }
             }
-            SecretToRotate::AdminApiKey => {
-                active.admin_api_key_digest = new;
-                active.previous_admin_api_key_digest = previous_digest;
-                active.previous_admin_api_key_expires_at = previous_until;
-            }
-            SecretToRotate::ResponseSigningKey | SecretToRotate::RequestSigningKey => {
-                anyhow::bail!("signing keys are replaced by their own store methods")
-            }
-        }
-        let model = active
-            .update(&self.db)
-            .await
-            .or_unavailable("rotating a secret")?;
-        Application::try_from(model).map(Some)
+            let model = active
+                .update(txn)
+                .await
+                .or_unavailable("rotating a secret")?;
+            Application::try_from(model).map(Some)
+        })
+        .await
     }
 
     async fn update(
         &self,
         id: ApplicationId,
         update: &ApplicationUpdate,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>> {
-        let Some(model) = Entity::find_by_id(id.as_uuid())
-            .one(&self.db)
-            .await
-            .or_unavailable("finding an application to update")?
-        else {
-            return Ok(None);
-        };
-        if update == &ApplicationUpdate::default() {
-            return Application::try_from(model).map(Some);
-        }
-        let mut active: ActiveModel = model.into();
-        if let Some(name) = &update.name {
-            active.name = Set(name.as_str().to_owned());
-        }
-        if let Some(device_authentication) = update.device_authentication {
-            active.device_authentication = Set(device_authentication);
-        }
-        if let Some(limit) = update.device_limit {
-            active.allowed_number_of_devices = Set(stored_count(limit));
-        }
-        if let Some(limit) = update.session_limit {
-            active.allowed_number_of_simultaneous_sessions = Set(stored_count(limit));
-        }
-        if let Some(seconds) = update.session_lifetime_seconds {
-            active.session_lifetime_seconds = Set(stored_count(seconds));
-        }
-        if let Some(cross_banning) = update.cross_banning {
-            active.cross_banning = Set(cross_banning);
-        }
-        if let Some(response_signing) = update.response_signing {
-            active.response_signing = Set(response_signing);
-        }
-        if let Some(request_signing) = update.request_signing {
-            active.request_signing = Set(request_signing);
-        }
-        if let Some(anonymous_access) = update.anonymous_access {
-            active.anonymous_access = Set(anonymous_access);
-        }
-        if let Some(max) = update.max_user_variables {
-            active.max_user_variables = Set(stored_count(max));
-        }
-        if let Some(legacy_auth) = update.legacy_auth {
-            active.legacy_auth = Set(legacy_auth);
-        }
-        let model = active
-            .update(&self.db)
-            .await
-            .or_unavailable("updating an application")?;
-        Application::try_from(model).map(Some)
+        self.change_with_events(events, "updating an application", async |txn| {
+            let Some(model) = Entity::find_by_id(id.as_uuid())
+                .one(txn)
+                .await
+                .or_unavailable("finding an application to update")?
+            else {
+                return Ok(None);
+            };
+            if update == &ApplicationUpdate::default() {
+                return Application::try_from(model).map(Some);
+            }
+            let mut active: ActiveModel = model.into();
+            if let Some(name) = &update.name {
+                active.name = Set(name.as_str().to_owned());
+            }
+            if let Some(device_authentication) = update.device_authentication {
+                active.device_authentication = Set(device_authentication);
+            }
+            if let Some(limit) = update.device_limit {
+                active.allowed_number_of_devices = Set(stored_count(limit));
+            }
+            if let Some(limit) = update.session_limit {
+                active.allowed_number_of_simultaneous_sessions = Set(stored_count(limit));
+            }
+            if let Some(seconds) = update.session_lifetime_seconds {
+                active.session_lifetime_seconds = Set(stored_count(seconds));
+            }
+            if let Some(cross_banning) = update.cross_banning {
+                active.cross_banning = Set(cross_banning);
+            }
+            if let Some(response_signing) = update.response_signing {
+                active.response_signing = Set(response_signing);
+            }
+            if let Some(request_signing) = update.request_signing {
+                active.request_signing = Set(request_signing);
+            }
+            if let Some(anonymous_access) = update.anonymous_access {
+                active.anonymous_access = Set(anonymous_access);
+            }
+            if let Some(max) = update.max_user_variables {
+                active.max_user_variables = Set(stored_count(max));
+            }
+            if let Some(legacy_auth) = update.legacy_auth {
+                active.legacy_auth = Set(legacy_auth);
+            }
+            let model = active
+                .update(txn)
+                .await
+                .or_unavailable("updating an application")?;
+            Application::try_from(model).map(Some)
+        })
+        .await
     }
 
     async fn set_response_signing_keys(
         &self,
         id: ApplicationId,
         keys: &ResponseSigningKeys,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>> {
         let mut active = ActiveModel {
             id: sea_orm::ActiveValue::Unchanged(id.as_uuid()),
             ..<ActiveModel as ActiveModelTrait>::default()
         };
         set_signing_keys(&mut active, Some(keys));
-        self.update_columns(active).await
+        self.change_with_events(events, "storing signing keys", async |txn| {
+            update_columns(txn, active).await
+        })
+        .await
     }
 
     async fn set_request_signing_keys(
         &self,
         id: ApplicationId,
         keys: &RequestSigningKeys,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>> {
         let active = ActiveModel {
             id: sea_orm::ActiveValue::Unchanged(id.as_uuid()),
@@ -360,6 +375,9 @@ impl ApplicationStore for SeaOrmStore {
             previous_request_signing_valid_until: Set(keys.previous.map(|(_, until)| until)),
             ..<ActiveModel as ActiveModelTrait>::default()
         };
-        self.update_columns(active).await
+        self.change_with_events(events, "storing signing keys", async |txn| {
+            update_columns(txn, active).await
+        })
+        .await
     }
 }

@@ -14,13 +14,17 @@ use chrono::{DateTime, Utc};
 use domain::ban::{
     Ban, BanFilter, BanKind, BanProbe, BanTarget, IpPrefixLengths, NewBan, StoredBan,
 };
+use domain::event::Event;
 use domain::page::{Page, PageRequest};
 use domain::ports::BanStore;
 use domain::values::{
     ApplicationId, BanId, HardwareId, IpBanRange, LicenseId, PrefixLength, UserId,
 };
 use sea_orm::sea_query::{Condition, OnConflict};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
+};
 use uuid::Uuid;
 
 impl TryFrom<ban::Model> for Ban {
@@ -75,38 +79,84 @@ fn row(app: ApplicationId, ban: &NewBan) -> ActiveModel {
 /// or purged by another caller); each retry means another caller made progress.
 const CREATE_ATTEMPTS: usize = 4;
 
+async fn find_by_key(
+    db: &impl ConnectionTrait,
+    app: ApplicationId,
+    key: &str,
+) -> anyhow::Result<Option<Ban>> {
+    Entity::find()
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::MatchKey.eq(key))
+        .one(db)
+        .await
+        .or_unavailable("finding a ban by its key")?
+        .map(Ban::try_from)
+        .transpose()
+}
+
+/// Puts `ban` in the place of the expired ban `old`; `false` when `old` changed first.
+async fn replace_expired(
+    db: &impl ConnectionTrait,
+    app: ApplicationId,
+    old: &Ban,
+    ban: &NewBan,
+) -> anyhow::Result<bool> {
+    let mut replacement = row(app, ban);
+    replacement.application_id = sea_orm::ActiveValue::NotSet;
+    let replaced = Entity::update_many()
+        .set(replacement)
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::Id.eq(old.id.as_uuid()))
+        .filter(Column::ExpiresAt.lte(ban.created_at))
+        .exec(db)
+        .await
+        .or_unavailable("replacing an expired ban")?;
+    Ok(replaced.rows_affected == 1)
+}
+
+/// What one attempt to store a ban found.
+enum Attempt {
+    Stored,
+    Existing(Ban),
+    /// The ban in the way changed under it: try again.
+    Raced,
+}
+
+/// One attempt, in `txn`: insert, or replace the target's expired ban.
+async fn store_once(
+    txn: &DatabaseTransaction,
+    app: ApplicationId,
+    ban: &NewBan,
+    key: &str,
+) -> anyhow::Result<Attempt> {
+    // The unique (application, match key) index decides between concurrent callers.
+    let inserted = Entity::insert(row(app, ban))
+        .on_conflict(
+            OnConflict::columns([Column::ApplicationId, Column::MatchKey])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await
+        .or_unavailable("inserting a ban")?;
+    if inserted == 1 {
+        return Ok(Attempt::Stored);
+    }
+    // Purged since the insert met it: insert again.
+    let Some(existing) = find_by_key(txn, app, key).await? else {
+        return Ok(Attempt::Raced);
+    };
+    if existing.is_active_at(ban.created_at) {
+        return Ok(Attempt::Existing(existing));
+    }
+    Ok(if replace_expired(txn, app, &existing, ban).await? {
+        Attempt::Stored
+    } else {
+        Attempt::Raced
+    })
+}
+
 impl SeaOrmStore {
-    async fn find_by_key(&self, app: ApplicationId, key: &str) -> anyhow::Result<Option<Ban>> {
-        Entity::find()
-            .filter(Column::ApplicationId.eq(app.as_uuid()))
-            .filter(Column::MatchKey.eq(key))
-            .one(&self.db)
-            .await
-            .or_unavailable("finding a ban by its key")?
-            .map(Ban::try_from)
-            .transpose()
-    }
-
-    /// Puts `ban` in the place of the expired ban `old`; `false` when `old` changed first.
-    async fn replace_expired(
-        &self,
-        app: ApplicationId,
-        old: &Ban,
-        ban: &NewBan,
-    ) -> anyhow::Result<bool> {
-        let mut replacement = row(app, ban);
-        replacement.application_id = sea_orm::ActiveValue::NotSet;
-        let replaced = Entity::update_many()
-            .set(replacement)
-            .filter(Column::ApplicationId.eq(app.as_uuid()))
-            .filter(Column::Id.eq(old.id.as_uuid()))
-            .filter(Column::ExpiresAt.lte(ban.created_at))
-            .exec(&self.db)
-            .await
-            .or_unavailable("replacing an expired ban")?;
-        Ok(replaced.rows_affected == 1)
-    }
-
     /// Records that the application bans a range of `range`'s length. It comes before the
     /// ban, so whoever finds the ban finds its length.
     async fn note_prefix_length(
@@ -139,34 +189,28 @@ impl SeaOrmStore {
 
 #[async_trait]
 impl BanStore for SeaOrmStore {
-    async fn create(&self, app: ApplicationId, ban: &NewBan) -> anyhow::Result<StoredBan> {
+    async fn create(
+        &self,
+        app: ApplicationId,
+        ban: &NewBan,
+        events: &[Event],
+    ) -> anyhow::Result<StoredBan> {
         if let BanTarget::Ip(range) = &ban.target {
             self.note_prefix_length(app, range).await?;
         }
         let key = ban.target.match_key();
         for _ in 0..CREATE_ATTEMPTS {
-            // The unique (application, match key) index decides between concurrent callers.
-            let inserted = Entity::insert(row(app, ban))
-                .on_conflict(
-                    OnConflict::columns([Column::ApplicationId, Column::MatchKey])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(&self.db)
-                .await
-                .or_unavailable("inserting a ban")?;
-            if inserted == 1 {
-                return Ok(StoredBan::Created(ban.created()));
-            }
-            // Purged since the insert met it: insert again.
-            let Some(existing) = self.find_by_key(app, &key).await? else {
-                continue;
-            };
-            if existing.is_active_at(ban.created_at) {
-                return Ok(StoredBan::Existing(existing));
-            }
-            if self.replace_expired(app, &existing, ban).await? {
-                return Ok(StoredBan::Created(ban.created()));
+            // Each attempt in a transaction of its own, with the ban's events when it stores.
+            let txn = self.db.begin().await.or_unavailable("storing a ban")?;
+            match store_once(&txn, app, ban, &key).await? {
+                Attempt::Stored => {
+                    let queued = crate::events::record(&txn, events).await?;
+                    txn.commit().await.or_unavailable("storing a ban")?;
+                    self.committed(queued);
+                    return Ok(StoredBan::Created(ban.created()));
+                }
+                Attempt::Existing(existing) => return Ok(StoredBan::Existing(existing)),
+                Attempt::Raced => {}
             }
         }
         anyhow::bail!("a ban kept changing under {CREATE_ATTEMPTS} attempts to store another")
@@ -200,14 +244,24 @@ impl BanStore for SeaOrmStore {
         Page::from_rows(rows, page, |row| row.id).try_map(Ban::try_from)
     }
 
-    async fn delete(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool> {
-        let result = Entity::delete_many()
-            .filter(Column::ApplicationId.eq(app.as_uuid()))
-            .filter(Column::Id.eq(id.as_uuid()))
-            .exec(&self.db)
-            .await
-            .or_unavailable("deleting a ban")?;
-        Ok(result.rows_affected > 0)
+    async fn delete(
+        &self,
+        app: ApplicationId,
+        id: BanId,
+        events: &[Event],
+    ) -> anyhow::Result<bool> {
+        let deleted = self
+            .change_with_events(events, "deleting a ban", async |txn| {
+                let result = Entity::delete_many()
+                    .filter(Column::ApplicationId.eq(app.as_uuid()))
+                    .filter(Column::Id.eq(id.as_uuid()))
+                    .exec(txn)
+                    .await
+                    .or_unavailable("deleting a ban")?;
+                Ok((result.rows_affected > 0).then_some(()))
+            })
+            .await?;
+        Ok(deleted.is_some())
     }
 
     async fn ip_prefix_lengths(&self, app: ApplicationId) -> anyhow::Result<IpPrefixLengths> {

@@ -19,7 +19,8 @@ use domain::page::{Page, PageRequest};
 use domain::ports::EventStore;
 use domain::values::{ApplicationId, ClientIp, EventId};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 use serde_json::{Map, Value};
 
@@ -111,15 +112,52 @@ fn row(event: &Event) -> ActiveModel {
     }
 }
 
-/// Records `events` on `db`, the transaction of the changes they describe, in one statement.
-pub(crate) async fn insert(db: &impl ConnectionTrait, events: &[Event]) -> anyhow::Result<()> {
+/// Records `events` in `txn`, the transaction of the changes they describe, with their
+/// webhook deliveries (the outbox); `true` when it queued deliveries, whose dispatcher the
+/// caller wakes after the commit ([`SeaOrmStore::committed`]).
+pub(crate) async fn record(txn: &impl ConnectionTrait, events: &[Event]) -> anyhow::Result<bool> {
+    insert(txn, events).await?;
+    crate::webhooks::queue_deliveries(txn, events).await
+}
+
+impl SeaOrmStore {
+    /// Runs `change` in a transaction of its own and, when it changed something (`Some`),
+    /// records `events` with it.
+    pub(crate) async fn change_with_events<T>(
+        &self,
+        events: &[Event],
+        what: &'static str,
+        change: impl AsyncFnOnce(&DatabaseTransaction) -> anyhow::Result<Option<T>>,
+    ) -> anyhow::Result<Option<T>> {
+        let txn = self.db.begin().await.or_unavailable(what)?;
+        let Some(changed) = change(&txn).await? else {
+            return Ok(None);
+        };
+        let queued = record(&txn, events).await?;
+        txn.commit().await.or_unavailable(what)?;
+        self.committed(queued);
+        Ok(Some(changed))
+    }
+
+    /// After a commit: wakes this process's dispatcher when it queued deliveries.
+    pub(crate) fn committed(&self, queued_deliveries: bool) {
+        if queued_deliveries {
+            self.deliveries_queued.notify_one();
+        }
+    }
+}
+
+/// Inserts `events` in batches small enough for any database's limit on bound values.
+async fn insert(db: &impl ConnectionTrait, events: &[Event]) -> anyhow::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    Entity::insert_many(events.iter().map(row))
-        .exec_without_returning(db)
-        .await
-        .or_unavailable("recording events")?;
+    for chunk in events.chunks(crate::MAX_ROWS_PER_INSERT) {
+        Entity::insert_many(chunk.iter().map(row))
+            .exec_without_returning(db)
+            .await
+            .or_unavailable("recording events")?;
+    }
     Ok(())
 }
 

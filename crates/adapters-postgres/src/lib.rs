@@ -23,3 +23,7 @@ mod webhooks;
 pub mod testing;
 
 pub use connection::{DatabaseSettings, SeaOrmStore};
+
+/// Rows per multi-row insert: a 1000-license batch's events, times its webhook endpoints,
+/// stays below SQLite's 32766 and PostgreSQL's 65535 bound values per statement.
+pub(crate) const MAX_ROWS_PER_INSERT: usize = 1000;

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ban::BanKind;
 use domain::errors::StoreLicensesError;
+use domain::event::Event;
 use domain::license::{License, LicenseDetails, LicenseDuration, LicenseFilter, NewLicense};
 use domain::page::{Page, PageRequest};
 use domain::ports::LicenseStore;
@@ -144,6 +145,7 @@ impl LicenseStore for SeaOrmStore {
         &self,
         app: ApplicationId,
         licenses: &[NewLicense],
+        events: &[Event],
     ) -> Result<Vec<License>, StoreLicensesError> {
         let models = licenses.iter().map(|new| ActiveModel {
             id: Set(new.id.as_uuid()),
@@ -171,9 +173,11 @@ impl LicenseStore for SeaOrmStore {
                 return Err(crate::connection::store_error(error, "inserting licenses").into());
             }
         }
+        let queued = crate::events::record(&txn, events).await?;
         txn.commit()
             .await
             .or_unavailable("committing a license batch")?;
+        self.committed(queued);
         Ok(licenses
             .iter()
             .map(|new| License {

@@ -14,7 +14,7 @@ use domain::values::{
     ApplicationId, ClientIp, DeviceId, HardwareId, LicenseCode, PasswordHash, UserId,
 };
 use domain::values::{WebhookDeliveryId, WebhookEndpointId};
-use domain::webhook::{NextStep, WebhookAttempt, WebhookDelivery, WebhookEndpoint};
+use domain::webhook::{FinishedAttempt, Requeued, WebhookDelivery, WebhookEndpoint};
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -156,8 +156,7 @@ impl Transaction for SeaOrmTransaction {
     }
 
     async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()> {
-        events::insert(&self.txn, events).await?;
-        self.queued_deliveries |= webhooks::queue_deliveries(&self.txn, events).await?;
+        self.queued_deliveries |= events::record(&self.txn, events).await?;
         Ok(())
     }
 
@@ -197,20 +196,18 @@ impl Transaction for SeaOrmTransaction {
         endpoint: WebhookEndpointId,
         id: WebhookDeliveryId,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<WebhookDelivery>> {
+    ) -> anyhow::Result<Option<Requeued>> {
         let requeued = webhooks::requeue_delivery(&self.txn, app, endpoint, id, now).await?;
-        self.queued_deliveries |= requeued.is_some();
+        self.queued_deliveries |= matches!(requeued, Some(Requeued::Due(_)));
         Ok(requeued)
     }
 
-    async fn finish_attempt(
+    async fn finish_attempts(
         &mut self,
-        delivery: WebhookDeliveryId,
         lease: Uuid,
-        attempt: &WebhookAttempt,
-        next: NextStep,
-    ) -> anyhow::Result<bool> {
-        webhooks::finish_attempt(&self.txn, delivery, lease, attempt, next).await
+        finished: &[FinishedAttempt],
+    ) -> anyhow::Result<Vec<WebhookDeliveryId>> {
+        webhooks::finish_attempts(&self.txn, lease, finished).await
     }
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {

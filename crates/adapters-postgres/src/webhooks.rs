@@ -13,10 +13,11 @@ use domain::page::{Page, PageRequest};
 use domain::ports::WebhookStore;
 use domain::values::{ApplicationId, EventId, WebhookDeliveryId, WebhookEndpointId};
 use domain::webhook::{
-    AttemptOutcome, ClaimedDelivery, DeliveryState, DisabledReason, EventTypePattern, NextStep,
-    PreviousSecret, WebhookAttempt, WebhookBacklog, WebhookDelivery, WebhookEndpoint, WebhookUrl,
+    AttemptOutcome, ClaimedDelivery, DeliveryState, DisabledReason, EventTypePattern,
+    FinishedAttempt, NextStep, PreviousSecret, Requeued, WebhookAttempt, WebhookBacklog,
+    WebhookDelivery, WebhookEndpoint, WebhookUrl,
 };
-use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait as _};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, Statement,
@@ -56,6 +57,17 @@ impl TryFrom<webhook_endpoint::Model> for WebhookEndpoint {
             updated_at: model.updated_at,
         })
     }
+}
+
+/// A stored endpoint the outbox and the dispatcher can use; one that does not read back is
+/// logged and left out, so it cannot stop its application's changes or other deliveries.
+fn usable_endpoint(model: webhook_endpoint::Model) -> Option<WebhookEndpoint> {
+    let id = model.id;
+    WebhookEndpoint::try_from(model)
+        .inspect_err(|error| {
+            tracing::error!(endpoint = %id, error = format!("{error:#}"), "a stored webhook endpoint does not read back; skipped");
+        })
+        .ok()
 }
 
 fn endpoint_row(endpoint: &WebhookEndpoint) -> webhook_endpoint::ActiveModel {
@@ -151,8 +163,8 @@ pub(crate) async fn queue_deliveries(
         .await
         .or_unavailable("finding the webhook endpoints of events")?
         .into_iter()
-        .map(WebhookEndpoint::try_from)
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .filter_map(usable_endpoint)
+        .collect::<Vec<_>>();
     let rows: Vec<_> = events
         .iter()
         .flat_map(|event| {
@@ -182,10 +194,12 @@ pub(crate) async fn queue_deliveries(
     if rows.is_empty() {
         return Ok(false);
     }
-    webhook_delivery::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await
-        .or_unavailable("queueing webhook deliveries")?;
+    for chunk in rows.chunks(crate::MAX_ROWS_PER_INSERT) {
+        webhook_delivery::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .or_unavailable("queueing webhook deliveries")?;
+    }
     Ok(true)
 }
 
@@ -279,24 +293,36 @@ pub(crate) async fn requeue_delivery(
     endpoint: WebhookEndpointId,
     id: WebhookDeliveryId,
     now: DateTime<Utc>,
-) -> anyhow::Result<Option<WebhookDelivery>> {
+) -> anyhow::Result<Option<Requeued>> {
     use webhook_delivery::Column;
+    let Some(found) = webhook_delivery::Entity::find_by_id(id.as_uuid())
+        .filter(Column::ApplicationId.eq(app.as_uuid()))
+        .filter(Column::EndpointId.eq(endpoint.as_uuid()))
+        .one(db)
+        .await
+        .or_unavailable("finding a webhook delivery")?
+    else {
+        return Ok(None);
+    };
+    // Not while a claim holds it: it is being sent now.
     let requeued = webhook_delivery::Entity::update_many()
         .col_expr(Column::State, Expr::value(DeliveryState::Pending.as_str()))
         .col_expr(Column::AttemptsInRun, Expr::value(0))
         .col_expr(Column::NextAttemptAt, Expr::value(now))
-        .col_expr(Column::Lease, Expr::value(Option::<Uuid>::None))
-        .filter(Column::ApplicationId.eq(app.as_uuid()))
-        .filter(Column::EndpointId.eq(endpoint.as_uuid()))
-        .filter(Column::Id.eq(id.as_uuid()))
+        .filter(Column::Id.eq(found.id))
+        .filter(
+            Condition::any()
+                .add(Column::Lease.is_null())
+                .add(Column::NextAttemptAt.lte(now)),
+        )
         .exec(db)
         .await
         .or_unavailable("requeueing a webhook delivery")?;
     if requeued.rows_affected == 0 {
-        return Ok(None);
+        return Ok(Some(Requeued::InFlight));
     }
     let rows = with_attempts(db, vec![found_delivery(db, id).await?]).await?;
-    Ok(rows.into_iter().next())
+    Ok(rows.into_iter().next().map(Requeued::Due))
 }
 
 async fn found_delivery(
@@ -310,48 +336,83 @@ async fn found_delivery(
         .context("a webhook delivery vanished in its own transaction")
 }
 
-pub(crate) async fn finish_attempt(
+/// Records a claim's attempts: one `UPDATE … RETURNING` per outcome for the deliveries
+/// done, one per retry (each has its own time), and one insert of the attempts of those the
+/// claim still held.
+pub(crate) async fn finish_attempts(
     db: &impl ConnectionTrait,
-    id: WebhookDeliveryId,
     lease: Uuid,
-    attempt: &WebhookAttempt,
-    next: NextStep,
-) -> anyhow::Result<bool> {
+    finished: &[FinishedAttempt],
+) -> anyhow::Result<Vec<WebhookDeliveryId>> {
     use webhook_delivery::Column;
-    let (state, next_attempt_at) = match next {
-        NextStep::Done(state) => (state, Expr::col(Column::NextAttemptAt)),
-        NextStep::RetryAt(at) => (DeliveryState::Pending, Expr::value(at)),
-    };
-    let updated = webhook_delivery::Entity::update_many()
-        .col_expr(Column::State, Expr::value(state.as_str()))
-        .col_expr(
-            Column::AttemptsInRun,
-            Expr::col(Column::AttemptsInRun).add(1),
-        )
-        .col_expr(Column::NextAttemptAt, next_attempt_at)
-        .col_expr(Column::Lease, Expr::value(Option::<Uuid>::None))
-        .filter(Column::Id.eq(id.as_uuid()))
-        .filter(Column::Lease.eq(lease))
-        .exec(db)
-        .await
-        .or_unavailable("recording a webhook attempt")?;
-    if updated.rows_affected == 0 {
-        return Ok(false);
+    let mut groups: Vec<(DeliveryState, Option<DateTime<Utc>>, Vec<Uuid>)> = Vec::new();
+    for done in finished {
+        let (state, retry_at) = match done.next {
+            NextStep::Done(state) => (state, None),
+            NextStep::RetryAt(at) => (DeliveryState::Pending, Some(at)),
+        };
+        match groups
+            .iter_mut()
+            .find(|(s, r, _)| *s == state && r.is_none() && retry_at.is_none())
+        {
+            Some(group) => group.2.push(done.delivery.as_uuid()),
+            None => groups.push((state, retry_at, vec![done.delivery.as_uuid()])),
+        }
     }
-    webhook_attempt::Entity::insert(webhook_attempt::ActiveModel {
+    let mut recorded = Vec::with_capacity(finished.len());
+    for (state, retry_at, ids) in groups {
+        let next_attempt_at = retry_at.map_or(Expr::col(Column::NextAttemptAt), Expr::value);
+        let updated = webhook_delivery::Entity::update_many()
+            .col_expr(Column::State, Expr::value(state.as_str()))
+            .col_expr(
+                Column::AttemptsInRun,
+                Expr::col(Column::AttemptsInRun).add(1),
+            )
+            .col_expr(Column::NextAttemptAt, next_attempt_at)
+            .col_expr(Column::Lease, Expr::value(Option::<Uuid>::None))
+            .filter(Column::Id.is_in(ids))
+            .filter(Column::Lease.eq(lease))
+            .exec_with_returning(db)
+            .await
+            .or_unavailable("recording webhook attempts")?;
+        recorded.extend(updated.into_iter().map(|row| row.id));
+    }
+    let rows: Vec<_> = finished
+        .iter()
+        .filter(|done| recorded.contains(&done.delivery.as_uuid()))
+        .map(|done| attempt_row(done.delivery, &done.attempt))
+        .collect();
+    for chunk in rows.chunks(crate::MAX_ROWS_PER_INSERT) {
+        webhook_attempt::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .or_unavailable("recording webhook attempts")?;
+    }
+    Ok(recorded
+        .into_iter()
+        .map(WebhookDeliveryId::from_uuid)
+        .collect())
+}
+
+/// PostgreSQL's text refuses NUL: an answer's or an error's is replaced.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{fffd}")
+}
+
+fn attempt_row(
+    delivery: WebhookDeliveryId,
+    attempt: &WebhookAttempt,
+) -> webhook_attempt::ActiveModel {
+    webhook_attempt::ActiveModel {
         id: Set(Uuid::now_v7()),
-        delivery_id: Set(id.as_uuid()),
+        delivery_id: Set(delivery.as_uuid()),
         attempted_at: Set(attempt.attempted_at),
         status: Set(attempt.status.map(i32::from)),
         duration_ms: Set(i32::try_from(attempt.duration_ms).unwrap_or(i32::MAX)),
-        response: Set(attempt.response.clone()),
-        error: Set(attempt.error.clone()),
+        response: Set(storable(&attempt.response)),
+        error: Set(attempt.error.as_deref().map(storable)),
         outcome: Set(attempt.outcome.as_str().to_owned()),
-    })
-    .exec_without_returning(db)
-    .await
-    .or_unavailable("recording a webhook attempt")?;
-    Ok(true)
+    }
 }
 
 /// The deliveries with their attempts, newest first, in one query for all of them.
@@ -501,8 +562,9 @@ impl WebhookStore for SeaOrmStore {
             .await
             .or_unavailable("reading the endpoints of claimed deliveries")?
             .into_iter()
-            .map(|row| Ok((row.id, WebhookEndpoint::try_from(row)?)))
-            .collect::<anyhow::Result<_>>()?;
+            .filter_map(usable_endpoint)
+            .map(|endpoint| (endpoint.id.as_uuid(), endpoint))
+            .collect();
         let event_ids: Vec<Uuid> = deliveries.iter().filter_map(|d| d.event_id).collect();
         let events: HashMap<Uuid, Event> = event::Entity::find()
             .filter(event::Column::Id.is_in(event_ids))
@@ -536,6 +598,16 @@ impl WebhookStore for SeaOrmStore {
             .column_as(Column::Id.count(), "pending")
             .column_as(Column::CreatedAt.min(), "oldest")
             .filter(Column::State.eq(DeliveryState::Pending.as_str()))
+            // A disabled endpoint's deliveries wait for it to be enabled: not a backlog.
+            .filter(
+                Column::EndpointId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(webhook_endpoint::Column::Id)
+                        .from(webhook_endpoint::Entity)
+                        .and_where(webhook_endpoint::Column::Enabled.eq(true))
+                        .to_owned(),
+                ),
+            )
             .into_tuple()
             .one(&self.db)
             .await

@@ -243,6 +243,9 @@ pub enum WebhookError {
     UnknownEndpoint,
     #[error("no such delivery")]
     UnknownDelivery,
+    /// Being sent now, under a claim's lease.
+    #[error("the delivery is being sent")]
+    DeliveryInFlight,
     /// The URL resolves to an address webhooks may not reach; why.
     #[error("{0}")]
     TargetRefused(String),

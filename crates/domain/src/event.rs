@@ -194,6 +194,15 @@ pub struct ChangedBy {
 }
 
 impl ChangedBy {
+    /// The server's own work: cross-bans, endpoints it disabled.
+    #[must_use]
+    pub const fn system() -> Self {
+        Self {
+            actor: Actor::System,
+            context: None,
+        }
+    }
+
     /// An end user's own change, through the request `context`.
     #[must_use]
     pub const fn end_user(user: UserId, context: RequestContext) -> Self {
@@ -272,6 +281,22 @@ impl EventTarget {
     pub fn license(id: crate::values::LicenseId) -> Self {
         Self {
             kind: "license".to_owned(),
+            id: id.as_uuid(),
+        }
+    }
+
+    #[must_use]
+    pub fn ban(id: crate::values::BanId) -> Self {
+        Self {
+            kind: "ban".to_owned(),
+            id: id.as_uuid(),
+        }
+    }
+
+    #[must_use]
+    pub fn application(id: ApplicationId) -> Self {
+        Self {
+            kind: "application".to_owned(),
             id: id.as_uuid(),
         }
     }

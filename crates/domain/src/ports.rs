@@ -1,5 +1,9 @@
 //! The ports: what the rules need from storage and the runtime. Adapters implement them.
 //!
+//! Every write that changes state records the events describing it in the same database
+//! transaction: through the [`Transaction`] when a use case makes several writes, or as the
+//! `events` argument of a store method that writes on its own.
+//!
 //! Every store method takes the [`ApplicationId`]: no store call can forget its tenant.
 //! Infrastructure failures are `anyhow::Error`; outcomes the rules act on are typed.
 
@@ -18,8 +22,8 @@ use crate::values::{
     PasswordHash, UserId, Username, WebhookDeliveryId, WebhookEndpointId,
 };
 use crate::webhook::{
-    ClaimedDelivery, NextStep, OutgoingWebhook, WebhookAttempt, WebhookBacklog, WebhookDelivery,
-    WebhookEndpoint, WebhookUrl,
+    ClaimedDelivery, FinishedAttempt, OutgoingWebhook, Requeued, WebhookAttempt, WebhookBacklog,
+    WebhookDelivery, WebhookEndpoint, WebhookUrl,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -35,31 +39,35 @@ pub trait ApplicationStore: Send + Sync {
     async fn find_by_api_key(&self, api_key: &str) -> anyhow::Result<Option<Application>>;
     /// Finds by the current admin key or the previous one (the caller checks its deadline).
     async fn find_by_admin_key(&self, digest: &Digest) -> anyhow::Result<Option<Application>>;
-    /// Stores a rotation; `None` when no application has that id.
+    /// Stores a rotation, with `events`; `None` when no application has that id.
     async fn rotate(
         &self,
         id: ApplicationId,
         rotation: &Rotation,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>>;
-    /// `None` when no application has that id.
+    /// `None` when no application has that id; `events` are recorded with the change.
     async fn update(
         &self,
         id: ApplicationId,
         update: &ApplicationUpdate,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>>;
-    /// Replaces the application's response signing keys; `None` when there is no such
-    /// application.
+    /// Replaces the application's response signing keys, with `events`; `None` when there is
+    /// no such application.
     async fn set_response_signing_keys(
         &self,
         id: ApplicationId,
         keys: &ResponseSigningKeys,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>>;
-    /// Replaces the public keys signed requests are checked against; `None` when there is
-    /// no such application.
+    /// Replaces the public keys signed requests are checked against, with `events`; `None`
+    /// when there is no such application.
     async fn set_request_signing_keys(
         &self,
         id: ApplicationId,
         keys: &RequestSigningKeys,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>>;
 }
 
@@ -115,7 +123,7 @@ pub trait UserStore: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait LicenseStore: Send + Sync {
-    /// Stores all or none.
+    /// Stores all or none, with `events` (recorded as by [`Transaction::record_events`]).
     ///
     /// # Errors
     /// - MUST return [`StoreLicensesError::DuplicateCode`] when a code exists in the application.
@@ -123,6 +131,7 @@ pub trait LicenseStore: Send + Sync {
         &self,
         app: ApplicationId,
         licenses: &[NewLicense],
+        events: &[Event],
     ) -> Result<Vec<License>, StoreLicensesError>;
     async fn find_by_code(
         &self,
@@ -151,8 +160,14 @@ pub trait DeviceStore: Send + Sync {
 pub trait BanStore: Send + Sync {
     /// Stores the ban unless its target is banned already, in force at `ban.created_at`:
     /// then that ban is returned as it is. An expired ban of the target is replaced.
-    /// Concurrent calls for one target store one ban.
-    async fn create(&self, app: ApplicationId, ban: &NewBan) -> anyhow::Result<StoredBan>;
+    /// Concurrent calls for one target store one ban. `events` are recorded (as by
+    /// [`Transaction::record_events`]) in the ban's own transaction, when it is stored.
+    async fn create(
+        &self,
+        app: ApplicationId,
+        ban: &NewBan,
+        events: &[Event],
+    ) -> anyhow::Result<StoredBan>;
     /// Newest first.
     async fn list(
         &self,
@@ -160,8 +175,10 @@ pub trait BanStore: Send + Sync {
         filter: &BanFilter,
         page: &PageRequest,
     ) -> anyhow::Result<Page<Ban>>;
-    /// `false` when no such ban exists in the application.
-    async fn delete(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool>;
+    /// `false` when no such ban exists in the application; `events` are recorded with the
+    /// deletion, and only then.
+    async fn delete(&self, app: ApplicationId, id: BanId, events: &[Event])
+    -> anyhow::Result<bool>;
     /// The prefix lengths of the application's IP bans: at least those of the bans in force
     /// (it may hold more, of bans gone since), at most 33 + 129 of them.
     async fn ip_prefix_lengths(&self, app: ApplicationId) -> anyhow::Result<IpPrefixLengths>;
@@ -318,25 +335,24 @@ pub trait Transaction: Send {
     async fn insert_delivery(&mut self, delivery: &WebhookDelivery) -> anyhow::Result<()>;
 
     /// Makes a delivery of the endpoint pending again, due at `now`, with its message id and
-    /// a new run of retries; `None` when there is no such delivery.
+    /// a new run of retries; `None` when there is no such delivery. One being sent (under a
+    /// lease that has not run out at `now`) is left as it is: [`Requeued::InFlight`].
     async fn requeue_delivery(
         &mut self,
         app: ApplicationId,
         endpoint: WebhookEndpointId,
         id: WebhookDeliveryId,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<WebhookDelivery>>;
+    ) -> anyhow::Result<Option<Requeued>>;
 
-    /// Records an attempt of a claimed delivery and where the delivery stands after it;
-    /// `false`, recording nothing, when `lease` is no longer the delivery's (its lease ran
-    /// out and it was claimed again).
-    async fn finish_attempt(
+    /// Records the attempts of one claim's deliveries and where each stands after its
+    /// attempt, in a few statements; the ids of those recorded. A delivery whose lease is no
+    /// longer `lease` (it ran out, and another claim took the delivery) is left out.
+    async fn finish_attempts(
         &mut self,
-        delivery: WebhookDeliveryId,
         lease: uuid::Uuid,
-        attempt: &WebhookAttempt,
-        next: NextStep,
-    ) -> anyhow::Result<bool>;
+        finished: &[FinishedAttempt],
+    ) -> anyhow::Result<Vec<WebhookDeliveryId>>;
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()>;
 }

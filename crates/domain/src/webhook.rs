@@ -23,7 +23,7 @@ pub enum WebhookInputError {
     Url,
     #[error("must hold 1 to 32 patterns: an event type, `<noun>.*` or `*`")]
     EventTypes,
-    #[error("must be at most 256 characters")]
+    #[error("must be at most 256 characters, without control characters")]
     Description,
 }
 
@@ -91,7 +91,8 @@ impl WebhookUrl {
     /// name or password, of at most [`Self::MAX_LEN`] characters.
     pub fn parse(raw: &str) -> Result<Self, WebhookInputError> {
         let url = url::Url::parse(raw).map_err(|_| WebhookInputError::Url)?;
-        let usable = raw.len() <= Self::MAX_LEN
+        // The stored form, after percent-encoding and IDNA, is what must fit.
+        let usable = url.as_str().len() <= Self::MAX_LEN
             && matches!(url.scheme(), "http" | "https")
             && url.host().is_some()
             && url.username().is_empty()
@@ -114,12 +115,12 @@ impl WebhookUrl {
     }
 }
 
-/// A description of at most 256 characters.
+/// A description of at most 256 characters, without control characters.
 ///
 /// # Errors
-/// [`WebhookInputError::Description`] when longer.
+/// [`WebhookInputError::Description`] when longer, or with a control character.
 pub fn description(raw: String) -> Result<String, WebhookInputError> {
-    if raw.chars().count() <= 256 {
+    if raw.chars().count() <= 256 && !raw.chars().any(char::is_control) {
         Ok(raw)
     } else {
         Err(WebhookInputError::Description)
@@ -434,7 +435,6 @@ pub struct ClaimedDelivery {
 }
 
 /// What the sender is asked to send: the message, signed with every key given.
-#[derive(Debug)]
 pub struct OutgoingWebhook<'a> {
     pub url: &'a WebhookUrl,
     pub message_id: Uuid,
@@ -446,6 +446,34 @@ pub struct OutgoingWebhook<'a> {
     pub timestamp: DateTime<Utc>,
     /// The current secret's key first, then the previous one during a rotation's overlap.
     pub keys: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl fmt::Debug for OutgoingWebhook<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutgoingWebhook")
+            .field("message_id", &self.message_id)
+            .field("message_type", &self.message_type)
+            .field("endpoint_id", &self.endpoint_id)
+            .field("keys", &self.keys.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// An attempt of a claimed delivery, to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedAttempt {
+    pub delivery: WebhookDeliveryId,
+    pub attempt: WebhookAttempt,
+    pub next: NextStep,
+}
+
+/// What a redelivery found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requeued {
+    /// Pending again, due now.
+    Due(WebhookDelivery),
+    /// Being sent: left to its claim.
+    InFlight,
 }
 
 /// How a delivery stands after an attempt, as stored.
@@ -499,6 +527,7 @@ mod tests {
         assert!(WebhookUrl::parse("https://hooks.example.com/latchkey?x=1").is_ok());
         assert!(WebhookUrl::parse("http://127.0.0.1:8080/").is_ok());
         let long = format!("https://example.com/{}", "a".repeat(2048));
+        let grows = format!("https://example.com/{}", "{".repeat(1000));
         for bad in [
             "ftp://example.com/",
             "/relative",
@@ -506,6 +535,7 @@ mod tests {
             "mailto:a@example.com",
             "https://",
             long.as_str(),
+            grows.as_str(),
         ] {
             assert_eq!(WebhookUrl::parse(bad), Err(WebhookInputError::Url), "{bad}");
         }

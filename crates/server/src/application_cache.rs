@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use domain::application::{
     Application, ApplicationUpdate, RequestSigningKeys, ResponseSigningKeys, Rotation,
 };
+use domain::event::Event;
 use domain::page::{Page, PageRequest};
 use domain::ports::ApplicationStore;
 use domain::values::{ApplicationId, Digest};
@@ -74,9 +75,10 @@ impl ApplicationStore for CachedApplications {
         &self,
         id: ApplicationId,
         rotation: &Rotation,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>> {
         // Evicted after the write, so no lookup in between can cache the old row for long.
-        let rotated = self.inner.rotate(id, rotation).await;
+        let rotated = self.inner.rotate(id, rotation, events).await;
         self.evict(id);
         rotated
     }
@@ -85,8 +87,9 @@ impl ApplicationStore for CachedApplications {
         &self,
         id: ApplicationId,
         update: &ApplicationUpdate,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>> {
-        let updated = self.inner.update(id, update).await;
+        let updated = self.inner.update(id, update, events).await;
         self.evict(id);
         updated
     }
@@ -95,8 +98,9 @@ impl ApplicationStore for CachedApplications {
         &self,
         id: ApplicationId,
         keys: &RequestSigningKeys,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>> {
-        let stored = self.inner.set_request_signing_keys(id, keys).await;
+        let stored = self.inner.set_request_signing_keys(id, keys, events).await;
         self.evict(id);
         stored
     }
@@ -105,8 +109,9 @@ impl ApplicationStore for CachedApplications {
         &self,
         id: ApplicationId,
         keys: &ResponseSigningKeys,
+        events: &[Event],
     ) -> anyhow::Result<Option<Application>> {
-        let stored = self.inner.set_response_signing_keys(id, keys).await;
+        let stored = self.inner.set_response_signing_keys(id, keys, events).await;
         self.evict(id);
         stored
     }

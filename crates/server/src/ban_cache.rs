@@ -12,6 +12,7 @@ use crate::ttl_cache::TtlCache;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ban::{Ban, BanFilter, BanKind, BanProbe, IpPrefixLengths, NewBan, StoredBan};
+use domain::event::Event;
 use domain::page::{Page, PageRequest};
 use domain::ports::BanStore;
 use domain::values::{ApplicationId, BanId};
@@ -34,9 +35,14 @@ impl CachedBans {
 
 #[async_trait]
 impl BanStore for CachedBans {
-    async fn create(&self, app: ApplicationId, ban: &NewBan) -> anyhow::Result<StoredBan> {
+    async fn create(
+        &self,
+        app: ApplicationId,
+        ban: &NewBan,
+        events: &[Event],
+    ) -> anyhow::Result<StoredBan> {
         // Evicted after the write, so no lookup in between can cache the old lengths for long.
-        let stored = self.inner.create(app, ban).await;
+        let stored = self.inner.create(app, ban, events).await;
         self.lengths.evict(|cached, _| *cached == app);
         stored
     }
@@ -50,8 +56,13 @@ impl BanStore for CachedBans {
         self.inner.list(app, filter, page).await
     }
 
-    async fn delete(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool> {
-        self.inner.delete(app, id).await
+    async fn delete(
+        &self,
+        app: ApplicationId,
+        id: BanId,
+        events: &[Event],
+    ) -> anyhow::Result<bool> {
+        self.inner.delete(app, id, events).await
     }
 
     async fn ip_prefix_lengths(&self, app: ApplicationId) -> anyhow::Result<IpPrefixLengths> {

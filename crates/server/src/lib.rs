@@ -277,10 +277,10 @@ impl Server {
             service: purging.clone(),
             queued: deliveries_queued,
             poll_interval: Duration::from_millis(settings.webhooks.poll_interval_ms.max(1)),
-            lease: chrono::Duration::seconds(
-                i64::try_from(settings.webhooks.lease_seconds)
-                    .context("webhooks.lease_seconds is too large")?,
-            ),
+            lease: chrono::Duration::seconds(match settings.webhooks.lease_seconds {
+                seconds @ 1..=86_400 => i64::try_from(seconds)?,
+                _ => anyhow::bail!("webhooks.lease_seconds must be between 1 and 86400"),
+            }),
             concurrency: settings.webhooks.concurrency.max(1),
         };
         Ok(Self {

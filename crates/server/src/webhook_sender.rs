@@ -38,6 +38,7 @@ static PRIVATE_RANGES: LazyLock<Vec<IpNet>> = LazyLock::new(|| {
         "::/127",
         "::ffff:0:0/96",
         "64:ff9b::/96",
+        "64:ff9b:1::/48",
         "fc00::/7",
         "fe80::/10",
         "ff00::/8",
@@ -93,6 +94,9 @@ impl HttpWebhookSender {
     pub fn new(allow_private_targets: bool) -> anyhow::Result<Self> {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would connect to private hosts by name, past
+            // the resolver's check.
+            .no_proxy()
             .timeout(SEND_TIMEOUT)
             .user_agent(concat!("Latchkey-Webhooks/", env!("CARGO_PKG_VERSION")));
         if !allow_private_targets {
@@ -212,8 +216,11 @@ impl WebhookSender for HttpWebhookSender {
         let Some(url::Host::Domain(host)) = url.as_url().host() else {
             return Ok(());
         };
-        // A name that does not resolve yet is allowed: its deliveries retry until it does.
-        let Ok(addrs) = tokio::net::lookup_host((host, 0)).await else {
+        // A name that does not resolve yet (or not within 5 s) is allowed: its deliveries
+        // retry until it does, and each connection is checked.
+        let lookup =
+            tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((host, 0)));
+        let Ok(Ok(addrs)) = lookup.await else {
             return Ok(());
         };
         for addr in addrs {

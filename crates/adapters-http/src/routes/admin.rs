@@ -9,6 +9,7 @@ use crate::dto_licenses::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::origin::Origin;
 use crate::pages::PageQuery;
 use actix_web::{HttpResponse, web};
 use domain::ban::StoredBan;
@@ -31,12 +32,13 @@ use uuid::Uuid;
 )]
 pub async fn create_licenses(
     app: AdminApp,
+    origin: Origin,
     service: web::Data<dyn AdminApi>,
     body: JsonBody<CreateLicensesRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let batch = body.0.try_into_domain()?;
     let created = service
-        .create_licenses(app.0.id, batch)
+        .create_licenses(app.0.id, batch, &app.changed_by(origin))
         .await
         .map_err(|error| match error {
             CreateLicensesError::DuplicateCode => ApiError::LicenseCodeExists,
@@ -108,12 +110,13 @@ pub async fn list_licenses(
 )]
 pub async fn create_ban(
     app: AdminApp,
+    origin: Origin,
     service: web::Data<dyn AdminApi>,
     body: JsonBody<CreateBanRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.0.try_into_domain()?;
     let stored = service
-        .create_ban(app.0.id, request)
+        .create_ban(app.0.id, request, &app.changed_by(origin))
         .await
         .map_err(|error| match error {
             CreateBanError::UnknownLicense | CreateBanError::UnknownUser => {
@@ -177,11 +180,14 @@ pub async fn get_settings(app: AdminApp) -> web::Json<SettingsResponse> {
 )]
 pub async fn update_settings(
     app: AdminApp,
+    origin: Origin,
     service: web::Data<dyn AdminApi>,
     body: JsonBody<SettingsRequest>,
 ) -> Result<web::Json<SettingsResponse>, ApiError> {
     let update = body.0.try_into_domain()?;
-    let change = service.update_settings(app.0.id, update).await?;
+    let change = service
+        .update_settings(app.0.id, update, &app.changed_by(origin))
+        .await?;
     Ok(web::Json(SettingsResponse::from(change)))
 }
 
@@ -198,11 +204,13 @@ pub async fn update_settings(
 )]
 pub async fn delete_ban(
     app: AdminApp,
+    origin: Origin,
     service: web::Data<dyn AdminApi>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let id = BanId::from_uuid(id.into_inner());
-    super::deleted(service.delete_ban(app.0.id, id).await?, "ban")
+    let by = app.changed_by(origin);
+    super::deleted(service.delete_ban(app.0.id, id, &by).await?, "ban")
 }
 
 /// Look up a user by username, or by the license code they signed up with.

@@ -7,6 +7,7 @@ use crate::dto::{
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
+use crate::origin::Origin;
 use crate::pages::PageQuery;
 use actix_web::{HttpResponse, web};
 use domain::services::OperatorApi;
@@ -73,14 +74,19 @@ pub async fn list_applications(
     )
 )]
 pub async fn update_application(
-    _: Operator,
+    operator: Operator,
+    origin: Origin,
     service: web::Data<dyn OperatorApi>,
     id: web::Path<Uuid>,
     body: JsonBody<UpdateApplicationRequest>,
 ) -> Result<web::Json<ApplicationResponse>, ApiError> {
     let update = body.0.try_into_domain()?;
     let app = service
-        .update_application(ApplicationId::from_uuid(id.into_inner()), update)
+        .update_application(
+            ApplicationId::from_uuid(id.into_inner()),
+            update,
+            &operator.changed_by(origin),
+        )
         .await?
         .ok_or(ApiError::NotFound("application"))?;
     Ok(web::Json(app.into()))
@@ -101,7 +107,8 @@ pub async fn update_application(
     )
 )]
 pub async fn rotate_secret(
-    _: Operator,
+    operator: Operator,
+    origin: Origin,
     service: web::Data<dyn OperatorApi>,
     id: web::Path<Uuid>,
     body: JsonBody<RotateRequest>,
@@ -112,6 +119,7 @@ pub async fn rotate_secret(
             ApplicationId::from_uuid(id.into_inner()),
             which,
             old_valid_for,
+            &operator.changed_by(origin),
         )
         .await?
         .ok_or(ApiError::NotFound("application"))?;

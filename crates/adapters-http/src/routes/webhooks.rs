@@ -21,6 +21,7 @@ fn webhook_error(error: WebhookError) -> ApiError {
     match error {
         WebhookError::UnknownEndpoint => ApiError::NotFound("webhook endpoint"),
         WebhookError::UnknownDelivery => ApiError::NotFound("delivery"),
+        WebhookError::DeliveryInFlight => ApiError::DeliveryInFlight,
         WebhookError::TargetRefused(why) => ApiError::field("url", why),
         WebhookError::Unknown(error) => ApiError::from(error),
     }
@@ -217,6 +218,7 @@ pub async fn list_webhook_deliveries(
         (status = 202, description = "Queued", body = WebhookDeliveryResponse),
         (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
         (status = 404, description = "No such delivery of this endpoint", body = ErrorBody),
+        (status = 409, description = "The delivery is being sent now", body = ErrorBody),
     )
 )]
 pub async fn redeliver_webhook(

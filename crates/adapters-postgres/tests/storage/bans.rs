@@ -34,7 +34,7 @@ fn new_ban(target: BanTarget, expires_at: Option<DateTime<Utc>>) -> NewBan {
 }
 
 async fn ban(store: &SeaOrmStore, app: ApplicationId, target: BanTarget) -> BanId {
-    let stored = BanStore::create(store, app, &new_ban(target, None)).await;
+    let stored = BanStore::create(store, app, &new_ban(target, None), &[]).await;
     stored.unwrap().ban().id
 }
 
@@ -119,7 +119,7 @@ async fn ip_ban_prefix_lengths_are_kept_per_application_and_narrowed_probes_find
     }
 
     for id in ids {
-        assert!(store.delete(a, id).await.unwrap());
+        assert!(store.delete(a, id, &[]).await.unwrap());
     }
     assert_eq!(
         store.ip_prefix_lengths(a).await.unwrap(),
@@ -248,7 +248,7 @@ async fn a_ban_stops_matching_at_the_instant_it_expires(db: TestDatabase) {
     let app = application(store).await.application.id;
     let ends = now() + Duration::minutes(10);
     let stored = store
-        .create(app, &new_ban(ip("198.51.100.7"), Some(ends)))
+        .create(app, &new_ban(ip("198.51.100.7"), Some(ends)), &[])
         .await
         .unwrap();
     assert_eq!(stored.ban().expires_at, Some(ends));
@@ -280,7 +280,7 @@ async fn banning_a_banned_target_keeps_its_ban_and_an_expired_one_is_replaced(db
     let app = application(store).await.application.id;
     let first = new_ban(ip("198.51.100.0/24"), None);
     assert_eq!(
-        store.create(app, &first).await.unwrap(),
+        store.create(app, &first, &[]).await.unwrap(),
         StoredBan::Created(first.created())
     );
     let again = NewBan {
@@ -288,7 +288,7 @@ async fn banning_a_banned_target_keeps_its_ban_and_an_expired_one_is_replaced(db
         ..new_ban(ip("198.51.100.1/24"), None)
     };
     assert_eq!(
-        store.create(app, &again).await.unwrap(),
+        store.create(app, &again, &[]).await.unwrap(),
         StoredBan::Existing(first.created()),
         "the same range, written differently"
     );
@@ -298,10 +298,10 @@ async fn banning_a_banned_target_keeps_its_ban_and_an_expired_one_is_replaced(db
         created_at: now() - Duration::hours(2),
         ..new_ban(device(), Some(now() - Duration::hours(1)))
     };
-    store.create(app, &expired).await.unwrap();
+    store.create(app, &expired, &[]).await.unwrap();
     let renewed = new_ban(device(), None);
     assert_eq!(
-        store.create(app, &renewed).await.unwrap(),
+        store.create(app, &renewed, &[]).await.unwrap(),
         StoredBan::Created(renewed.created()),
         "an expired ban gives way"
     );
@@ -331,7 +331,7 @@ async fn concurrent_bans_of_one_target_store_exactly_one(db: TestDatabase) {
             tokio::spawn(async move {
                 let ban = new_ban(ip("203.0.113.50"), None);
                 barrier.wait().await;
-                store.create(app, &ban).await.unwrap()
+                store.create(app, &ban, &[]).await.unwrap()
             })
         })
         .collect();
@@ -364,7 +364,7 @@ async fn expired_bans_are_deleted_in_bounded_batches_and_others_kept(db: TestDat
             created_at: at - Duration::hours(3),
             ..new_ban(ip(address), expires_at)
         };
-        store.create(app, &ban).await.unwrap();
+        store.create(app, &ban, &[]).await.unwrap();
     }
     assert_eq!(store.delete_expired(at, 2).await.unwrap(), 2, "one batch");
     assert_eq!(store.delete_expired(at, 2).await.unwrap(), 1);
@@ -465,10 +465,10 @@ async fn bans_are_listed_newest_first_by_kind_and_value_within_their_application
     .unwrap();
     assert!(in_b.items.is_empty());
     assert!(
-        !store.delete(b, ids[0]).await.unwrap(),
+        !store.delete(b, ids[0], &[]).await.unwrap(),
         "another application cannot delete it"
     );
-    assert!(store.delete(a, ids[0]).await.unwrap());
+    assert!(store.delete(a, ids[0], &[]).await.unwrap());
 }
 
 #[tokio::test]

@@ -93,11 +93,11 @@ async fn licenses_are_filtered_by_use_ban_creation_time_and_code(db: TestDatabas
         created_at: now() - Duration::hours(2),
         expires_at,
     };
-    BanStore::create(store, app, &ban(ids[2], None))
+    BanStore::create(store, app, &ban(ids[2], None), &[])
         .await
         .unwrap();
     let lapsed = ban(ids[3], Some(now() - Duration::hours(1)));
-    BanStore::create(store, app, &lapsed).await.unwrap();
+    BanStore::create(store, app, &lapsed, &[]).await.unwrap();
 
     let everything = LicenseFilter {
         used: None,

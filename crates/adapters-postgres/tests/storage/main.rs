@@ -94,7 +94,12 @@ pub async fn license(store: &SeaOrmStore, app: ApplicationId, code: &str) -> Lic
         duration: LicenseDuration::Minutes(60),
         created_at: now(),
     };
-    store.create_many(app, &[new]).await.unwrap().remove(0).id
+    store
+        .create_many(app, &[new], &[])
+        .await
+        .unwrap()
+        .remove(0)
+        .id
 }
 
 async fn applications_are_found_by_api_key_and_admin_key_digest(db: TestDatabase) {
@@ -413,10 +418,12 @@ async fn license_codes_are_scoped_by_application_and_unique_within_one(db: TestD
         duration: LicenseDuration::Lifetime,
         created_at: now(),
     };
-    let duplicate = store.create_many(a, std::slice::from_ref(&again)).await;
+    let duplicate = store
+        .create_many(a, std::slice::from_ref(&again), &[])
+        .await;
     assert!(matches!(duplicate, Err(StoreLicensesError::DuplicateCode)));
     assert_eq!(
-        store.create_many(b, &[again]).await.unwrap().len(),
+        store.create_many(b, &[again], &[]).await.unwrap().len(),
         1,
         "codes are unique per application only"
     );
@@ -433,7 +440,7 @@ async fn no_secret_or_code_is_stored_in_plaintext(db: TestDatabase) {
         duration: LicenseDuration::Lifetime,
         created_at: now(),
     };
-    store.create_many(app, &[new]).await.unwrap();
+    store.create_many(app, &[new], &[]).await.unwrap();
     let dump = db.dump().await.unwrap();
     assert!(
         dump.contains(&created.application.api_key),

@@ -10,8 +10,8 @@ use domain::event::{Actor, EventType};
 use domain::ports::{UnitOfWork, WebhookStore};
 use domain::values::{ApplicationId, WebhookEndpointId};
 use domain::webhook::{
-    AttemptOutcome, DeliveryState, EventTypePattern, NextStep, WebhookAttempt, WebhookEndpoint,
-    WebhookUrl,
+    AttemptOutcome, DeliveryState, EventTypePattern, FinishedAttempt, NextStep, Requeued,
+    WebhookAttempt, WebhookEndpoint, WebhookUrl,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -140,17 +140,14 @@ async fn a_claim_holds_its_deliveries_until_its_lease_ends_and_only_it_records_a
     let store = &db.store;
     let finish = |lease: Uuid| async move {
         let mut tx = store.begin().await.unwrap();
-        let recorded = tx
-            .finish_attempt(
-                id,
-                lease,
-                &attempt(),
-                NextStep::Done(DeliveryState::Succeeded),
-            )
-            .await
-            .unwrap();
+        let finished = FinishedAttempt {
+            delivery: id,
+            attempt: attempt(),
+            next: NextStep::Done(DeliveryState::Succeeded),
+        };
+        let recorded = tx.finish_attempts(lease, &[finished]).await.unwrap();
         tx.commit().await.unwrap();
-        recorded
+        recorded == [id]
     };
     assert!(!finish(first[0].lease).await);
     assert!(finish(second[0].lease).await);
@@ -179,10 +176,24 @@ async fn a_claim_holds_its_deliveries_until_its_lease_ends_and_only_it_records_a
         .unwrap()
         .unwrap();
     tx.commit().await.unwrap();
+    let Requeued::Due(requeued) = requeued else {
+        panic!("a finished delivery is requeued");
+    };
     assert_eq!(requeued.state, DeliveryState::Pending);
     assert_eq!(requeued.attempts_in_run, 0);
     let again = db.store.claim_due(later, later + lease, 10).await.unwrap();
     assert_eq!(again[0].delivery.message_id, first[0].delivery.message_id);
+
+    let mut tx = db.store.begin().await.unwrap();
+    let in_flight = tx
+        .requeue_delivery(app, hooked.id, id, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        in_flight,
+        Some(Requeued::InFlight),
+        "a claimed delivery is left to its claim"
+    );
 }
 
 async fn concurrent_claims_never_take_one_delivery_twice(db: TestDatabase) {

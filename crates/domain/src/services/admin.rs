@@ -2,12 +2,12 @@
 
 use super::{
     AdminApi, BanExpiry, BanListQuery, BanRequest, BanSubject, BatchCodes, Latchkey, LicenseBatch,
-    LicenseListQuery, SettingsChange,
+    LicenseListQuery, SettingsChange, events,
 };
 use crate::application::{Application, ApplicationUpdate};
 use crate::ban::{Ban, BanFilter, BanProbe, BanTarget, NewBan, StoredBan};
 use crate::errors::{AuthenticateError, CreateBanError, CreateLicensesError, StoreLicensesError};
-use crate::event::{Event, EventFilter};
+use crate::event::{ChangedBy, Event, EventFilter};
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration, LicenseFilter, NewLicense};
 use crate::page::{Page, PageRequest};
 use crate::user::UserDetails;
@@ -128,6 +128,7 @@ impl AdminApi for Latchkey {
         &self,
         app: ApplicationId,
         batch: LicenseBatch,
+        by: &ChangedBy,
     ) -> Result<Vec<CreatedLicense>, CreateLicensesError> {
         let codes = match batch.codes {
             BatchCodes::Generate(count) => (0..count).map(|_| LicenseCode::generate()).collect(),
@@ -143,15 +144,19 @@ impl AdminApi for Latchkey {
                 created_at: now,
             })
             .collect();
-        let stored =
-            self.ports
-                .licenses
-                .create_many(app, &new)
-                .await
-                .map_err(|error| match error {
-                    StoreLicensesError::DuplicateCode => CreateLicensesError::DuplicateCode,
-                    StoreLicensesError::Unknown(error) => CreateLicensesError::Unknown(error),
-                })?;
+        let created: Vec<Event> = new
+            .iter()
+            .map(|license| events::license_created(app, license, by))
+            .collect();
+        let stored = self
+            .ports
+            .licenses
+            .create_many(app, &new, &created)
+            .await
+            .map_err(|error| match error {
+                StoreLicensesError::DuplicateCode => CreateLicensesError::DuplicateCode,
+                StoreLicensesError::Unknown(error) => CreateLicensesError::Unknown(error),
+            })?;
         Ok(stored
             .into_iter()
             .zip(new)
@@ -200,6 +205,7 @@ impl AdminApi for Latchkey {
         &self,
         app: ApplicationId,
         request: BanRequest,
+        by: &ChangedBy,
     ) -> Result<StoredBan, CreateBanError> {
         let now = self.ports.clock.now();
         let expires_at = match request.expiry {
@@ -231,7 +237,11 @@ impl AdminApi for Latchkey {
             created_at: now,
             expires_at,
         };
-        let stored = self.ports.bans.create(app, &ban).await?;
+        let mut recorded = vec![events::ban_created(app, &ban, by)];
+        if let BanTarget::User(user) = ban.target {
+            recorded.push(events::user_banned(app, user, &ban, by));
+        }
+        let stored = self.ports.bans.create(app, &ban, &recorded).await?;
         if let StoredBan::Created(created) = &stored {
             self.ban_users_identifiers(app, created).await?;
         }
@@ -242,6 +252,7 @@ impl AdminApi for Latchkey {
         &self,
         app: ApplicationId,
         update: ApplicationUpdate,
+        by: &ChangedBy,
     ) -> anyhow::Result<SettingsChange> {
         // Only the settings: the name and device authentication are the operator's.
         let update = ApplicationUpdate {
@@ -249,7 +260,7 @@ impl AdminApi for Latchkey {
             device_authentication: None,
             ..update
         };
-        self.change_settings(app, &update)
+        self.change_settings(app, &update, by)
             .await?
             .ok_or_else(|| anyhow::anyhow!("the authenticated application disappeared"))
     }
@@ -283,8 +294,14 @@ impl AdminApi for Latchkey {
         self.ports.bans.list(app, &filter, &page).await
     }
 
-    async fn delete_ban(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool> {
-        self.ports.bans.delete(app, id).await
+    async fn delete_ban(
+        &self,
+        app: ApplicationId,
+        id: BanId,
+        by: &ChangedBy,
+    ) -> anyhow::Result<bool> {
+        let deleted = events::ban_deleted(app, id, by, self.ports.clock.now());
+        self.ports.bans.delete(app, id, &[deleted]).await
     }
 
     async fn find_user(
@@ -318,6 +335,15 @@ mod tests {
         Mocks, application, fixed_now, password_user, unused_license,
     };
     use crate::values::IpBanRange;
+
+    fn admin() -> ChangedBy {
+        ChangedBy {
+            actor: crate::event::Actor::AdminKey("adm_0123456789ab".into()),
+            context: Some(crate::event::RequestContext::from_ip(
+                crate::services::test_support::ip(),
+            )),
+        }
+    }
 
     #[test]
     fn batch_bounds_name_the_field_at_fault() {
@@ -357,14 +383,14 @@ mod tests {
         mocks
             .licenses
             .expect_create_many()
-            .withf(|_, new| {
+            .withf(|_, new, _| {
                 new.len() == 3
                     && new
                         .iter()
                         .all(|l| l.duration == LicenseDuration::Minutes(60))
             })
             .times(1)
-            .returning(|_, new| {
+            .returning(|_, new, _| {
                 Ok(new
                     .iter()
                     .map(|l| License {
@@ -379,7 +405,7 @@ mod tests {
         let batch = LicenseBatch::generate(3, Some(60)).unwrap();
         let created = mocks
             .service()
-            .create_licenses(application(false).id, batch)
+            .create_licenses(application(false).id, batch, &admin())
             .await
             .unwrap();
         assert_eq!(created.len(), 3);
@@ -393,11 +419,11 @@ mod tests {
             .licenses
             .expect_create_many()
             .times(1)
-            .return_once(|_, _| Err(StoreLicensesError::DuplicateCode));
+            .return_once(|_, _, _| Err(StoreLicensesError::DuplicateCode));
         let batch = LicenseBatch::import(vec![LicenseCode::parse("ABC").unwrap()], None).unwrap();
         let result = mocks
             .service()
-            .create_licenses(application(false).id, batch)
+            .create_licenses(application(false).id, batch, &admin())
             .await;
         assert!(matches!(result, Err(CreateLicensesError::DuplicateCode)));
     }
@@ -420,11 +446,11 @@ mod tests {
         mocks
             .bans
             .expect_create()
-            .withf(move |_, ban| {
+            .withf(move |_, ban, _| {
                 ban.target == BanTarget::License(license_id) && ban.created_at == fixed_now()
             })
             .times(1)
-            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+            .returning(|_, ban, _| Ok(StoredBan::Created(ban.created())));
         let service = mocks.service();
         let app = application(false).id;
         let request = |code: &str| BanRequest {
@@ -433,13 +459,13 @@ mod tests {
             expiry: BanExpiry::Never,
         };
         let ban = service
-            .create_ban(app, request("ABC"))
+            .create_ban(app, request("ABC"), &admin())
             .await
             .unwrap()
             .into_ban();
         assert_eq!(ban.target.value(), license_id.to_string());
         assert!(matches!(
-            service.create_ban(app, request("XYZ")).await,
+            service.create_ban(app, request("XYZ"), &admin()).await,
             Err(CreateBanError::UnknownLicense)
         ));
     }
@@ -450,9 +476,11 @@ mod tests {
         mocks
             .bans
             .expect_create()
-            .withf(|_, ban| ban.target.kind() == BanKind::Ip && ban.target.value() == "10.0.0.0/8")
+            .withf(|_, ban, _| {
+                ban.target.kind() == BanKind::Ip && ban.target.value() == "10.0.0.0/8"
+            })
             .times(1)
-            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+            .returning(|_, ban, _| Ok(StoredBan::Created(ban.created())));
         let request = BanRequest {
             subject: BanSubject::Ip(IpBanRange::parse("10.1.2.3/8").unwrap()),
             reason: Some("abuse".into()),
@@ -460,7 +488,7 @@ mod tests {
         };
         let ban = mocks
             .service()
-            .create_ban(application(false).id, request)
+            .create_ban(application(false).id, request, &admin())
             .await
             .unwrap()
             .into_ban();
@@ -482,14 +510,14 @@ mod tests {
         mocks
             .bans
             .expect_create()
-            .withf(|_, ban| ban.expires_at == Some(fixed_now() + chrono::Duration::seconds(90)))
+            .withf(|_, ban, _| ban.expires_at == Some(fixed_now() + chrono::Duration::seconds(90)))
             .times(1)
-            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+            .returning(|_, ban, _| Ok(StoredBan::Created(ban.created())));
         let request = ip_ban_request(BanExpiry::After(chrono::Duration::seconds(90)));
         let service = mocks.service();
         assert!(
             service
-                .create_ban(application(false).id, request)
+                .create_ban(application(false).id, request, &admin())
                 .await
                 .is_ok()
         );
@@ -505,7 +533,9 @@ mod tests {
             BanExpiry::After(chrono::Duration::zero()),
         ] {
             assert!(matches!(
-                service.create_ban(app, ip_ban_request(expiry)).await,
+                service
+                    .create_ban(app, ip_ban_request(expiry), &admin())
+                    .await,
                 Err(CreateBanError::ExpiryNotInFuture)
             ));
         }
@@ -525,7 +555,7 @@ mod tests {
             .bans
             .expect_create()
             .times(1)
-            .returning(|_, ban| Ok(StoredBan::Existing(ban.created())));
+            .returning(|_, ban, _| Ok(StoredBan::Existing(ban.created())));
         mocks.sessions.expect_revoke_all().never();
         let request = BanRequest {
             subject: BanSubject::User(Username::parse("john_doe").unwrap()),
@@ -534,7 +564,7 @@ mod tests {
         };
         let stored = mocks
             .service()
-            .create_ban(application(false).id, request)
+            .create_ban(application(false).id, request, &admin())
             .await
             .unwrap();
         assert!(
@@ -689,15 +719,15 @@ mod tests {
         mocks
             .bans
             .expect_create()
-            .withf(|_, ban| matches!(ban.target, BanTarget::User(_)))
+            .withf(|_, ban, _| matches!(ban.target, BanTarget::User(_)))
             .times(1)
-            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+            .returning(|_, ban, _| Ok(StoredBan::Created(ban.created())));
         mocks
             .bans
             .expect_create()
-            .withf(move |_, ban| ban.expires_at == Some(user_ban_ends))
+            .withf(move |_, ban, _| ban.expires_at == Some(user_ban_ends))
             .times(3)
-            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+            .returning(|_, ban, _| Ok(StoredBan::Created(ban.created())));
         let request = BanRequest {
             subject: BanSubject::User(Username::parse("john_doe").unwrap()),
             reason: None,
@@ -705,7 +735,7 @@ mod tests {
         };
         let ban = mocks
             .service()
-            .create_ban(application(false).id, request)
+            .create_ban(application(false).id, request, &admin())
             .await
             .unwrap()
             .into_ban();

@@ -4,9 +4,10 @@
 //! the system makes expire after the cross-ban lifetime; bans come and go by the thousand
 //! when abusers rotate addresses, and a ban check costs the same however many there are.
 
-use super::Latchkey;
+use super::{Latchkey, events};
 use crate::application::Application;
 use crate::ban::{BanKind, BanProbe, BanTarget, NewBan};
+use crate::event::ChangedBy;
 use crate::values::{ApplicationId, BanId, IpBanRange};
 use chrono::{DateTime, Utc};
 
@@ -93,7 +94,8 @@ impl Latchkey {
             created_at: now,
             expires_at: [lifetime_end, until].into_iter().flatten().min(),
         };
-        self.ports.bans.create(app, &ban).await?;
+        let created = events::ban_created(app, &ban, &ChangedBy::system());
+        self.ports.bans.create(app, &ban, &[created]).await?;
         tracing::info!(
             kind = ban.target.kind().as_str(),
             "banned alongside another ban"
@@ -138,7 +140,7 @@ mod tests {
         mocks
             .bans
             .expect_create()
-            .withf(|_, ban| {
+            .withf(|_, ban, _| {
                 matches!(&ban.target, BanTarget::Ip(range) if range.contains(ip()))
                     && ban
                         .reason
@@ -147,7 +149,7 @@ mod tests {
                     && ban.expires_at == Some(fixed_now() + Latchkey::DEFAULT_CROSS_BAN_TTL)
             })
             .times(1)
-            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+            .returning(|_, ban, _| Ok(StoredBan::Created(ban.created())));
         let refused = mocks
             .service()
             .refusal(&cross_banning_app(), &probe)
@@ -224,9 +226,9 @@ mod tests {
         mocks
             .bans
             .expect_create()
-            .withf(|_, ban| ban.expires_at.is_none())
+            .withf(|_, ban, _| ban.expires_at.is_none())
             .times(1)
-            .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+            .returning(|_, ban, _| Ok(StoredBan::Created(ban.created())));
         let service = mocks.service().with_cross_ban_ttl(None);
         let refused = service.refusal(&cross_banning_app(), &probe).await.unwrap();
         assert_eq!(refused, Some(BanKind::HardwareId));

@@ -1,10 +1,12 @@
 //! The events the use cases record, one builder per type, so each type's summary is written
 //! in one place (and listed in docs/events.md). Every builder takes who made the change.
 
+use crate::application::{ApplicationUpdate, SecretToRotate};
+use crate::ban::NewBan;
 use crate::event::{ChangedBy, Event, EventTarget, EventType};
-use crate::license::License;
+use crate::license::{License, NewLicense};
 use crate::user::{Adjustment, Credential, Device, User};
-use crate::values::{ApplicationId, UserId};
+use crate::values::{ApplicationId, BanId, UserId};
 use crate::webhook::{EventTypePattern, WebhookEndpoint};
 use chrono::{DateTime, Utc};
 
@@ -119,6 +121,135 @@ pub(super) fn webhook_endpoint(
         .with("enabled", endpoint.enabled);
     match endpoint.disabled_reason {
         Some(reason) => event.with("disabled_reason", reason.as_str()),
+        None => event,
+    }
+}
+
+/// A license minted by an admin key: named by its id, never by its code.
+pub(super) fn license_created(app: ApplicationId, license: &NewLicense, by: &ChangedBy) -> Event {
+    let event = by.event(
+        app,
+        EventType::LicenseCreated,
+        EventTarget::license(license.id),
+        license.created_at,
+    );
+    match license.duration.minutes() {
+        Some(minutes) => event.with("minutes", i64::from(minutes)),
+        None => event.with("lifetime", true),
+    }
+}
+
+/// A ban stored: by an admin key, or by the system (a cross-ban, or an identifier banned
+/// with its user). A license or user ban names its target by id.
+pub(super) fn ban_created(app: ApplicationId, ban: &NewBan, by: &ChangedBy) -> Event {
+    let event = by
+        .event(
+            app,
+            EventType::BanCreated,
+            EventTarget::ban(ban.id),
+            ban.created_at,
+        )
+        .with("type", ban.target.kind().as_str())
+        .with("value", ban.target.value());
+    let event = match &ban.reason {
+        Some(reason) => event.with("reason", reason.as_str()),
+        None => event,
+    };
+    match ban.expires_at {
+        Some(at) => event.with("expires_at", at.to_rfc3339()),
+        None => event,
+    }
+}
+
+/// A user banned: beside its `ban.created`, so the user's own history shows it.
+pub(super) fn user_banned(app: ApplicationId, user: UserId, ban: &NewBan, by: &ChangedBy) -> Event {
+    by.event(
+        app,
+        EventType::UserBanned,
+        EventTarget::user(user),
+        ban.created_at,
+    )
+    .with("ban_id", ban.id.to_string())
+}
+
+/// A ban lifted; its `ban.created` (the same target) says what it was.
+pub(super) fn ban_deleted(
+    app: ApplicationId,
+    ban: BanId,
+    by: &ChangedBy,
+    at: DateTime<Utc>,
+) -> Event {
+    by.event(app, EventType::BanDeleted, EventTarget::ban(ban), at)
+}
+
+/// Settings changed: each field given, with its new value.
+pub(super) fn settings_changed(
+    app: ApplicationId,
+    update: &ApplicationUpdate,
+    by: &ChangedBy,
+    at: DateTime<Utc>,
+) -> Event {
+    let mut event = by.event(
+        app,
+        EventType::ApplicationSettingsChanged,
+        EventTarget::application(app),
+        at,
+    );
+    if let Some(name) = &update.name {
+        event = event.with("name", name.as_str());
+    }
+    let flags = [
+        ("device_authentication", update.device_authentication),
+        ("cross_banning", update.cross_banning),
+        ("response_signing", update.response_signing),
+        ("request_signing", update.request_signing),
+        ("anonymous_access", update.anonymous_access),
+        ("legacy_auth", update.legacy_auth),
+    ];
+    for (name, flag) in flags {
+        if let Some(flag) = flag {
+            event = event.with(name, flag);
+        }
+    }
+    let numbers = [
+        ("device_limit", update.device_limit),
+        ("session_limit", update.session_limit),
+        ("session_lifetime_seconds", update.session_lifetime_seconds),
+        ("max_user_variables", update.max_user_variables),
+    ];
+    for (name, number) in numbers {
+        if let Some(number) = number {
+            event = event.with(name, i64::from(number));
+        }
+    }
+    event
+}
+
+/// A secret or key replaced: which one, and until when the old one stays valid. Never the
+/// secret.
+pub(super) fn secret_rotated(
+    app: ApplicationId,
+    which: SecretToRotate,
+    old_valid_until: Option<DateTime<Utc>>,
+    by: &ChangedBy,
+    at: DateTime<Utc>,
+) -> Event {
+    let which = match which {
+        SecretToRotate::ApiSecret => "api_secret",
+        SecretToRotate::AdminApiKey => "admin_api_key",
+        SecretToRotate::ResponseSigningKey => "response_signing_key",
+        SecretToRotate::RequestSigningKey => "request_signing_key",
+    };
+    let event = by
+        .event(
+            app,
+            EventType::ApplicationSecretRotated,
+            EventTarget::application(app),
+            at,
+        )
+        .with("which", which);
+    match old_valid_until {
+        Some(until) => event.with("old_valid_until", until.to_rfc3339()),
         None => event,
     }
 }

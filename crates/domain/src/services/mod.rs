@@ -355,6 +355,7 @@ pub trait AdminApi: Send + Sync {
         &self,
         app: ApplicationId,
         batch: LicenseBatch,
+        by: &ChangedBy,
     ) -> Result<Vec<CreatedLicense>, CreateLicensesError>;
     async fn find_license(
         &self,
@@ -374,6 +375,7 @@ pub trait AdminApi: Send + Sync {
         &self,
         app: ApplicationId,
         request: BanRequest,
+        by: &ChangedBy,
     ) -> Result<StoredBan, CreateBanError>;
     /// The bans in force, newest first.
     async fn list_bans(
@@ -383,7 +385,12 @@ pub trait AdminApi: Send + Sync {
         page: PageRequest,
     ) -> anyhow::Result<Page<Ban>>;
     /// `false` when the application has no such ban.
-    async fn delete_ban(&self, app: ApplicationId, id: BanId) -> anyhow::Result<bool>;
+    async fn delete_ban(
+        &self,
+        app: ApplicationId,
+        id: BanId,
+        by: &ChangedBy,
+    ) -> anyhow::Result<bool>;
     /// The audit log: the application's events, newest first.
     async fn audit(
         &self,
@@ -396,6 +403,7 @@ pub trait AdminApi: Send + Sync {
         &self,
         app: ApplicationId,
         update: ApplicationUpdate,
+        by: &ChangedBy,
     ) -> anyhow::Result<SettingsChange>;
     /// Finds a user by username, or by the license code they signed up or activated with.
     async fn find_user(
@@ -421,6 +429,7 @@ pub trait OperatorApi: Send + Sync {
         &self,
         id: ApplicationId,
         update: ApplicationUpdate,
+        by: &ChangedBy,
     ) -> anyhow::Result<Option<SettingsChange>>;
     /// Replaces the API secret or the admin key; the old one keeps working for
     /// `old_valid_for` (zero: it stops at once). `None` when there is no such application.
@@ -429,6 +438,7 @@ pub trait OperatorApi: Send + Sync {
         id: ApplicationId,
         which: crate::application::SecretToRotate,
         old_valid_for: chrono::Duration,
+        by: &ChangedBy,
     ) -> anyhow::Result<Option<crate::application::RotatedSecret>>;
 }
 
@@ -472,6 +482,7 @@ impl Latchkey {
         &self,
         id: ApplicationId,
         update: &ApplicationUpdate,
+        by: &ChangedBy,
     ) -> anyhow::Result<Option<SettingsChange>> {
         let mut request_signing_private_key = None;
         if update.request_signing == Some(true) {
@@ -479,13 +490,19 @@ impl Latchkey {
                 return Ok(None);
             };
             if app.request_signing_keys.is_none() {
+                // Part of this settings change, whose event records it.
                 let made = self
-                    .new_request_signing_key(id, None, chrono::Duration::zero())
+                    .new_request_signing_key(id, None, chrono::Duration::zero(), &[])
                     .await?;
                 request_signing_private_key = made.map(|(_, private_key)| private_key);
             }
         }
-        let updated = self.ports.applications.update(id, update).await?;
+        // A request that names no setting changes nothing, and records nothing.
+        let changed: Vec<Event> = (update != &ApplicationUpdate::default())
+            .then(|| events::settings_changed(id, update, by, self.ports.clock.now()))
+            .into_iter()
+            .collect();
+        let updated = self.ports.applications.update(id, update, &changed).await?;
         Ok(updated.map(|application| SettingsChange {
             application,
             request_signing_private_key,

@@ -1,10 +1,11 @@
 //! The operator API: creating and changing applications.
 
-use super::{Latchkey, OperatorApi, SettingsChange};
+use super::{Latchkey, OperatorApi, SettingsChange, events};
 use crate::application::{
     Application, ApplicationName, ApplicationUpdate, CreatedApplication, PreviousSecret,
     ResponseSigningKeys, RotatedSecret, RotatedValue, Rotation, SecretToRotate,
 };
+use crate::event::ChangedBy;
 use crate::page::{Page, PageRequest};
 use crate::values::ApplicationId;
 use crate::values::{Secret, SecretKind};
@@ -33,8 +34,10 @@ impl OperatorApi for Latchkey {
         id: ApplicationId,
         which: SecretToRotate,
         old_valid_for: chrono::Duration,
+        by: &ChangedBy,
     ) -> anyhow::Result<Option<RotatedSecret>> {
         let now = self.ports.clock.now();
+        let rotated = |old_valid_until| events::secret_rotated(id, which, old_valid_until, by, now);
         let Some(app) = self.ports.applications.get(id).await? else {
             return Ok(None);
         };
@@ -44,8 +47,17 @@ impl OperatorApi for Latchkey {
             SecretToRotate::ApiSecret => (SecretKind::ApiSecret, app.api_secret_digest),
             SecretToRotate::AdminApiKey => (SecretKind::AdminApiKey, app.admin_api_key_digest),
             SecretToRotate::RequestSigningKey => {
+                let old_valid_until = app
+                    .request_signing_keys
+                    .filter(|_| old_valid_for > chrono::Duration::zero())
+                    .map(|_| now + old_valid_for);
                 let made = self
-                    .new_request_signing_key(id, app.request_signing_keys, old_valid_for)
+                    .new_request_signing_key(
+                        id,
+                        app.request_signing_keys,
+                        old_valid_for,
+                        &[rotated(old_valid_until)],
+                    )
                     .await?;
                 return Ok(made.map(|(application, private_key)| RotatedSecret {
                     which,
@@ -63,10 +75,11 @@ impl OperatorApi for Latchkey {
                     None => ResponseSigningKeys::generate(&self.master_key, id)?,
                 };
                 let public_key = keys.current.public_key;
+                let event = rotated(keys.previous.as_ref().map(|previous| previous.valid_until));
                 let stored = self
                     .ports
                     .applications
-                    .set_response_signing_keys(id, &keys)
+                    .set_response_signing_keys(id, &keys, &[event])
                     .await?;
                 return Ok(stored.map(|application| RotatedSecret {
                     which,
@@ -88,7 +101,7 @@ impl OperatorApi for Latchkey {
         Ok(self
             .ports
             .applications
-            .rotate(id, &rotation)
+            .rotate(id, &rotation, &[rotated(old_valid_until)])
             .await?
             .map(|application| RotatedSecret {
                 which,
@@ -102,8 +115,9 @@ impl OperatorApi for Latchkey {
         &self,
         id: ApplicationId,
         update: ApplicationUpdate,
+        by: &ChangedBy,
     ) -> anyhow::Result<Option<SettingsChange>> {
-        self.change_settings(id, &update).await
+        self.change_settings(id, &update, by).await
     }
 }
 

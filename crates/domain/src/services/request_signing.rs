@@ -98,6 +98,7 @@ impl Latchkey {
         id: ApplicationId,
         previous: Option<RequestSigningKeys>,
         old_valid_for: Duration,
+        events: &[crate::event::Event],
     ) -> anyhow::Result<Option<(Application, Zeroizing<String>)>> {
         let pair = ClientKeyPair::generate();
         let now = self.ports.clock.now();
@@ -110,7 +111,7 @@ impl Latchkey {
         let stored = self
             .ports
             .applications
-            .set_request_signing_keys(id, &keys)
+            .set_request_signing_keys(id, &keys, events)
             .await?;
         Ok(stored.map(|app| (app, pair.private_key_base64)))
     }

@@ -95,7 +95,7 @@ impl Latchkey {
                 };
                 self.ports
                     .applications
-                    .set_response_signing_keys(app.id, &keys)
+                    .set_response_signing_keys(app.id, &keys, &[])
                     .await?;
                 changed += 1;
             }
@@ -231,9 +231,9 @@ mod tests {
         mocks
             .applications
             .expect_set_response_signing_keys()
-            .withf(move |id, keys| *id == bare_id && keys.previous.is_none())
+            .withf(move |id, keys, _| *id == bare_id && keys.previous.is_none())
             .times(1)
-            .returning(|_, _| Ok(None));
+            .returning(|_, _, _| Ok(None));
         let changed = mocks
             .service()
             .prepare_response_signing_keys()

@@ -2,17 +2,18 @@
 
 use super::{Latchkey, events};
 use crate::errors::WebhookError;
-use crate::event::{Actor, ChangedBy, EventType};
+use crate::event::{ChangedBy, EventType};
 use crate::page::{Page, PageRequest};
-use crate::ports::Transaction;
 use crate::values::{ApplicationId, WebhookDeliveryId, WebhookEndpointId};
 use crate::webhook::{
     AttemptOutcome, ClaimedDelivery, DISABLE_AFTER_FAILING, DeliveryState, DisabledReason,
-    EventTypePattern, NextStep, OutgoingWebhook, PreviousSecret, WebhookAttempt, WebhookDelivery,
-    WebhookEndpoint, WebhookEndpointChange, WebhookSecret, WebhookUrl, retry_at,
+    EventTypePattern, FinishedAttempt, NextStep, OutgoingWebhook, PreviousSecret, Requeued,
+    WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEndpointChange, WebhookSecret,
+    WebhookUrl, retry_at,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashSet};
 use zeroize::Zeroizing;
 
 /// A new endpoint, as the admin asks for it.
@@ -156,8 +157,9 @@ impl Latchkey {
         Ok(endpoint)
     }
 
-    /// Sends up to `batch` due deliveries, claimed until `now + lease`, concurrently; how
-    /// each attempt ended. The caller loops on it.
+    /// Sends up to `batch` due deliveries, claimed until `now + lease`, concurrently, and
+    /// records their attempts in one transaction; how each attempt ended. The caller loops
+    /// on it.
     ///
     /// # Errors
     /// When the store fails; an attempt that fails is an outcome, not an error.
@@ -172,125 +174,186 @@ impl Latchkey {
             .webhooks
             .claim_due(now, now + lease, batch)
             .await?;
-        let attempts = claimed.into_iter().map(|claim| self.deliver(claim));
-        futures_util::future::join_all(attempts)
-            .await
-            .into_iter()
-            .collect()
+        let Some(lease) = claimed.first().map(|claim| claim.lease) else {
+            return Ok(Vec::new());
+        };
+        let attempts =
+            futures_util::future::join_all(claimed.iter().map(|claim| self.attempt(claim))).await;
+        let finished: Vec<FinishedAttempt> = claimed
+            .iter()
+            .zip(attempts)
+            .map(|(claim, (attempt, next))| FinishedAttempt {
+                delivery: claim.delivery.id,
+                attempt,
+                next,
+            })
+            .collect();
+        self.record_attempts(lease, &claimed, &finished).await?;
+        Ok(finished.iter().map(|done| done.attempt.outcome).collect())
     }
 
-    async fn deliver(&self, claim: ClaimedDelivery) -> anyhow::Result<AttemptOutcome> {
-        let ClaimedDelivery {
-            delivery,
-            endpoint,
-            event,
-            lease,
-        } = claim;
+    /// One attempt of a claimed delivery, and where the delivery stands after it.
+    async fn attempt(&self, claim: &ClaimedDelivery) -> (WebhookAttempt, NextStep) {
         let now = self.ports.clock.now();
-        let outgoing = OutgoingWebhook {
-            url: &endpoint.url,
-            message_id: delivery.message_id,
-            message_type: &delivery.message_type,
-            event: event.as_ref(),
-            endpoint_id: endpoint.id,
-            timestamp: now,
-            keys: self.webhook_keys(&endpoint, now)?,
+        let failed = |error: &str| WebhookAttempt {
+            attempted_at: now,
+            status: None,
+            duration_ms: 0,
+            response: String::new(),
+            error: Some(error.to_owned()),
+            outcome: AttemptOutcome::Failed,
         };
-        let attempt = if delivery.event_id.is_some() && event.is_none() {
-            WebhookAttempt {
-                attempted_at: now,
-                status: None,
-                duration_ms: 0,
-                response: String::new(),
-                error: Some("the event is gone: the audit retention purged it".to_owned()),
-                outcome: AttemptOutcome::Failed,
+        if event_purged(claim) {
+            let attempt = failed("the event is gone: the audit retention purged it");
+            return (attempt, NextStep::Done(DeliveryState::Failed));
+        }
+        let attempt = match self.webhook_keys(&claim.endpoint, now) {
+            Ok(keys) => {
+                let outgoing = OutgoingWebhook {
+                    url: &claim.endpoint.url,
+                    message_id: claim.delivery.message_id,
+                    message_type: &claim.delivery.message_type,
+                    event: claim.event.as_ref(),
+                    endpoint_id: claim.endpoint.id,
+                    timestamp: now,
+                    keys,
+                };
+                self.ports.webhook_sender.send(&outgoing).await
             }
-        } else {
-            self.ports.webhook_sender.send(&outgoing).await
+            Err(error) => {
+                // Retried like any failure: it sends once the right master key is configured.
+                tracing::error!(
+                    endpoint = %claim.endpoint.id,
+                    error = format!("{error:#}"),
+                    "a webhook secret does not open under the master key"
+                );
+                failed("the endpoint's secret does not open under this server's master key")
+            }
         };
-        let finished_at = self.ports.clock.now();
         let next = match attempt.outcome {
-            _ if delivery.event_id.is_some() && event.is_none() => {
-                NextStep::Done(DeliveryState::Failed)
-            }
             AttemptOutcome::Succeeded => NextStep::Done(DeliveryState::Succeeded),
             AttemptOutcome::Gone => NextStep::Done(DeliveryState::Failed),
-            AttemptOutcome::Failed => retry_at(delivery.attempts_in_run + 1, finished_at)
+            AttemptOutcome::Failed => retry_at(claim.delivery.attempts_in_run + 1, now)
                 .map_or(NextStep::Done(DeliveryState::Failed), NextStep::RetryAt),
         };
-        let mut tx = self.ports.unit_of_work.begin().await?;
-        if !tx
-            .finish_attempt(delivery.id, lease, &attempt, next)
-            .await?
-        {
-            tracing::warn!(delivery = %delivery.id, "a delivery's lease ran out before its attempt was recorded");
-            return Ok(attempt.outcome);
-        }
-        self.note_endpoint_health(
-            tx.as_mut(),
-            &endpoint,
-            attempt.outcome,
-            attempt.attempted_at,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(attempt.outcome)
+        (attempt, next)
     }
 
-    /// Tracks the endpoint's run of failures, and turns it off after `410 Gone` or
-    /// [`DISABLE_AFTER_FAILING`] of nothing but failures, recording why.
-    async fn note_endpoint_health(
+    /// Records a claim's attempts, and what they tell of their endpoints' health, in one
+    /// transaction. Endpoints whose health changes are locked first, in id order, as every
+    /// writer of an endpoint and its deliveries does, so none waits on another in a cycle.
+    async fn record_attempts(
         &self,
-        tx: &mut dyn Transaction,
-        seen: &WebhookEndpoint,
-        outcome: AttemptOutcome,
-        at: DateTime<Utc>,
+        lease: uuid::Uuid,
+        claimed: &[ClaimedDelivery],
+        finished: &[FinishedAttempt],
     ) -> anyhow::Result<()> {
-        let unchanged = match outcome {
-            AttemptOutcome::Succeeded => seen.failing_since.is_none(),
-            AttemptOutcome::Failed => seen
-                .failing_since
-                .is_some_and(|since| at - since < DISABLE_AFTER_FAILING),
-            AttemptOutcome::Gone => false,
-        };
-        if unchanged {
-            return Ok(());
+        let mut health: BTreeMap<WebhookEndpointId, (ApplicationId, Vec<&FinishedAttempt>)> =
+            BTreeMap::new();
+        for (claim, done) in claimed.iter().zip(finished) {
+            let outcome = done.attempt.outcome;
+            if !event_purged(claim)
+                && health_changes(&claim.endpoint, outcome, done.attempt.attempted_at)
+            {
+                let entry = health
+                    .entry(claim.endpoint.id)
+                    .or_insert_with(|| (claim.endpoint.application_id, Vec::new()));
+                entry.1.push(done);
+            }
         }
-        let Some(mut endpoint) = tx
-            .lock_webhook_endpoint(seen.application_id, seen.id)
+        let mut tx = self.ports.unit_of_work.begin().await?;
+        let mut locked = Vec::new();
+        for (id, (app, _)) in &health {
+            locked.extend(tx.lock_webhook_endpoint(*app, *id).await?);
+        }
+        let recorded: HashSet<_> = tx
+            .finish_attempts(lease, finished)
             .await?
-        else {
-            return Ok(());
-        };
-        let failing_since = endpoint.failing_since.unwrap_or(at);
-        let disable = match outcome {
-            AttemptOutcome::Succeeded => {
-                endpoint.failing_since = None;
-                None
+            .into_iter()
+            .collect();
+        if recorded.len() < finished.len() {
+            tracing::warn!(
+                lost = finished.len() - recorded.len(),
+                "deliveries' leases ran out before their attempts were recorded"
+            );
+        }
+        for mut endpoint in locked {
+            let outcomes = health.get(&endpoint.id).map(|(_, done)| done.as_slice());
+            let outcomes = outcomes
+                .unwrap_or_default()
+                .iter()
+                .filter(|done| recorded.contains(&done.delivery));
+            let mut disabled_at = None;
+            let mut seen_any = false;
+            for done in outcomes {
+                seen_any = true;
+                let at = done.attempt.attempted_at;
+                if apply_outcome(&mut endpoint, done.attempt.outcome, at) {
+                    disabled_at = Some(at);
+                }
             }
-            AttemptOutcome::Gone => Some(DisabledReason::Gone),
-            AttemptOutcome::Failed => {
-                endpoint.failing_since = Some(failing_since);
-                (at - failing_since >= DISABLE_AFTER_FAILING).then_some(DisabledReason::Failing)
+            if !seen_any {
+                continue;
             }
-        };
-        let disable = disable.filter(|_| endpoint.enabled);
-        if let Some(reason) = disable {
+            tx.update_webhook_endpoint(&endpoint).await?;
+            if let Some(at) = disabled_at {
+                let event = events::webhook_endpoint(
+                    EventType::WebhookEndpointDisabled,
+                    &endpoint,
+                    &ChangedBy::system(),
+                    at,
+                );
+                tx.record_events(&[event]).await?;
+            }
+        }
+        tx.commit().await
+    }
+}
+
+/// A delivery whose event the audit retention purged before it was sent.
+fn event_purged(claim: &ClaimedDelivery) -> bool {
+    claim.delivery.event_id.is_some() && claim.event.is_none()
+}
+
+/// Whether an attempt's outcome changes what the endpoint stores: its run of failures, or
+/// whether it is on.
+fn health_changes(seen: &WebhookEndpoint, outcome: AttemptOutcome, at: DateTime<Utc>) -> bool {
+    match outcome {
+        AttemptOutcome::Succeeded => seen.failing_since.is_some(),
+        AttemptOutcome::Failed => seen
+            .failing_since
+            .is_none_or(|since| at - since >= DISABLE_AFTER_FAILING),
+        AttemptOutcome::Gone => seen.enabled,
+    }
+}
+
+/// Applies an attempt's outcome to the endpoint: a success ends its run of failures, a
+/// failure starts or extends it, and `410 Gone` or [`DISABLE_AFTER_FAILING`] of failures
+/// turn it off. `true` when it turned it off.
+fn apply_outcome(
+    endpoint: &mut WebhookEndpoint,
+    outcome: AttemptOutcome,
+    at: DateTime<Utc>,
+) -> bool {
+    let reason = match outcome {
+        AttemptOutcome::Succeeded => {
+            endpoint.failing_since = None;
+            None
+        }
+        AttemptOutcome::Gone => Some(DisabledReason::Gone),
+        AttemptOutcome::Failed => {
+            let since = *endpoint.failing_since.get_or_insert(at);
+            (at - since >= DISABLE_AFTER_FAILING).then_some(DisabledReason::Failing)
+        }
+    };
+    match reason.filter(|_| endpoint.enabled) {
+        Some(reason) => {
             endpoint.enabled = false;
             endpoint.disabled_reason = Some(reason);
             endpoint.updated_at = at;
+            true
         }
-        tx.update_webhook_endpoint(&endpoint).await?;
-        if disable.is_some() {
-            let by = ChangedBy {
-                actor: Actor::System,
-                context: None,
-            };
-            let event =
-                events::webhook_endpoint(EventType::WebhookEndpointDisabled, &endpoint, &by, at);
-            tx.record_events(&[event]).await?;
-        }
-        Ok(())
+        None => false,
     }
 }
 
@@ -445,8 +508,13 @@ impl WebhookApi for Latchkey {
             .requeue_delivery(app, endpoint, delivery, now)
             .await?
             .ok_or(WebhookError::UnknownDelivery)?;
-        tx.commit().await?;
-        Ok(requeued)
+        match requeued {
+            Requeued::Due(delivery) => {
+                tx.commit().await?;
+                Ok(delivery)
+            }
+            Requeued::InFlight => Err(WebhookError::DeliveryInFlight),
+        }
     }
 
     async fn send_test_webhook(
@@ -528,6 +596,17 @@ mod tests {
         mocks
     }
 
+    /// Expects the claim's one attempt recorded, as `check` wants it, and recorded.
+    fn expect_finished(
+        tx: &mut MockTransaction,
+        check: impl Fn(&FinishedAttempt) -> bool + Send + 'static,
+    ) {
+        tx.expect_finish_attempts()
+            .withf(move |_, finished| finished.len() == 1 && check(&finished[0]))
+            .times(1)
+            .returning(|_, finished| Ok(vec![finished[0].delivery]));
+    }
+
     async fn deliver(mocks: Mocks) -> Vec<AttemptOutcome> {
         mocks
             .service()
@@ -541,12 +620,9 @@ mod tests {
         let endpoint = endpoint(None);
         let mut mocks = mocks_sending(claimed(&endpoint, 0), 410);
         let mut tx = MockTransaction::new();
-        tx.expect_finish_attempt()
-            .withf(|_, _, attempt, next| {
-                attempt.status == Some(410) && *next == NextStep::Done(DeliveryState::Failed)
-            })
-            .times(1)
-            .returning(|_, _, _, _| Ok(true));
+        expect_finished(&mut tx, |done| {
+            done.attempt.status == Some(410) && done.next == NextStep::Done(DeliveryState::Failed)
+        });
         let locked = endpoint.clone();
         tx.expect_lock_webhook_endpoint()
             .times(1)
@@ -574,14 +650,11 @@ mod tests {
         let endpoint = endpoint(Some(fixed_now() - DISABLE_AFTER_FAILING));
         let mut mocks = mocks_sending(claimed(&endpoint, 0), 500);
         let mut tx = MockTransaction::new();
-        tx.expect_finish_attempt()
-            .withf(|_, _, _, next| {
-                let first = RETRY_DELAYS[0].num_milliseconds();
-                matches!(next, NextStep::RetryAt(at)
-                    if ((*at - fixed_now()).num_milliseconds() - first).abs() <= first / 10)
-            })
-            .times(1)
-            .returning(|_, _, _, _| Ok(true));
+        expect_finished(&mut tx, |done| {
+            let first = RETRY_DELAYS[0].num_milliseconds();
+            matches!(done.next, NextStep::RetryAt(at)
+                if ((at - fixed_now()).num_milliseconds() - first).abs() <= first / 10)
+        });
         let locked = endpoint.clone();
         tx.expect_lock_webhook_endpoint()
             .times(1)
@@ -603,10 +676,9 @@ mod tests {
         let endpoint = endpoint(Some(fixed_now() - chrono::Duration::hours(1)));
         let mut mocks = mocks_sending(claimed(&endpoint, 7), 503);
         let mut tx = MockTransaction::new();
-        tx.expect_finish_attempt()
-            .withf(|_, _, _, next| *next == NextStep::Done(DeliveryState::Failed))
-            .times(1)
-            .returning(|_, _, _, _| Ok(true));
+        expect_finished(&mut tx, |done| {
+            done.next == NextStep::Done(DeliveryState::Failed)
+        });
         tx.expect_commit().times(1).returning(|| Ok(()));
         mocks.expect_transaction(tx);
         assert_eq!(deliver(mocks).await, [AttemptOutcome::Failed]);
@@ -617,10 +689,9 @@ mod tests {
         let endpoint = endpoint(Some(fixed_now() - chrono::Duration::hours(1)));
         let mut mocks = mocks_sending(claimed(&endpoint, 2), 200);
         let mut tx = MockTransaction::new();
-        tx.expect_finish_attempt()
-            .withf(|_, _, _, next| *next == NextStep::Done(DeliveryState::Succeeded))
-            .times(1)
-            .returning(|_, _, _, _| Ok(true));
+        expect_finished(&mut tx, |done| {
+            done.next == NextStep::Done(DeliveryState::Succeeded)
+        });
         let locked = endpoint.clone();
         tx.expect_lock_webhook_endpoint()
             .times(1)
@@ -639,9 +710,14 @@ mod tests {
         let endpoint = endpoint(None);
         let mut mocks = mocks_sending(claimed(&endpoint, 0), 410);
         let mut tx = MockTransaction::new();
-        tx.expect_finish_attempt()
+        let locked = endpoint.clone();
+        tx.expect_lock_webhook_endpoint()
             .times(1)
-            .returning(|_, _, _, _| Ok(false));
+            .return_once(move |_, _| Ok(Some(locked)));
+        tx.expect_finish_attempts()
+            .times(1)
+            .returning(|_, _| Ok(Vec::new()));
+        tx.expect_commit().times(1).returning(|| Ok(()));
         mocks.expect_transaction(tx);
         assert_eq!(deliver(mocks).await, [AttemptOutcome::Gone]);
     }

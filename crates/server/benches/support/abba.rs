@@ -88,7 +88,7 @@ impl Side {
     }
 
     /// One measured block, with its cost.
-    async fn block(&mut self, client: &reqwest::Client, postgres: &Postgres, block: usize) {
+    pub async fn block(&mut self, client: &reqwest::Client, postgres: &Postgres, block: usize) {
         let before = Cost::now(postgres, &self.server);
         let run = self.sign_ups(client, &block.to_string(), BLOCK).await;
         self.cost
@@ -104,7 +104,7 @@ impl Side {
 
     /// A short run sizes the stock of codes for the blocks (half again what they should use),
     /// and warms the server's connections and PostgreSQL's caches.
-    async fn warm_up(&self, client: &reqwest::Client) {
+    pub async fn warm_up(&self, client: &reqwest::Client) {
         self.mint(client, 2000).await;
         let rate = self.sign_ups(client, "warm-up", WARM_UP).await.rate();
         let needed = rate * (BLOCK * BLOCKS as u32).as_secs_f64() * 1.5;
@@ -149,13 +149,15 @@ impl Side {
     }
 }
 
+/// Which side runs each block: the first, the second, the second, the first, …
+pub const ABBA: [usize; 4] = [0, 1, 1, 0];
+
 /// Warms both sides up, then runs [`BLOCKS`] blocks on each in ABBA order (the first side,
 /// the second, the second, the first, …).
 pub async fn alternate(client: &reqwest::Client, postgres: &Postgres, sides: &mut [Side; 2]) {
     for side in sides.iter() {
         side.warm_up(client).await;
     }
-    const ABBA: [usize; 4] = [0, 1, 1, 0];
     for block in 0..2 * BLOCKS {
         sides[ABBA[block % ABBA.len()]]
             .block(client, postgres, block)

@@ -62,6 +62,15 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Starts `latchkey serve` on `database_url` (SQLite in a temporary directory when `None`).
 pub async fn start(client: &reqwest::Client, database_url: Option<&str>) -> Server {
+    start_with(client, database_url, &[]).await
+}
+
+/// [`start`], with more `LATCHKEY__…` settings in `env`.
+pub async fn start_with(
+    client: &reqwest::Client,
+    database_url: Option<&str>,
+    env: &[(&str, &str)],
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
@@ -79,6 +88,7 @@ pub async fn start(client: &reqwest::Client, database_url: Option<&str>) -> Serv
     if let Some(url) = database_url {
         command.env("LATCHKEY__DATABASE__URL", url);
     }
+    command.envs(env.iter().copied());
     let child = command.spawn().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -105,18 +105,18 @@ async fn a_rotation_or_an_update_through_the_cache_evicts_the_application_at_onc
     store
         .expect_rotate()
         .times(1)
-        .returning(move |_, _| Ok(Some(rotated.clone())));
+        .returning(move |_, _, _| Ok(Some(rotated.clone())));
     let updated = app.clone();
     store
         .expect_update()
         .times(1)
-        .returning(move |_, _| Ok(Some(updated.clone())));
+        .returning(move |_, _, _| Ok(Some(updated.clone())));
     let cache = cache(store);
     assert!(cache.find_by_api_key("lk_app_key").await.unwrap().is_some());
-    cache.rotate(app.id, &rotation()).await.unwrap();
+    cache.rotate(app.id, &rotation(), &[]).await.unwrap();
     assert!(cache.find_by_api_key("lk_app_key").await.unwrap().is_some());
     cache
-        .update(app.id, &ApplicationUpdate::default())
+        .update(app.id, &ApplicationUpdate::default(), &[])
         .await
         .unwrap();
     assert!(cache.find_by_api_key("lk_app_key").await.unwrap().is_some());

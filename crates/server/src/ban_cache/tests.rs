@@ -88,7 +88,7 @@ async fn a_ban_made_here_is_checked_at_its_length_at_once() {
     store
         .expect_create()
         .times(1)
-        .returning(|_, ban| Ok(StoredBan::Created(ban.created())));
+        .returning(|_, ban, _| Ok(StoredBan::Created(ban.created())));
     store.expect_find_ban().returning(|_, probe, _| {
         let banned = IpBanRange::parse("192.0.2.0/24").unwrap();
         let key = BanTarget::Ip(banned).match_key();
@@ -106,7 +106,7 @@ async fn a_ban_made_here_is_checked_at_its_length_at_once() {
         created_at: now,
         expires_at: None,
     };
-    cache.create(app(), &ban).await.unwrap();
+    cache.create(app(), &ban, &[]).await.unwrap();
     let after = cache.find_ban(app(), &from("192.0.2.9"), now).await;
     assert_eq!(after.unwrap(), Some(BanKind::Ip), "well within the ttl");
 }

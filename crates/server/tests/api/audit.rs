@@ -43,7 +43,20 @@ async fn sign_ups_and_activations_are_in_the_audit_log_with_their_actor_and_orig
     .await;
     assert_eq!(status, 200, "{user}");
     let user_id = user["id"].as_str().unwrap();
-    let events = audit(&app, &creds, "").await;
+    let minted = audit(&app, &creds, "action=license.created").await;
+    assert_eq!(minted.len(), 3, "one event per license minted");
+    for event in &minted {
+        assert_eq!(event["actor"]["kind"], "admin_key");
+        assert_eq!(event["target"]["kind"], "license");
+        assert_eq!(event["summary"], json!({"minutes": 60}));
+    }
+    assert!(
+        codes.iter().all(|code| !Value::Array(minted.clone())
+            .to_string()
+            .contains(code.as_str())),
+        "codes never appear, only license ids"
+    );
+    let events = audit(&app, &creds, "actor=end_user").await;
     assert_eq!(
         actions(&events),
         ["device.registered", "license.redeemed", "user.created"],
@@ -108,7 +121,11 @@ async fn sign_ups_and_activations_are_in_the_audit_log_with_their_actor_and_orig
         .await;
     assert_eq!(status, 422);
     let all = audit(&app, &creds, "limit=200").await;
-    assert_eq!(all.len(), 7);
+    assert_eq!(
+        all.len(),
+        10,
+        "three licenses minted, then seven events of the users"
+    );
     let text = Value::Array(all).to_string();
     for secret in [
         &codes[0],
@@ -148,7 +165,8 @@ async fn the_audit_log_filters_pages_and_refuses_bad_filters(backend: Backend) {
         audit(&app, &creds, &format!("since={since}&until={until}"))
             .await
             .len(),
-        6
+        9,
+        "three licenses minted, three sign-ups of two events each"
     );
     assert!(
         audit(&app, &creds, &format!("since={until}"))
@@ -283,7 +301,7 @@ async fn admin_changes_to_users_are_recorded_by_the_admin_key_s_id(backend: Back
 async fn the_export_streams_every_matching_event_as_ndjson_across_pages(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let creds = app.create_app(false).await;
-    // 105 license sign-ups make 210 events: more than one page of 200.
+    // 105 licenses minted and signed up with make 315 events: more than a page of 200.
     let sign_ups = app
         .mint(&creds, 105, Some(60))
         .await
@@ -312,7 +330,7 @@ async fn the_export_streams_every_matching_event_as_ndjson_across_pages(backend:
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    assert_eq!(exported.len(), 210);
+    assert_eq!(exported.len(), 315);
     assert!(text.ends_with('\n'), "every line ends");
 
     let mut listed = Vec::new();

@@ -1,6 +1,7 @@
 //! A real HTTP receiver for webhook tests: it records every request, answers as scripted
 //! (200 once the script runs out), and verifies signatures with the `standardwebhooks`
 //! crate, an implementation independent of Latchkey's.
+#![allow(dead_code)] // each test binary and bench uses its own part
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use std::collections::{HashSet, VecDeque};
@@ -10,7 +11,6 @@ use tokio::sync::Notify;
 
 /// How the receiver answers one request.
 #[derive(Debug, Clone, Copy)]
-#[allow(dead_code)] // each test binary uses some of the replies
 pub enum Reply {
     Status(u16),
     /// Never answers: the request stays in flight until the sender gives up or dies.
