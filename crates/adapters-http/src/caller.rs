@@ -11,6 +11,7 @@ use crate::throttle;
 use actix_web::HttpRequest;
 use domain::application::Application;
 use domain::errors::AppContextError;
+use domain::event::RequestContext;
 use domain::ports::RateLimiter;
 use domain::services::{Caller, Credentials, Login};
 use domain::values::{ClientIp, HardwareId, LicenseCode, Password, Username};
@@ -64,7 +65,10 @@ pub(crate) fn caller(
     Ok(Caller::Credentials(Login {
         credentials,
         hardware_id,
-        ip,
+        origin: RequestContext {
+            client_ip: ip,
+            ..crate::origin::origin(req)
+        },
     }))
 }
 

@@ -7,7 +7,7 @@ use domain::event::RequestContext;
 use domain::services::{ActivateLicense, AppContext, Credentials, Login, SignedIn};
 use domain::session::Variable;
 use domain::user::Adjustment;
-use domain::values::{ClientIp, HardwareId, LicenseCode, Password, Username};
+use domain::values::{HardwareId, LicenseCode, Password, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -56,7 +56,7 @@ pub struct LoginRequest {
 }
 
 impl LoginRequest {
-    pub fn try_into_domain(self, ip: ClientIp) -> Result<Login, ApiError> {
+    pub fn try_into_domain(self, origin: RequestContext) -> Result<Login, ApiError> {
         let hardware_id = self
             .hardware_id
             .map(|raw| HardwareId::parse(&raw).map_err(|e| ApiError::field("hardware_id", e)))
@@ -64,7 +64,7 @@ impl LoginRequest {
         Ok(Login {
             credentials: self.credentials.try_into_domain()?,
             hardware_id,
-            ip,
+            origin,
         })
     }
 }

@@ -27,7 +27,7 @@ impl FromRequest for Origin {
     }
 }
 
-fn origin(req: &HttpRequest) -> RequestContext {
+pub(crate) fn origin(req: &HttpRequest) -> RequestContext {
     let header = |name: &HeaderName| {
         req.headers()
             .get(name)

@@ -204,7 +204,7 @@ impl BanStore for SeaOrmStore {
             let txn = self.db.begin().await.or_unavailable("storing a ban")?;
             match store_once(&txn, app, ban, &key).await? {
                 Attempt::Stored => {
-                    let queued = crate::events::record(&txn, events).await?;
+                    let queued = crate::events::record(&txn, &self.endpoints, events).await?;
                     txn.commit().await.or_unavailable("storing a ban")?;
                     self.committed(queued);
                     return Ok(StoredBan::Created(ban.created()));

@@ -1,5 +1,6 @@
 //! Connecting, migrating and checking readiness.
 
+use crate::endpoint_cache::EndpointCache;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::errors::StoreUnavailable;
@@ -96,9 +97,18 @@ pub struct SeaOrmStore {
     /// Woken when a commit queued webhook deliveries, so this replica's dispatcher sends
     /// them at once rather than at its next poll.
     pub(crate) deliveries_queued: Arc<Notify>,
+    pub(crate) endpoints: Arc<EndpointCache>,
 }
 
 impl SeaOrmStore {
+    /// Keeps each application's enabled webhook endpoints in memory for `ttl` (see
+    /// `endpoint_cache`); by default they are read in every transaction that records events.
+    #[must_use]
+    pub fn cache_webhook_endpoints(mut self, ttl: Duration) -> Self {
+        self.endpoints = Arc::new(EndpointCache::new(ttl));
+        self
+    }
+
     /// Notified after each commit that queued webhook deliveries in this process.
     #[must_use]
     pub fn deliveries_queued(&self) -> Arc<Notify> {
@@ -144,6 +154,7 @@ impl SeaOrmStore {
             db,
             url: settings.url.clone(),
             deliveries_queued: Arc::new(Notify::new()),
+            endpoints: Arc::default(),
         })
     }
 

@@ -5,6 +5,7 @@
 
 use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
+use crate::endpoint_cache::EndpointCache;
 use crate::entities::event::{self, ActiveModel, Column, Entity};
 use crate::pages::keyset;
 use crate::purge::delete_batch;
@@ -115,9 +116,13 @@ fn row(event: &Event) -> ActiveModel {
 /// Records `events` in `txn`, the transaction of the changes they describe, with their
 /// webhook deliveries (the outbox); `true` when it queued deliveries, whose dispatcher the
 /// caller wakes after the commit ([`SeaOrmStore::committed`]).
-pub(crate) async fn record(txn: &impl ConnectionTrait, events: &[Event]) -> anyhow::Result<bool> {
+pub(crate) async fn record(
+    txn: &impl ConnectionTrait,
+    endpoints: &EndpointCache,
+    events: &[Event],
+) -> anyhow::Result<bool> {
     insert(txn, events).await?;
-    crate::webhooks::queue_deliveries(txn, events).await
+    crate::webhooks::queue_deliveries(txn, endpoints, events).await
 }
 
 impl SeaOrmStore {
@@ -133,7 +138,7 @@ impl SeaOrmStore {
         let Some(changed) = change(&txn).await? else {
             return Ok(None);
         };
-        let queued = record(&txn, events).await?;
+        let queued = record(&txn, &self.endpoints, events).await?;
         txn.commit().await.or_unavailable(what)?;
         self.committed(queued);
         Ok(Some(changed))

@@ -7,6 +7,7 @@ mod applications;
 mod bans;
 mod connection;
 mod devices;
+mod endpoint_cache;
 mod entities;
 mod events;
 mod licenses;

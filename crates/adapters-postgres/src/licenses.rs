@@ -173,7 +173,7 @@ impl LicenseStore for SeaOrmStore {
                 return Err(crate::connection::store_error(error, "inserting licenses").into());
             }
         }
-        let queued = crate::events::record(&txn, events).await?;
+        let queued = crate::events::record(&txn, &self.endpoints, events).await?;
         txn.commit()
             .await
             .or_unavailable("committing a license batch")?;

@@ -1,6 +1,7 @@
 //! [`UnitOfWork`]: a sign-up's writes in one database transaction.
 
 use crate::connection::DbResultExt as _;
+use crate::endpoint_cache::EndpointCache;
 use crate::{SeaOrmStore, devices, events, licenses, sessions, users, webhooks};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -26,6 +27,10 @@ struct SeaOrmTransaction {
     /// Whether this transaction queued webhook deliveries, and whom to wake when it commits.
     queued_deliveries: bool,
     deliveries_queued: Arc<Notify>,
+    endpoints: Arc<EndpointCache>,
+    /// Applications whose endpoints this transaction changed: their cached endpoints are
+    /// forgotten when it commits.
+    changed_endpoints_of: Vec<ApplicationId>,
 }
 
 #[async_trait]
@@ -40,6 +45,8 @@ impl UnitOfWork for SeaOrmStore {
             txn,
             queued_deliveries: false,
             deliveries_queued: self.deliveries_queued.clone(),
+            endpoints: self.endpoints.clone(),
+            changed_endpoints_of: Vec::new(),
         }))
     }
 }
@@ -156,11 +163,12 @@ impl Transaction for SeaOrmTransaction {
     }
 
     async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()> {
-        self.queued_deliveries |= events::record(&self.txn, events).await?;
+        self.queued_deliveries |= events::record(&self.txn, &self.endpoints, events).await?;
         Ok(())
     }
 
     async fn insert_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()> {
+        self.changed_endpoints_of.push(endpoint.application_id);
         webhooks::insert_endpoint(&self.txn, endpoint).await
     }
 
@@ -173,6 +181,7 @@ impl Transaction for SeaOrmTransaction {
     }
 
     async fn update_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()> {
+        self.changed_endpoints_of.push(endpoint.application_id);
         webhooks::update_endpoint(&self.txn, endpoint).await
     }
 
@@ -181,6 +190,7 @@ impl Transaction for SeaOrmTransaction {
         app: ApplicationId,
         id: WebhookEndpointId,
     ) -> anyhow::Result<bool> {
+        self.changed_endpoints_of.push(app);
         webhooks::delete_endpoint(&self.txn, app, id).await
     }
 
@@ -212,6 +222,9 @@ impl Transaction for SeaOrmTransaction {
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
         self.txn.commit().await.or_unavailable("committing")?;
+        for app in self.changed_endpoints_of {
+            self.endpoints.forget(app);
+        }
         if self.queued_deliveries {
             self.deliveries_queued.notify_one();
         }

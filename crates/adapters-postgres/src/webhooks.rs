@@ -3,8 +3,10 @@
 
 use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
+use crate::endpoint_cache::EndpointCache;
 use crate::entities::{event, webhook_attempt, webhook_delivery, webhook_endpoint};
 use crate::pages::keyset;
+use crate::purge::delete_batch;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,10 +21,11 @@ use domain::webhook::{
 };
 use sea_orm::sea_query::{Condition, Expr, ExprTrait as _};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use std::collections::HashMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 impl TryFrom<webhook_endpoint::Model> for WebhookEndpoint {
@@ -148,23 +151,34 @@ impl TryFrom<webhook_attempt::Model> for WebhookAttempt {
 /// subscribed to its type. `true` when it queued any.
 pub(crate) async fn queue_deliveries(
     db: &impl ConnectionTrait,
+    cache: &EndpointCache,
     events: &[Event],
 ) -> anyhow::Result<bool> {
-    let mut applications: Vec<Uuid> = events.iter().map(|e| e.application_id.as_uuid()).collect();
+    let mut applications: Vec<ApplicationId> = events.iter().map(|e| e.application_id).collect();
     applications.sort_unstable();
     applications.dedup();
-    if applications.is_empty() {
-        return Ok(false);
+    let mut endpoints = Vec::new();
+    for app in applications {
+        let enabled = match cache.get(app) {
+            Some(enabled) => enabled,
+            None => {
+                let enabled: Arc<Vec<WebhookEndpoint>> = Arc::new(
+                    webhook_endpoint::Entity::find()
+                        .filter(webhook_endpoint::Column::ApplicationId.eq(app.as_uuid()))
+                        .filter(webhook_endpoint::Column::Enabled.eq(true))
+                        .all(db)
+                        .await
+                        .or_unavailable("finding the webhook endpoints of events")?
+                        .into_iter()
+                        .filter_map(usable_endpoint)
+                        .collect(),
+                );
+                cache.put(app, enabled.clone());
+                enabled
+            }
+        };
+        endpoints.extend(enabled.iter().cloned());
     }
-    let endpoints = webhook_endpoint::Entity::find()
-        .filter(webhook_endpoint::Column::ApplicationId.is_in(applications))
-        .filter(webhook_endpoint::Column::Enabled.eq(true))
-        .all(db)
-        .await
-        .or_unavailable("finding the webhook endpoints of events")?
-        .into_iter()
-        .filter_map(usable_endpoint)
-        .collect::<Vec<_>>();
     let rows: Vec<_> = events
         .iter()
         .flat_map(|event| {
@@ -467,7 +481,7 @@ fn claim_statement(
              JOIN webhook_endpoints e ON e.id = d.endpoint_id \
              WHERE d.state = 'pending' AND d.next_attempt_at <= {now_p} AND e.enabled \
              ORDER BY d.next_attempt_at LIMIT {limit_p} {lock}) \
-         RETURNING id"
+         RETURNING *"
     );
     Statement::from_sql_and_values(
         backend,
@@ -538,23 +552,19 @@ impl WebhookStore for SeaOrmStore {
             lease,
             limit,
         );
-        let claimed: Vec<Uuid> = self
+        // The claimed rows, as the claim left them, in the claim's own statement.
+        let deliveries = self
             .db
             .query_all_raw(statement)
             .await
             .or_unavailable("claiming webhook deliveries")?
             .iter()
-            .map(|row| row.try_get::<Uuid>("", "id"))
-            .collect::<Result<_, _>>()
-            .context("claimed delivery ids")?;
-        if claimed.is_empty() {
+            .map(|row| webhook_delivery::Model::from_query_result(row, ""))
+            .collect::<Result<Vec<_>, _>>()
+            .context("claimed deliveries")?;
+        if deliveries.is_empty() {
             return Ok(Vec::new());
         }
-        let deliveries = webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::Id.is_in(claimed))
-            .all(&self.db)
-            .await
-            .or_unavailable("reading claimed deliveries")?;
         let endpoint_ids: Vec<Uuid> = deliveries.iter().map(|d| d.endpoint_id).collect();
         let endpoints: HashMap<Uuid, WebhookEndpoint> = webhook_endpoint::Entity::find()
             .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
@@ -589,6 +599,26 @@ impl WebhookStore for SeaOrmStore {
                 }))
             })
             .collect()
+    }
+
+    async fn delete_finished_before(
+        &self,
+        before: DateTime<Utc>,
+        batch: u64,
+    ) -> anyhow::Result<u64> {
+        use webhook_delivery::Column;
+        // Attempts go with their delivery (ON DELETE CASCADE).
+        let finished = Column::State
+            .ne(DeliveryState::Pending.as_str())
+            .and(Column::CreatedAt.lt(before));
+        delete_batch::<webhook_delivery::Entity>(
+            &self.db,
+            &[Column::Id],
+            finished,
+            batch,
+            "purging old webhook deliveries",
+        )
+        .await
     }
 
     async fn backlog(&self) -> anyhow::Result<WebhookBacklog> {

@@ -406,8 +406,15 @@ pub trait WebhookStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u64,
     ) -> anyhow::Result<Vec<ClaimedDelivery>>;
-    /// The pending deliveries of every application.
+    /// The pending deliveries of every application's enabled endpoints.
     async fn backlog(&self) -> anyhow::Result<WebhookBacklog>;
+    /// Deletes up to `batch` deliveries, of any application, done (succeeded or failed) and
+    /// queued before `before`, with their attempts; how many it deleted.
+    async fn delete_finished_before(
+        &self,
+        before: DateTime<Utc>,
+        batch: u64,
+    ) -> anyhow::Result<u64>;
 }
 
 /// Sends webhooks over HTTP: signs them, refuses targets it may not reach, answers how an

@@ -49,7 +49,11 @@ pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<SeaOrmSt
         acquire_timeout: Duration::from_millis(settings.database.acquire_timeout_ms),
         statement_timeout: Duration::from_millis(settings.database.statement_timeout_ms),
     };
-    let store = SeaOrmStore::connect(&database).await?;
+    let store = SeaOrmStore::connect(&database)
+        .await?
+        .cache_webhook_endpoints(Duration::from_millis(
+            settings.database.application_cache_ms,
+        ));
     store.migrate().await?;
     Ok(store)
 }
@@ -296,8 +300,8 @@ impl Server {
         })
     }
 
-    /// Starts the timed purges: old sessions, expired bans and nonces, and events past the
-    /// audit retention.
+    /// Starts the timed purges: old sessions, expired bans and nonces, and events and finished
+    /// webhook deliveries past the audit retention.
     fn purges(&self) -> Vec<tokio::task::JoinHandle<()>> {
         type Deleted = std::pin::Pin<Box<dyn Future<Output = anyhow::Result<u64>> + Send>>;
         type Purge = Box<dyn Fn(Arc<Latchkey>) -> Deleted + Send + Sync>;
@@ -323,6 +327,12 @@ impl Server {
                 "events",
                 Box::new(move |service| {
                     Box::pin(async move { service.purge_old_events(retention).await })
+                }),
+            ));
+            jobs.push((
+                "webhook deliveries",
+                Box::new(move |service| {
+                    Box::pin(async move { service.purge_old_deliveries(retention).await })
                 }),
             ));
         }

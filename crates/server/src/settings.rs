@@ -176,7 +176,7 @@ impl Settings {
             .set_default("webhooks.allow_private_targets", false)?
             .set_default("webhooks.poll_interval_ms", 1000)?
             .set_default("webhooks.lease_seconds", 60)?
-            .set_default("webhooks.concurrency", 16)?
+            .set_default("webhooks.concurrency", 64)?
             .set_default("log.format", "pretty")?
             .set_default("log.level", "info")?;
         if let Some(file) = file {

@@ -31,13 +31,14 @@ use domain::services::SignInApi;
 )]
 pub async fn login(
     app: IntegrationApp,
-    ip: ClientAddress,
+    origin: Origin,
     service: web::Data<dyn SignInApi>,
     limiter: web::Data<dyn RateLimiter>,
     body: JsonBody<LoginRequest>,
 ) -> Result<web::Json<LoginResponse>, ApiError> {
-    let request = body.0.try_into_domain(ip.0)?;
-    throttle::before_attempt(limiter.as_ref(), app.0.id, ip.0).await?;
+    let ip = origin.0.client_ip;
+    let request = body.0.try_into_domain(origin.0)?;
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip).await?;
     let error = match service.login(&app.0, request).await {
         Ok(signed_in) => {
             outcomes::signed_in("success");
@@ -46,7 +47,7 @@ pub async fn login(
         Err(error) => login_error(error),
     };
     outcomes::signed_in("refused");
-    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip.0, error).await)
+    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, error).await)
 }
 
 /// The refusals of a sign-in, and of credentials given instead of a session.

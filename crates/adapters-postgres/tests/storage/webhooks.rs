@@ -13,6 +13,7 @@ use domain::webhook::{
     AttemptOutcome, DeliveryState, EventTypePattern, FinishedAttempt, NextStep, Requeued,
     WebhookAttempt, WebhookEndpoint, WebhookUrl,
 };
+use sea_orm::{ConnectionTrait as _, Statement};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::Barrier;
@@ -22,6 +23,7 @@ crate::on_both_backends!(
     deliveries_are_queued_with_their_events_for_subscribed_enabled_endpoints_only,
     a_claim_holds_its_deliveries_until_its_lease_ends_and_only_it_records_an_attempt,
     concurrent_claims_never_take_one_delivery_twice,
+    finished_deliveries_are_purged_with_their_attempts_and_pending_ones_kept,
 );
 
 async fn endpoint(
@@ -229,4 +231,63 @@ async fn concurrent_claims_never_take_one_delivery_twice(db: TestDatabase) {
     let distinct: HashSet<_> = all.iter().collect();
     assert_eq!(all.len(), DELIVERIES, "every delivery claimed");
     assert_eq!(distinct.len(), DELIVERIES, "none claimed twice");
+}
+
+async fn finished_deliveries_are_purged_with_their_attempts_and_pending_ones_kept(
+    db: TestDatabase,
+) {
+    let app = application(&db.store).await.application.id;
+    let hooked = endpoint(&db, app, &["*"], true).await;
+    record(&db, app, 3, true).await;
+    let lease = Duration::seconds(60);
+    let claimed = db.store.claim_due(now(), now() + lease, 2).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let finished: Vec<_> = claimed
+        .iter()
+        .map(|claim| FinishedAttempt {
+            delivery: claim.delivery.id,
+            attempt: attempt(),
+            next: NextStep::Done(DeliveryState::Succeeded),
+        })
+        .collect();
+    let mut tx = db.store.begin().await.unwrap();
+    tx.finish_attempts(claimed[0].lease, &finished)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let too_early = db
+        .store
+        .delete_finished_before(now() - Duration::hours(1), 1)
+        .await;
+    assert_eq!(too_early.unwrap(), 0, "queued after the cut-off");
+    let later = now() + Duration::hours(1);
+    assert_eq!(
+        db.store.delete_finished_before(later, 1).await.unwrap(),
+        1,
+        "one batch"
+    );
+    assert_eq!(db.store.delete_finished_before(later, 10).await.unwrap(), 1);
+    assert_eq!(db.store.delete_finished_before(later, 10).await.unwrap(), 0);
+    let left = db
+        .store
+        .list_deliveries(app, hooked.id, &domain::page::PageRequest::largest(None))
+        .await
+        .unwrap();
+    assert_eq!(left.items.len(), 1, "the pending one stays");
+    assert_eq!(left.items[0].state, DeliveryState::Pending);
+    let connection = db.store.connection();
+    let row = connection
+        .query_one_raw(Statement::from_string(
+            connection.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM webhook_attempts",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.try_get::<i64>("", "n").unwrap(),
+        0,
+        "attempts go with their deliveries"
+    );
 }

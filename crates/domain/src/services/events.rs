@@ -182,7 +182,7 @@ pub(super) fn ban_deleted(
     by.event(app, EventType::BanDeleted, EventTarget::ban(ban), at)
 }
 
-/// Settings changed: each field given, with its new value.
+/// Settings changed: each field given, with its new value, named as the API names it.
 pub(super) fn settings_changed(
     app: ApplicationId,
     update: &ApplicationUpdate,
@@ -212,8 +212,11 @@ pub(super) fn settings_changed(
         }
     }
     let numbers = [
-        ("device_limit", update.device_limit),
-        ("session_limit", update.session_limit),
+        ("allowed_number_of_devices", update.device_limit),
+        (
+            "allowed_number_of_simultaneous_sessions",
+            update.session_limit,
+        ),
         ("session_lifetime_seconds", update.session_lifetime_seconds),
         ("max_user_variables", update.max_user_variables),
     ];

@@ -56,6 +56,21 @@ impl Latchkey {
         let before = self.ports.clock.now() - retention;
         in_batches(|| self.ports.events.delete_older_than(before, PURGE_BATCH)).await
     }
+
+    /// Deletes webhook deliveries done and queued more than `retention` ago (the audit
+    /// log's), with their attempts, batch after batch; how many.
+    ///
+    /// # Errors
+    /// When the store fails; the deliveries deleted until then stay deleted.
+    pub async fn purge_old_deliveries(&self, retention: chrono::Duration) -> anyhow::Result<u64> {
+        let before = self.ports.clock.now() - retention;
+        in_batches(|| {
+            self.ports
+                .webhooks
+                .delete_finished_before(before, PURGE_BATCH)
+        })
+        .await
+    }
 }
 
 #[cfg(test)]

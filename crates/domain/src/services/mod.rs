@@ -86,7 +86,9 @@ pub enum Credentials {
 pub struct Login {
     pub credentials: Credentials,
     pub hardware_id: Option<HardwareId>,
-    pub ip: ClientIp,
+    /// Where the request came from: its address is checked against bans and stored as the
+    /// user's last; all of it is recorded with a device the sign-in registers.
+    pub origin: RequestContext,
 }
 
 /// Who calls `app_context` or the user variables: nobody in particular, a session, or (with

@@ -260,8 +260,9 @@ impl Latchkey {
         let Login {
             credentials,
             hardware_id,
-            ip,
+            origin,
         } = request;
+        let ip = origin.client_ip;
         if app.device_authentication && hardware_id.is_none() {
             return Err(LoginError::DeviceAuthenticationRequired);
         }
@@ -315,10 +316,13 @@ impl Latchkey {
                     {
                         return Err(LoginError::MaxDevicesReached);
                     }
-                    Some(
-                        tx.register_device(app.id, user.id, hardware_id, now)
-                            .await?,
-                    )
+                    let device = tx
+                        .register_device(app.id, user.id, hardware_id, now)
+                        .await?;
+                    let by = ChangedBy::end_user(user.id, origin);
+                    let registered = events::device_registered(app.id, &device, user.id, &by);
+                    tx.record_events(&[registered]).await?;
+                    Some(device)
                 }
             },
         };

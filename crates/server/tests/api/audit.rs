@@ -11,6 +11,7 @@ on_both_backends!(
     the_audit_log_filters_pages_and_refuses_bad_filters,
     admin_changes_to_users_are_recorded_by_the_admin_key_s_id,
     the_export_streams_every_matching_event_as_ndjson_across_pages,
+    a_device_a_sign_in_registers_is_recorded_once_and_admin_changes_by_their_key,
 );
 
 async fn audit(app: &TestApp, creds: &AppCredentials, query: &str) -> Vec<Value> {
@@ -365,4 +366,86 @@ async fn the_export_streams_every_matching_event_as_ndjson_across_pages(backend:
     assert_eq!(bad.1["field"], "until");
     let (status, _) = send(app.client.get(app.url("/api/admin/audit/export"))).await;
     assert_eq!(status, 401);
+}
+
+async fn a_device_a_sign_in_registers_is_recorded_once_and_admin_changes_by_their_key(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let creds = app.create_app(false).await;
+    let code = app.mint(&creds, 1, None).await.remove(0);
+    let (status, user) = app.license_sign_up(&creds, json!({"code": code})).await;
+    assert_eq!(status, 200, "{user}");
+    let login = json!({"credentials": {"code": code}, "hardware_id": "laptop-2"});
+    for _ in 0..2 {
+        let (status, body) = send(
+            app.integration(&creds, "/api/integration/auth/login")
+                .header("user-agent", "vendor-app/3.0")
+                .json(&login),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let devices = audit(&app, &creds, "action=device.registered").await;
+    assert_eq!(devices.len(), 1, "the second sign-in found the device");
+    assert_eq!(
+        devices[0]["actor"],
+        json!({"kind": "end_user", "id": user["id"]})
+    );
+    assert_eq!(devices[0]["user_agent"], "vendor-app/3.0");
+    assert_eq!(devices[0]["summary"]["hardware_id"], "laptop-2");
+
+    let (status, ban) = app
+        .ban(&creds, "user", user["username"].as_str().unwrap())
+        .await;
+    assert_eq!(status, 201, "{ban}");
+    let banned = audit(&app, &creds, "action=user.banned").await;
+    assert_eq!(banned[0]["target"]["id"], user["id"]);
+    assert_eq!(banned[0]["actor"]["kind"], "admin_key");
+    let created = audit(&app, &creds, "action=ban.created").await;
+    let by_system = created
+        .iter()
+        .filter(|event| event["actor"]["kind"] == "system")
+        .count();
+    assert!(
+        by_system >= 2,
+        "the user's address and device banned with them: {created:?}"
+    );
+    let user_ban = created
+        .iter()
+        .find(|event| event["actor"]["kind"] == "admin_key")
+        .unwrap();
+    assert_eq!(user_ban["summary"]["type"], "user");
+    assert_eq!(user_ban["target"]["id"], ban["id"]);
+    let lifted = send(app.admin(
+        &creds,
+        Method::DELETE,
+        &format!("/api/admin/bans/{}", ban["id"].as_str().unwrap()),
+    ))
+    .await;
+    assert_eq!(lifted.0, 204);
+    assert_eq!(audit(&app, &creds, "action=ban.deleted").await.len(), 1);
+
+    let (status, _) = send(
+        app.admin(&creds, Method::PATCH, "/api/admin/settings")
+            .json(&json!({"allowed_number_of_simultaneous_sessions": 3})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let changed = audit(&app, &creds, "action=application.settings_changed").await;
+    assert_eq!(
+        changed[0]["summary"],
+        json!({"allowed_number_of_simultaneous_sessions": 3})
+    );
+    let (status, _) = send(
+        app.client
+            .post(app.url(&format!("/api/operator/applications/{}/rotate", creds.id)))
+            .bearer_auth(crate::helpers::OPERATOR_TOKEN)
+            .json(&json!({"which": "api_secret", "old_valid_for_seconds": 0})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let rotated = audit(&app, &creds, "action=application.secret_rotated").await;
+    assert_eq!(rotated[0]["actor"]["kind"], "operator");
+    assert_eq!(rotated[0]["summary"], json!({"which": "api_secret"}));
 }

@@ -43,7 +43,7 @@ fn login(hardware_id: Option<&str>) -> Login {
             password: Password::parse("secure_password123").unwrap(),
         },
         hardware_id: hardware_id.map(|id| HardwareId::parse(id).unwrap()),
-        ip: ip(),
+        origin: RequestContext::from_ip(ip()),
     }
 }
 
@@ -248,6 +248,7 @@ async fn a_users_own_device_limit_overrides_the_applications() {
     tx.expect_register_device()
         .times(1)
         .returning(|_, _, hw, _| Ok(device(hw.as_str())));
+    expect_events(&mut tx, &[EventType::DeviceRegistered]);
     tx.expect_revoke_device_sessions()
         .times(1)
         .returning(|_, _, _, _| Ok(()));
@@ -384,7 +385,7 @@ async fn a_license_code_signs_in_the_user_it_signed_up() {
     let request = Login {
         credentials: Credentials::LicenseCode(LicenseCode::parse("ABCD").unwrap()),
         hardware_id: None,
-        ip: ip(),
+        origin: RequestContext::from_ip(ip()),
     };
     assert!(
         mocks
@@ -695,7 +696,7 @@ async fn a_code_a_password_user_activated_is_no_credential() {
     let request = Login {
         credentials: Credentials::LicenseCode(LicenseCode::parse("ABCD").unwrap()),
         hardware_id: None,
-        ip: ip(),
+        origin: RequestContext::from_ip(ip()),
     };
     let result = mocks.service().login(&application(false), request).await;
     assert!(matches!(result, Err(LoginError::InvalidCredentials)));
@@ -767,7 +768,7 @@ async fn credentials_instead_of_a_session_need_legacy_auth_and_pass_every_sign_i
     let login = Login {
         credentials: Credentials::LicenseCode(crate::values::LicenseCode::parse("ABCD").unwrap()),
         hardware_id: None,
-        ip: ip(),
+        origin: RequestContext::from_ip(ip()),
     };
     let refused = Mocks::default()
         .service()
