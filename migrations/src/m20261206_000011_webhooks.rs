@@ -1,15 +1,18 @@
 //! Webhooks: endpoints per application, the deliveries queued for them in the transaction of
 //! the events they carry (the outbox), and each attempt to send one.
 //!
-//! The dispatcher claims due deliveries by `next_attempt_at`, which a claim moves to the end
-//! of its lease: a replica that dies mid-send leaves the delivery due again once its lease
-//! runs out. `lease` names the claim, so a late sender cannot record over a newer one.
+//! The dispatcher claims due deliveries by `next_attempt_at`; a claim holds one until
+//! `lease_until`, so a replica that dies mid-send leaves it due again once its lease runs
+//! out. `lease` names the claim, so a late sender cannot record over a newer one. Neither is
+//! indexed, and on PostgreSQL the table leaves a fifth of each page free, so a claim updates
+//! its rows in place (HOT) without writing index entries.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
     blob, blob_null, boolean, integer, integer_null, string_len, string_len_null, text, text_null,
     timestamp_with_time_zone, timestamp_with_time_zone_null, uuid, uuid_null,
 };
+use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -45,6 +48,7 @@ enum WebhookDeliveries {
     AttemptsInRun,
     NextAttemptAt,
     Lease,
+    LeaseUntil,
     CreatedAt,
 }
 
@@ -112,6 +116,7 @@ impl MigrationTrait for Migration {
                     .col(integer(WebhookDeliveries::AttemptsInRun))
                     .col(timestamp_with_time_zone(WebhookDeliveries::NextAttemptAt))
                     .col(uuid_null(WebhookDeliveries::Lease))
+                    .col(timestamp_with_time_zone_null(WebhookDeliveries::LeaseUntil))
                     .col(timestamp_with_time_zone(WebhookDeliveries::CreatedAt))
                     .foreign_key(
                         ForeignKey::create()
@@ -122,6 +127,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        if manager.get_database_backend() == DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared("ALTER TABLE webhook_deliveries SET (fillfactor = 80)")
+                .await?;
+        }
         manager
             .create_index(
                 Index::create()

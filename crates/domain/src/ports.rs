@@ -390,6 +390,9 @@ pub trait WebhookStore: Send + Sync {
         app: ApplicationId,
         id: WebhookEndpointId,
     ) -> anyhow::Result<Option<WebhookEndpoint>>;
+    /// Every application's endpoints, newest first: for resealing their secrets at start.
+    async fn list_all_endpoints(&self, page: &PageRequest)
+    -> anyhow::Result<Page<WebhookEndpoint>>;
     /// The endpoint's deliveries, newest first, each with its attempts.
     async fn list_deliveries(
         &self,

@@ -243,6 +243,10 @@ impl Server {
                 "response signing keys made or resealed"
             );
         }
+        let resealed = purging.reseal_webhook_secrets().await?;
+        if resealed > 0 {
+            tracing::info!(endpoints = resealed, "webhook secrets resealed");
+        }
         let workers = match settings.http.workers {
             0 => cores(),
             n => n,

@@ -15,8 +15,9 @@ pub struct Model {
     pub state: String,
     pub attempts_in_run: i32,
     pub next_attempt_at: DateTimeUtc,
-    /// The current claim, if any.
+    /// The current claim, if any, and until when it holds the delivery.
     pub lease: Option<Uuid>,
+    pub lease_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
 }
 

@@ -157,6 +157,74 @@ impl Latchkey {
         Ok(endpoint)
     }
 
+    /// Reseals under the current master key every webhook secret only the previous one
+    /// opens (during a master-key rotation), as the signing keys are at start; how many
+    /// endpoints changed. A previous secret whose overlap has ended is left as it is.
+    ///
+    /// # Errors
+    /// When the store fails, or a secret opens under neither master key; endpoints done
+    /// until then keep their change.
+    pub async fn reseal_webhook_secrets(&self) -> anyhow::Result<u64> {
+        let mut changed = 0;
+        let mut page = PageRequest::new(None, PageRequest::MAX_LIMIT)?;
+        loop {
+            let endpoints = self.ports.webhooks.list_all_endpoints(&page).await?;
+            for endpoint in &endpoints.items {
+                if self.resealed(endpoint)?.is_none() {
+                    continue;
+                }
+                // Again on the row as locked: it may have been rotated since it was listed.
+                let mut tx = self.ports.unit_of_work.begin().await?;
+                let locked = tx
+                    .lock_webhook_endpoint(endpoint.application_id, endpoint.id)
+                    .await?;
+                let resealed = locked.map(|locked| self.resealed(&locked)).transpose()?;
+                let Some(resealed) = resealed.flatten() else {
+                    continue;
+                };
+                tx.update_webhook_endpoint(&resealed).await?;
+                tx.commit().await?;
+                changed += 1;
+            }
+            let Some(next) = endpoints.next else {
+                return Ok(changed);
+            };
+            page = PageRequest::new(Some(next), PageRequest::MAX_LIMIT)?;
+        }
+    }
+
+    /// The endpoint with its secrets sealed under the current master key, when that differs
+    /// from how they are.
+    fn resealed(&self, endpoint: &WebhookEndpoint) -> anyhow::Result<Option<WebhookEndpoint>> {
+        let purpose = WebhookSecret::purpose(endpoint.id);
+        let reseal = |sealed: &[u8]| {
+            self.master_key.reseal(&purpose, sealed).map_err(|error| {
+                anyhow::anyhow!(
+                    "webhook endpoint {}: {error}; start with the master key it was sealed \
+                     under as secrets.master_key or secrets.previous_master_key",
+                    endpoint.id
+                )
+            })
+        };
+        let now = self.ports.clock.now();
+        let mut resealed = endpoint.clone();
+        let mut changed = false;
+        if let Some(sealed) = reseal(&endpoint.sealed_secret)? {
+            resealed.sealed_secret = sealed;
+            changed = true;
+        }
+        if let Some(previous) = resealed
+            .previous_secret
+            .as_mut()
+            .filter(|previous| previous.expires_at > now)
+            && let Some(sealed) = reseal(&previous.sealed)?
+        {
+            previous.sealed = sealed;
+            changed = true;
+        }
+        Ok(changed.then_some(resealed))
+    }
+
     /// Sends up to `batch` due deliveries, claimed until `now + lease`, concurrently, and
     /// records their attempts in one transaction; how each attempt ended. The caller loops
     /// on it.

@@ -20,6 +20,7 @@ on_both_backends!(
     a_refused_change_queues_no_delivery_and_disabled_endpoints_get_none,
     bad_endpoint_input_is_refused_field_by_field_and_changes_nothing,
     private_targets_are_refused_unless_allowed,
+    a_master_key_rotation_reseals_webhook_secrets_at_start,
 );
 
 /// Polls the server until `condition` holds: deliveries happen in the background.
@@ -578,4 +579,93 @@ async fn private_targets_are_refused_unless_allowed(backend: Backend) {
     )
     .await;
     assert_error(&answer, 422, "validation_failed");
+}
+
+/// A server on `url` with these master keys, until `stop` is sent or dropped.
+struct Running {
+    address: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    async fn start(url: &str, current: &str, previous: Option<&str>) -> Self {
+        let mut settings = crate::helpers::settings(url);
+        settings.secrets.master_key = Some(secrecy::SecretString::from(current));
+        settings.secrets.previous_master_key = previous.map(secrecy::SecretString::from);
+        let server = server::Server::build(&settings)
+            .await
+            .expect("the server starts: every sealed secret opens");
+        let address = format!("http://127.0.0.1:{}", server.port());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(server.run_until(async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            stop,
+            served,
+        }
+    }
+
+    /// Stops it, dispatcher included.
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.served.await.unwrap().unwrap();
+    }
+}
+
+async fn a_master_key_rotation_reseals_webhook_secrets_at_start(backend: Backend) {
+    const NEW_KEY: &str = "bGF0Y2hrZXktdGVzdC1tYXN0ZXIta2V5LXR3by0zMmI=";
+    let db = match backend {
+        Backend::Postgres => adapters_postgres::testing::fresh_postgres().await,
+        Backend::Sqlite => adapters_postgres::testing::fresh_sqlite().await,
+    }
+    .unwrap();
+    let client = reqwest::Client::new();
+    let before = Running::start(&db.url, crate::helpers::MASTER_KEY, None).await;
+    let (status, created) = send(
+        client
+            .post(format!("{}/api/operator/applications", before.address))
+            .bearer_auth(crate::helpers::OPERATOR_TOKEN)
+            .json(&json!({"name": "rotating", "device_authentication": false})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let admin_key = created["admin_api_key"].as_str().unwrap();
+    let receiver = Receiver::start().await;
+    let (status, endpoint) = send(
+        client
+            .post(format!("{}/api/admin/webhooks", before.address))
+            .bearer_auth(admin_key)
+            .json(&json!({"url": receiver.url, "event_types": ["license.*"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{endpoint}");
+    let secret = endpoint["secret"].as_str().unwrap();
+    before.stop().await;
+
+    // The rotation's restart, with both keys, reseals; the next starts with the new key only,
+    // which it could not do with a secret sealed under the old one.
+    Running::start(&db.url, NEW_KEY, Some(crate::helpers::MASTER_KEY))
+        .await
+        .stop()
+        .await;
+    let after = Running::start(&db.url, NEW_KEY, None).await;
+    let (status, _) = send(
+        client
+            .post(format!(
+                "{}/api/admin/webhooks/{}/test",
+                after.address,
+                endpoint["id"].as_str().unwrap()
+            ))
+            .bearer_auth(admin_key),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let received = receiver.wait_for(1).await;
+    received[0]
+        .verify(secret)
+        .expect("the same secret, sealed anew");
+    after.stop().await;
 }
