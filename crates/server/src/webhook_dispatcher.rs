@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// How long the dispatcher waits, once woken by a commit, for more to come.
+const LINGER: Duration = Duration::from_millis(10);
+
 pub struct Dispatcher {
     pub service: Arc<Latchkey>,
     pub queued: Arc<Notify>,
@@ -48,7 +51,11 @@ impl Dispatcher {
             // A full batch means more may be due: go on at once.
             if !full {
                 tokio::select! {
-                    () = self.queued.notified() => {}
+                    () = self.queued.notified() => {
+                        // Under load, commits come a few per millisecond: lingering lets one
+                        // claim take many of them, not a round of statements for each.
+                        tokio::time::sleep(LINGER).await;
+                    }
                     () = tokio::time::sleep(self.poll_interval) => {}
                 }
             }
