@@ -6,7 +6,7 @@
 
 use adapters_http::AuditEventResponse;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{SubsecRound as _, Utc};
 use domain::ports::WebhookSender;
 use domain::webhook::{AttemptOutcome, OutgoingWebhook, WebhookAttempt, WebhookUrl, signature};
 use ipnet::IpNet;
@@ -232,7 +232,8 @@ impl WebhookSender for HttpWebhookSender {
     }
 
     async fn send<'a>(&self, webhook: &OutgoingWebhook<'a>) -> WebhookAttempt {
-        let attempted_at = Utc::now();
+        // To the microsecond, as every stored time (the clock port's precision).
+        let attempted_at = Utc::now().trunc_subsecs(6);
         let started = Instant::now();
         let result = match (self.literal_refusal(webhook.url), body(webhook)) {
             (Some(refused), _) => Err(refused),
