@@ -158,7 +158,8 @@ pub(crate) async fn queue_deliveries(
     let mut applications: Vec<ApplicationId> = events.iter().map(|e| e.application_id).collect();
     applications.sort_unstable();
     applications.dedup();
-    let mut endpoints = Vec::new();
+    // Shared with the cache, not copied: this runs in every transaction that records events.
+    let mut by_application = Vec::new();
     for app in applications {
         let enabled = match cache.get(app) {
             Some(enabled) => enabled,
@@ -178,8 +179,9 @@ pub(crate) async fn queue_deliveries(
                 enabled
             }
         };
-        endpoints.extend(enabled.iter().cloned());
+        by_application.push(enabled);
     }
+    let endpoints: Vec<&WebhookEndpoint> = by_application.iter().flat_map(|e| e.iter()).collect();
     let rows: Vec<_> = events
         .iter()
         .flat_map(|event| {

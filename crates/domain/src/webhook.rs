@@ -138,11 +138,7 @@ impl WebhookSecret {
     pub fn generate() -> Self {
         let mut key = Zeroizing::new([0_u8; 32]);
         rand::rngs::OsRng.fill_bytes(key.as_mut());
-        Self(Zeroizing::new(format!(
-            "{}{}",
-            Self::PREFIX,
-            BASE64.encode(key.as_ref())
-        )))
+        Self::from_key(key.as_ref())
     }
 
     /// The secret of the key bytes a sealed secret opens to.

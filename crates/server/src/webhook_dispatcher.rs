@@ -4,7 +4,6 @@
 //! ([`domain::ports::WebhookStore::claim_due`]).
 
 use domain::Latchkey;
-use domain::webhook::AttemptOutcome;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -34,7 +33,7 @@ impl Dispatcher {
                     for outcome in &outcomes {
                         metrics::counter!(
                             "latchkey_webhook_attempts_total",
-                            "outcome" => outcome_label(*outcome)
+                            "outcome" => outcome.as_str()
                         )
                         .increment(1);
                     }
@@ -61,8 +60,4 @@ impl Dispatcher {
             }
         }
     }
-}
-
-const fn outcome_label(outcome: AttemptOutcome) -> &'static str {
-    outcome.as_str()
 }

@@ -3,26 +3,20 @@
 //! `webhook-id` gets each event exactly once, and every event arrives at least once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/eventually.rs"]
+mod eventually;
 #[path = "support/receiver.rs"]
 mod receiver;
 
 use adapters_postgres::testing::empty_postgres;
+use eventually::eventually;
 use receiver::{Receiver, Reply};
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 const TOKEN: &str = "durability-test-token";
-
-async fn eventually<F: AsyncFn() -> bool>(what: &str, condition: F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 struct Latchkey {
     dir: tempfile::TempDir,

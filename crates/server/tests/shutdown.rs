@@ -3,21 +3,15 @@
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const TOKEN: &str = "shutdown-test-token";
+#[path = "support/eventually.rs"]
+mod eventually;
 
-/// Polls `condition` until it holds: the server is another process, and its state changes
-/// are only visible from outside.
-async fn eventually<F: AsyncFn() -> bool>(what: &str, condition: F) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use eventually::eventually;
+
+const TOKEN: &str = "shutdown-test-token";
 
 #[tokio::test]
 async fn sigterm_turns_readiness_503_lets_the_request_in_flight_finish_and_exits_0() {

@@ -383,16 +383,12 @@ fn event_purged(claim: &ClaimedDelivery) -> bool {
     claim.delivery.event_id.is_some() && claim.event.is_none()
 }
 
-/// Whether an attempt's outcome changes what the endpoint stores: its run of failures, or
-/// whether it is on.
+/// Whether an attempt's outcome changes what the endpoint stores (its run of failures, or
+/// whether it is on): [`apply_outcome`] is the one statement of the rules.
 fn health_changes(seen: &WebhookEndpoint, outcome: AttemptOutcome, at: DateTime<Utc>) -> bool {
-    match outcome {
-        AttemptOutcome::Succeeded => seen.failing_since.is_some(),
-        AttemptOutcome::Failed => seen
-            .failing_since
-            .is_none_or(|since| at - since >= DISABLE_AFTER_FAILING),
-        AttemptOutcome::Gone => seen.enabled,
-    }
+    let mut after = seen.clone();
+    apply_outcome(&mut after, outcome, at);
+    after != *seen
 }
 
 /// Applies an attempt's outcome to the endpoint: a success ends its run of failures, a
@@ -675,6 +671,14 @@ mod tests {
             .returning(|_, finished| Ok(vec![finished[0].delivery]));
     }
 
+    /// Expects the endpoint locked once, as `endpoint` is.
+    fn expect_locked(tx: &mut MockTransaction, endpoint: &WebhookEndpoint) {
+        let locked = endpoint.clone();
+        tx.expect_lock_webhook_endpoint()
+            .times(1)
+            .return_once(move |_, _| Ok(Some(locked)));
+    }
+
     async fn deliver(mocks: Mocks) -> Vec<AttemptOutcome> {
         mocks
             .service()
@@ -691,10 +695,7 @@ mod tests {
         expect_finished(&mut tx, |done| {
             done.attempt.status == Some(410) && done.next == NextStep::Done(DeliveryState::Failed)
         });
-        let locked = endpoint.clone();
-        tx.expect_lock_webhook_endpoint()
-            .times(1)
-            .return_once(move |_, _| Ok(Some(locked)));
+        expect_locked(&mut tx, &endpoint);
         tx.expect_update_webhook_endpoint()
             .withf(|stored| !stored.enabled && stored.disabled_reason == Some(DisabledReason::Gone))
             .times(1)
@@ -723,10 +724,7 @@ mod tests {
             matches!(done.next, NextStep::RetryAt(at)
                 if ((at - fixed_now()).num_milliseconds() - first).abs() <= first / 10)
         });
-        let locked = endpoint.clone();
-        tx.expect_lock_webhook_endpoint()
-            .times(1)
-            .return_once(move |_, _| Ok(Some(locked)));
+        expect_locked(&mut tx, &endpoint);
         tx.expect_update_webhook_endpoint()
             .withf(|stored| {
                 !stored.enabled && stored.disabled_reason == Some(DisabledReason::Failing)
@@ -760,10 +758,7 @@ mod tests {
         expect_finished(&mut tx, |done| {
             done.next == NextStep::Done(DeliveryState::Succeeded)
         });
-        let locked = endpoint.clone();
-        tx.expect_lock_webhook_endpoint()
-            .times(1)
-            .return_once(move |_, _| Ok(Some(locked)));
+        expect_locked(&mut tx, &endpoint);
         tx.expect_update_webhook_endpoint()
             .withf(|stored| stored.enabled && stored.failing_since.is_none())
             .times(1)
@@ -778,10 +773,7 @@ mod tests {
         let endpoint = endpoint(None);
         let mut mocks = mocks_sending(claimed(&endpoint, 0), 410);
         let mut tx = MockTransaction::new();
-        let locked = endpoint.clone();
-        tx.expect_lock_webhook_endpoint()
-            .times(1)
-            .return_once(move |_, _| Ok(Some(locked)));
+        expect_locked(&mut tx, &endpoint);
         tx.expect_finish_attempts()
             .times(1)
             .returning(|_, _| Ok(Vec::new()));

@@ -2,6 +2,8 @@
 //! it over HTTP. Every scenario runs on PostgreSQL and on SQLite.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../support/eventually.rs"]
+mod eventually;
 mod helpers;
 #[path = "../support/receiver.rs"]
 mod receiver;

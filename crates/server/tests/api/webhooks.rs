@@ -2,12 +2,12 @@
 //! signatures checked by the `standardwebhooks` crate, retries, 410, redelivery, rotation,
 //! and the refusal of private targets.
 
+use crate::eventually::eventually;
 use crate::helpers::{AppCredentials, Backend, TestApp, assert_error, send};
 use crate::on_both_backends;
 use crate::receiver::{Receiver, Reply};
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 on_both_backends!(
     an_event_is_delivered_signed_with_its_id_and_the_audit_event_as_data,
@@ -22,15 +22,6 @@ on_both_backends!(
     private_targets_are_refused_unless_allowed,
     a_master_key_rotation_reseals_webhook_secrets_at_start,
 );
-
-/// Polls the server until `condition` holds: deliveries happen in the background.
-async fn eventually<F: AsyncFn() -> bool>(what: &str, condition: F) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 async fn create_endpoint(
     app: &TestApp,
