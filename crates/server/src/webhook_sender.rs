@@ -66,6 +66,14 @@ fn refusal(host: &str, ip: IpAddr) -> String {
     )
 }
 
+/// Why `host` may not be a target, when one of the addresses it resolved to is not public.
+fn private_refusal(host: &str, addrs: &[SocketAddr]) -> Option<String> {
+    addrs
+        .iter()
+        .find(|addr| !is_public(addr.ip()))
+        .map(|private| refusal(host, private.ip()))
+}
+
 /// Resolves names, refusing any whose addresses include a non-public one.
 struct PublicOnly;
 
@@ -75,8 +83,8 @@ impl Resolve for PublicOnly {
             let host = name.as_str().to_owned();
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if let Some(private) = addrs.iter().find(|addr| !is_public(addr.ip())) {
-                return Err(refusal(&host, private.ip()).into());
+            if let Some(refused) = private_refusal(&host, &addrs) {
+                return Err(refused.into());
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
@@ -223,12 +231,7 @@ impl WebhookSender for HttpWebhookSender {
         let Ok(Ok(addrs)) = lookup.await else {
             return Ok(());
         };
-        for addr in addrs {
-            if !is_public(addr.ip()) {
-                return Err(refusal(host, addr.ip()));
-            }
-        }
-        Ok(())
+        private_refusal(host, &addrs.collect::<Vec<_>>()).map_or(Ok(()), Err)
     }
 
     async fn send<'a>(&self, webhook: &OutgoingWebhook<'a>) -> WebhookAttempt {
