@@ -6,6 +6,7 @@ pub mod ban;
 pub mod crypto;
 pub mod errors;
 pub mod event;
+pub mod file;
 pub mod license;
 pub mod page;
 pub mod ports;

@@ -75,3 +75,7 @@ id_type!(
     /// One message queued for one webhook endpoint.
     WebhookDeliveryId
 );
+id_type!(
+    /// A file an application ships to its users.
+    FileId
+);

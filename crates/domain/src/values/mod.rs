@@ -10,7 +10,7 @@ mod username;
 
 pub use hardware_id::{HardwareId, HardwareIdError};
 pub use ids::{
-    AdjustmentId, ApplicationId, BanId, DeviceId, EventId, LicenseId, SessionId, UserId,
+    AdjustmentId, ApplicationId, BanId, DeviceId, EventId, FileId, LicenseId, SessionId, UserId,
     WebhookDeliveryId, WebhookEndpointId,
 };
 pub use ip::{ClientIp, IpBanRange, IpError, PrefixLength};

@@ -1,0 +1,1 @@
+//! The files' bytes: [`domain::file::BlobStore`] on the `object_store` crate.
