@@ -206,6 +206,11 @@ pub struct ApplicationResponse {
     pub api_key: String,
     #[serde(flatten)]
     pub signing: SigningFields,
+    /// The AES-256 key files stored encrypted are under, as 64 hex digits: the program
+    /// embeds it to decrypt them (docs/files.md). Null before the server made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_key: Option<String>,
+
     /// Shown once, when turning request signing on made the key pair: standard base64 of
     /// the 32-byte Ed25519 private key (seed) the program signs with. Not stored.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -221,6 +226,7 @@ impl From<Application> for ApplicationResponse {
             device_authentication: app.device_authentication,
             signing: SigningFields::from(&app),
             request_signing_private_key: None,
+            files_key: None,
             api_key: app.api_key,
             created_at: app.created_at,
         }
@@ -249,6 +255,10 @@ pub struct CreatedApplicationResponse {
     pub admin_api_key: String,
     #[serde(flatten)]
     pub signing: SigningFields,
+    /// The AES-256 key files stored encrypted are under, as 64 hex digits: the program
+    /// embeds it to decrypt them (docs/files.md). Null before the server made one.
+    pub files_key: Option<String>,
+
     pub created_at: DateTime<Utc>,
 }
 
@@ -263,6 +273,7 @@ impl From<CreatedApplication> for CreatedApplicationResponse {
             api_key: app.api_key,
             api_secret: created.api_secret.expose().to_owned(),
             admin_api_key: created.admin_api_key.expose().to_owned(),
+            files_key: None,
             created_at: app.created_at,
         }
     }
@@ -293,7 +304,8 @@ impl From<Page<Application>> for ApplicationListResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"which": "api_secret", "old_valid_for_seconds": 86400}))]
 pub struct RotateRequest {
-    /// `api_secret`, `admin_api_key`, `response_signing_key` or `request_signing_key`.
+    /// `api_secret`, `admin_api_key`, `response_signing_key`, `request_signing_key` or
+    /// `files_key` (files stored encrypted before stay under the old key).
     #[schema(value_type = SecretToRotateName)]
     pub which: String,
     /// How long the old value keeps working: 0 (stops at once) to 31536000. Default 86400.
@@ -307,11 +319,12 @@ impl RotateRequest {
             "admin_api_key" => SecretToRotate::AdminApiKey,
             "response_signing_key" => SecretToRotate::ResponseSigningKey,
             "request_signing_key" => SecretToRotate::RequestSigningKey,
+            "files_key" => SecretToRotate::FilesKey,
             _ => {
                 return Err(ApiError::field(
                     "which",
-                    "must be api_secret, admin_api_key, response_signing_key or \
-                     request_signing_key",
+                    "must be api_secret, admin_api_key, response_signing_key, \
+                     request_signing_key or files_key",
                 ));
             }
         };
@@ -335,10 +348,12 @@ pub enum SecretToRotateName {
     AdminApiKey,
     ResponseSigningKey,
     RequestSigningKey,
+    FilesKey,
 }
 
 /// The new secret, shown only here; for `response_signing_key`, the new public key; for
-/// `request_signing_key`, the new private key, shown only here.
+/// `request_signing_key`, the new private key, shown only here; for `files_key`, the new
+/// files key in hex (also shown in the settings answers).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RotatedSecretResponse {
     /// `api_secret`, `admin_api_key` or `response_signing_key`.
@@ -359,11 +374,14 @@ impl From<RotatedSecret> for RotatedSecretResponse {
                 SecretToRotate::AdminApiKey => "admin_api_key",
                 SecretToRotate::ResponseSigningKey => "response_signing_key",
                 SecretToRotate::RequestSigningKey => "request_signing_key",
+                SecretToRotate::FilesKey => "files_key",
             },
             value: match rotated.value {
                 RotatedValue::Secret(secret) => secret.expose().to_owned(),
                 RotatedValue::PublicKey(key) => key.to_base64(),
-                RotatedValue::PrivateKey(key) => key.as_str().to_owned(),
+                RotatedValue::PrivateKey(key) | RotatedValue::FilesKey(key) => {
+                    key.as_str().to_owned()
+                }
             },
             old_valid_until: rotated.old_valid_until,
             signing: SigningFields::from(&rotated.application),
@@ -464,6 +482,9 @@ pub struct SettingsResponse {
     pub max_user_variables: u32,
     /// Whether calls may carry the user's credentials instead of a session.
     pub legacy_auth: bool,
+    /// The AES-256 key files stored encrypted are under, as 64 hex digits: the program
+    /// embeds it to decrypt them (docs/files.md). Null before the server made one.
+    pub files_key: Option<String>,
     #[serde(flatten)]
     pub signing: SigningFields,
     /// Shown once, when turning request signing on made the key pair (see
@@ -496,6 +517,7 @@ impl From<&Application> for SettingsResponse {
             legacy_auth: app.settings.legacy_auth,
             signing: SigningFields::from(app),
             request_signing_private_key: None,
+            files_key: None,
         }
     }
 }

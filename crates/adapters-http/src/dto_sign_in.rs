@@ -8,6 +8,7 @@ use domain::services::{ActivateLicense, AppContext, Credentials, Login, SignedIn
 use domain::session::Variable;
 use domain::user::Adjustment;
 use domain::values::{HardwareId, LicenseCode, Password, Username};
+use crate::dto_files::ListedFile;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -157,6 +158,9 @@ pub struct ContextApplication {
     pub id: Uuid,
     pub name: String,
     pub variables: Vec<VariableResponse>,
+    /// The files the caller may download, by name: every one for a user with an active
+    /// membership, the public ones for anybody else (at most 1000).
+    pub files: Vec<ListedFile>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -186,6 +190,7 @@ impl From<AppContext> for AppContextResponse {
                     .into_iter()
                     .map(VariableResponse::from)
                     .collect(),
+                files: context.files.into_iter().map(ListedFile::from).collect(),
             },
             user: context.user.map(|user| ContextUser {
                 id: user.id.as_uuid(),

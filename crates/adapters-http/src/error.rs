@@ -65,8 +65,16 @@ pub enum ApiError {
     MembershipIsLifetime,
     /// 409: the delivery is being sent now; redeliver once its attempt is recorded.
     DeliveryInFlight,
+    /// 409: the application has a file of that name.
+    FileNameTaken,
+    /// 404: no such file in the application.
+    FileNotFound,
     /// 413: the body is over 64 KiB.
     PayloadTooLarge,
+    /// 413: the uploaded file is over the configured limit.
+    FileTooLarge { max_bytes: u64 },
+    /// 416: the requested range starts past the end of the file.
+    RangeNotSatisfiable { size: u64 },
     /// 415: the body is not JSON.
     UnsupportedMediaType,
     /// 422: the body is not parseable JSON.
@@ -119,7 +127,11 @@ impl ApiError {
             Self::LicenseCodeExists => "license_code_exists",
             Self::MembershipIsLifetime => "membership_is_lifetime",
             Self::DeliveryInFlight => "delivery_in_flight",
+            Self::FileNameTaken => "file_name_taken",
+            Self::FileNotFound => "file_not_found",
             Self::PayloadTooLarge => "payload_too_large",
+            Self::FileTooLarge { .. } => "file_too_large",
+            Self::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::InvalidJson => "invalid_json",
             Self::Validation { .. } => "validation_failed",
@@ -162,7 +174,17 @@ impl ApiError {
             Self::DeliveryInFlight => {
                 "the delivery is being sent now; redeliver it once its attempt shows".into()
             }
+            Self::FileNameTaken => {
+                "a file of that name exists; PUT /api/admin/files/by-name/{name} replaces it".into()
+            }
+            Self::FileNotFound => "file not found".into(),
             Self::PayloadTooLarge => "the request body is larger than 64 KiB".into(),
+            Self::FileTooLarge { max_bytes } => {
+                format!("the file is larger than the limit of {max_bytes} bytes")
+            }
+            Self::RangeNotSatisfiable { size } => {
+                format!("the range is outside the file's {size} bytes")
+            }
             Self::UnsupportedMediaType => "the request body must be JSON".into(),
             Self::InvalidJson => "the request body is not valid JSON".into(),
             Self::Validation { detail, .. } => detail.clone(),
@@ -200,13 +222,15 @@ impl ResponseError for ApiError {
             | Self::StaleSignature
             | Self::ReplayedRequest => StatusCode::UNAUTHORIZED,
             Self::Banned | Self::MembershipInactive => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::FileNotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::LicenseCodeExists
             | Self::MembershipIsLifetime
             | Self::TooManyVariables
-            | Self::DeliveryInFlight => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            | Self::DeliveryInFlight
+            | Self::FileNameTaken => StatusCode::CONFLICT,
+            Self::PayloadTooLarge | Self::FileTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::InvalidJson
             | Self::Validation { .. }
@@ -236,6 +260,9 @@ impl ResponseError for ApiError {
             }
             Self::MethodNotAllowed { allow } => {
                 response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            Self::RangeNotSatisfiable { size } => {
+                response.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
             _ => {}
         }
@@ -307,6 +334,10 @@ mod tests {
             ),
             (ApiError::LicenseCodeExists, 409, "license_code_exists"),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (ApiError::FileTooLarge { max_bytes: 9 }, 413, "file_too_large"),
+            (ApiError::FileNameTaken, 409, "file_name_taken"),
+            (ApiError::FileNotFound, 404, "file_not_found"),
+            (ApiError::RangeNotSatisfiable { size: 9 }, 416, "range_not_satisfiable"),
             (
                 ApiError::UnsupportedMediaType,
                 415,

@@ -9,6 +9,7 @@ mod client_ip;
 mod dto;
 mod dto_audit;
 mod dto_bans;
+mod dto_files;
 mod dto_licenses;
 mod dto_sign_in;
 mod dto_user_admin;
@@ -37,7 +38,7 @@ pub use request_log::log_request;
 use actix_web::web;
 use domain::ports::{RateLimiter, Readiness};
 use domain::services::{
-    AdminApi, IntegrationApi, OperatorApi, RequestSigning, ResponseSigning, SignInApi,
+    AdminApi, FilesApi, IntegrationApi, OperatorApi, RequestSigning, ResponseSigning, SignInApi,
     UserAdminApi, WebhookApi,
 };
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub struct HttpState {
     pub admin: Arc<dyn AdminApi>,
     pub user_admin: Arc<dyn UserAdminApi>,
     pub webhooks: Arc<dyn WebhookApi>,
+    pub files: Arc<dyn FilesApi>,
     pub operator: Arc<dyn OperatorApi>,
     pub response_signing: Arc<dyn ResponseSigning>,
     pub request_signing: Arc<dyn RequestSigning>,
@@ -68,6 +70,7 @@ impl HttpState {
             .app_data(web::Data::from(self.admin.clone()))
             .app_data(web::Data::from(self.user_admin.clone()))
             .app_data(web::Data::from(self.webhooks.clone()))
+            .app_data(web::Data::from(self.files.clone()))
             .app_data(web::QueryConfig::default().error_handler(|error, _| {
                 ApiError::Validation {
                     field: None,

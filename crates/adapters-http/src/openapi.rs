@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs so it cannot drift.
 
 use crate::routes::{
-    admin, audit, integration, operator, service, sign_in, user_admin, user_variables, webhooks,
+    admin, audit, files, integration, operator, service, sign_in, user_admin, user_variables, webhooks,
 };
 use utoipa::Modify;
 use utoipa::OpenApi;
@@ -46,6 +46,13 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         webhooks::list_webhook_deliveries,
         webhooks::redeliver_webhook,
         webhooks::test_webhook,
+        files::upload_file,
+        files::list_files,
+        files::replace_file,
+        files::get_file,
+        files::delete_file,
+        files::admin_download,
+        files::download,
         admin::get_settings,
         user_admin::adjust_membership_time,
         user_admin::lifetime_access,
@@ -66,6 +73,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
         (name = "integration", description = "Called by the vendor's shipped program"),
         (name = "admin", description = "Called by the vendor's back office, per application"),
         (name = "webhooks", description = "Called by the vendor's back office: where the application's events are delivered"),
+        (name = "files", description = "Called by the vendor's back office: files its program downloads"),
         (name = "operator", description = "Called by whoever runs the server"),
         (name = "service", description = "Health and this document"),
     )

@@ -54,6 +54,11 @@ pub(crate) enum Nonce {
     Invalid,
 }
 
+/// The SHA-256 of an answer's body, set on an answer streamed from storage so that signing
+/// it does not read the body into memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KnownContentDigest(pub [u8; 32]);
+
 /// The application a request authenticated as, for its answer to be signed with its keys.
 #[derive(Clone)]
 pub(crate) struct AnsweringApp(pub Application);
@@ -212,11 +217,19 @@ pub async fn sign_answers(
         return Ok(response);
     }
     let (request, response) = response.into_parts();
+    let known = response.extensions().get::<KnownContentDigest>().map(|d| d.0);
     let (mut response, body) = response.into_parts();
-    let body = to_bytes(body)
-        .await
-        .map_err(actix_web::error::ErrorInternalServerError)?;
-    let digest = format!("sha-256=:{}:", BASE64.encode(&Sha256::digest(&body)));
+    let (sha256, body) = match known {
+        // A file download: streamed, its digest known before a byte is sent.
+        Some(sha256) => (sha256, body),
+        None => {
+            let body = to_bytes(body)
+                .await
+                .map_err(actix_web::error::ErrorInternalServerError)?;
+            (Sha256::digest(&body).into(), BoxBody::new(body))
+        }
+    };
+    let digest = format!("sha-256=:{}:", BASE64.encode(&sha256));
     let mut components = vec![
         (
             r#""@status""#.to_owned(),
@@ -244,10 +257,7 @@ pub async fn sign_answers(
             "could not sign an integration answer"
         ),
     }
-    Ok(ServiceResponse::new(
-        request,
-        response.set_body(BoxBody::new(body)),
-    ))
+    Ok(ServiceResponse::new(request, response.set_body(body)))
 }
 
 /// The `Signature-Input` and `Signature` header values, one member per key.

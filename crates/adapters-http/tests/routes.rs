@@ -58,6 +58,7 @@ fn application() -> Application {
         previous_admin_api_key: None,
         response_signing_keys: None,
         request_signing_keys: None,
+        sealed_files_key: None,
         created_at: fixed_time(),
     }
 }
@@ -106,6 +107,7 @@ struct Mocks {
     integration: MockIntegrationApi,
     admin: MockAdminApi,
     operator: MockOperatorApi,
+    files: domain::services::MockFilesApi,
     response_signing: MockResponseSigning,
     readiness: MockReadiness,
     operator_token: Option<OperatorToken>,
@@ -128,6 +130,7 @@ impl Mocks {
             user_admin: MockUserAdminApi::new(),
             admin: MockAdminApi::new(),
             operator: MockOperatorApi::new(),
+            files: domain::services::MockFilesApi::new(),
             response_signing: unsigned(),
             readiness: MockReadiness::new(),
             operator_token: Some(OperatorToken::new(OPERATOR_TOKEN)),
@@ -164,6 +167,7 @@ impl Mocks {
             user_admin: Arc::new(self.user_admin),
             admin: Arc::new(self.admin),
             webhooks: Arc::new(domain::services::MockWebhookApi::new()),
+            files: Arc::new(self.files),
             operator: Arc::new(self.operator),
             response_signing: Arc::new(self.response_signing),
             request_signing: Arc::new(domain::services::MockRequestSigning::new()),
@@ -783,6 +787,11 @@ async fn creating_an_application_is_201_and_shows_its_secrets_once() {
         .withf(|name, device_authentication| name.as_str() == "My App" && *device_authentication)
         .times(1)
         .return_once(move |_, _| Ok(created));
+    mocks
+        .files
+        .expect_files_key()
+        .times(1)
+        .returning(|_| Ok(Some(zeroize::Zeroizing::new("ab".repeat(32)))));
     let request =
         operator(Method::POST, "/api/operator/applications").set_json(json!({"name": "My App"}));
     let reply = send(mocks, request).await;
@@ -797,6 +806,7 @@ async fn creating_an_application_is_201_and_shows_its_secrets_once() {
     );
     assert_eq!(reply.body["api_secret"], secret);
     assert_eq!(reply.body["admin_api_key"], admin_key);
+    assert_eq!(reply.body["files_key"], "ab".repeat(32));
     assert!(reply.body["created_at"].is_string());
 }
 

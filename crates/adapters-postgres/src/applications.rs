@@ -54,6 +54,7 @@ impl TryFrom<application::Model> for Application {
             )?,
             response_signing_keys,
             request_signing_keys,
+            sealed_files_key: model.sealed_files_key,
             created_at: model.created_at,
         })
     }
@@ -188,6 +189,7 @@ impl ApplicationStore for SeaOrmStore {
             previous_api_secret_expires_at: Set(None),
             previous_admin_api_key_digest: Set(None),
             previous_admin_api_key_expires_at: Set(None),
+            sealed_files_key: Set(app.sealed_files_key.clone()),
             ..<ActiveModel as ActiveModelTrait>::default()
         };
         let mut model = model;
@@ -270,8 +272,10 @@ impl ApplicationStore for SeaOrmStore {
                     active.previous_admin_api_key_digest = previous_digest;
                     active.previous_admin_api_key_expires_at = previous_until;
                 }
-                SecretToRotate::ResponseSigningKey | SecretToRotate::RequestSigningKey => {
-                    anyhow::bail!("signing keys are replaced by their own store methods")
+                SecretToRotate::ResponseSigningKey
+                | SecretToRotate::RequestSigningKey
+                | SecretToRotate::FilesKey => {
+                    anyhow::bail!("keys are replaced by their own store methods")
                 }
             }
             let model = active
@@ -376,6 +380,23 @@ impl ApplicationStore for SeaOrmStore {
             ..<ActiveModel as ActiveModelTrait>::default()
         };
         self.change_with_events(events, "storing signing keys", async |txn| {
+            update_columns(txn, active).await
+        })
+        .await
+    }
+
+    async fn set_files_key(
+        &self,
+        id: ApplicationId,
+        sealed: &[u8],
+        events: &[Event],
+    ) -> anyhow::Result<Option<Application>> {
+        let active = ActiveModel {
+            id: sea_orm::ActiveValue::Unchanged(id.as_uuid()),
+            sealed_files_key: Set(Some(sealed.to_vec())),
+            ..<ActiveModel as ActiveModelTrait>::default()
+        };
+        self.change_with_events(events, "storing a files key", async |txn| {
             update_columns(txn, active).await
         })
         .await

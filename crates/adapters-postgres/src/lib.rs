@@ -10,6 +10,7 @@ mod devices;
 mod endpoint_cache;
 mod entities;
 mod events;
+mod files;
 mod licenses;
 mod nonces;
 mod pages;

@@ -1,6 +1,6 @@
 //! Applications: the tenants. Each has integration credentials and an admin key.
 
-use crate::crypto::{MasterKey, SealError, SealedKeyPair};
+use crate::crypto::{FilesKey, MasterKey, SealError, SealedKeyPair};
 use crate::values::{ApplicationId, Digest, Secret, SecretKind};
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -25,6 +25,10 @@ pub struct Application {
     /// The public halves of the key pairs its program signs requests with: made when request
     /// signing is first turned on, or rotated.
     pub request_signing_keys: Option<RequestSigningKeys>,
+    /// The AES-256 key its encrypted files are stored under, sealed under the master key
+    /// (purpose [`FilesKey::purpose`]). `None` only for an application made before files
+    /// existed, until the server gives it one at start.
+    pub sealed_files_key: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -161,6 +165,8 @@ pub enum SecretToRotate {
     ResponseSigningKey,
     /// The key pair the application's program signs its requests with.
     RequestSigningKey,
+    /// The key encrypted files are stored under. Files stored before stay as they are.
+    FilesKey,
 }
 
 /// A rotation as stored: the new secret's digest, and the old one while it stays valid.
@@ -189,6 +195,8 @@ pub enum RotatedValue {
     PublicKey(crate::crypto::PublicKey),
     /// A request signing key pair: its private half, shown once.
     PrivateKey(zeroize::Zeroizing<String>),
+    /// A files key, in hex (it is also shown in the settings answers).
+    FilesKey(zeroize::Zeroizing<String>),
 }
 
 /// How an application's users sign in. Defaults as in Authgate.
@@ -265,6 +273,7 @@ impl CreatedApplication {
             previous_admin_api_key: None,
             response_signing_keys: Some(ResponseSigningKeys::generate(master, id)?),
             request_signing_keys: None,
+            sealed_files_key: Some(FilesKey::generate().seal(master, id)?),
             created_at: now,
         };
         Ok(Self {

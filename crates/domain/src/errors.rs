@@ -166,6 +166,43 @@ pub enum AppContextError {
     Unknown(#[from] anyhow::Error),
 }
 
+/// Storing a file's metadata.
+#[derive(Debug, Error)]
+pub enum CreateFileError {
+    #[error("the application has a file of that name")]
+    NameTaken,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Uploading a file through the admin API. Nothing is kept of a refused upload.
+#[derive(Debug, Error)]
+pub enum UploadError {
+    #[error("the application has a file of that name")]
+    NameTaken,
+    #[error("the file is larger than {max} bytes")]
+    TooLarge { max: u64 },
+    /// The upload's body failed: the client went away, or sent a malformed body.
+    #[error("the upload was interrupted: {0}")]
+    Interrupted(anyhow::Error),
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Why a file is not served, once the caller is known.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DownloadRefusal {
+    /// No such file in the caller's application (another application's file included).
+    #[error("no such file")]
+    NotFound,
+    /// A private file, for a user whose membership is not active.
+    #[error("the membership is not active")]
+    MembershipInactive,
+    /// A range that starts past the end of the file.
+    #[error("the range is outside the file's {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
+}
+
 /// Managing one user through the admin API.
 #[derive(Debug, Error)]
 pub enum UserAdminError {

@@ -32,10 +32,13 @@ pub enum EventType {
     WebhookEndpointDeleted,
     WebhookEndpointDisabled,
     WebhookEndpointSecretRotated,
+    FileCreated,
+    FileReplaced,
+    FileDeleted,
 }
 
 impl EventType {
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 22] = [
         Self::UserCreated,
         Self::UserDeleted,
         Self::UserBanned,
@@ -55,6 +58,9 @@ impl EventType {
         Self::WebhookEndpointDeleted,
         Self::WebhookEndpointDisabled,
         Self::WebhookEndpointSecretRotated,
+        Self::FileCreated,
+        Self::FileReplaced,
+        Self::FileDeleted,
     ];
 
     #[must_use]
@@ -79,6 +85,9 @@ impl EventType {
             Self::WebhookEndpointDeleted => "webhook_endpoint.deleted",
             Self::WebhookEndpointDisabled => "webhook_endpoint.disabled",
             Self::WebhookEndpointSecretRotated => "webhook_endpoint.secret_rotated",
+            Self::FileCreated => "file.created",
+            Self::FileReplaced => "file.replaced",
+            Self::FileDeleted => "file.deleted",
         }
     }
 
@@ -269,6 +278,14 @@ impl Event {
 }
 
 impl EventTarget {
+    #[must_use]
+    pub fn file(id: crate::values::FileId) -> Self {
+        Self {
+            kind: "file".to_owned(),
+            id: id.as_uuid(),
+        }
+    }
+
     #[must_use]
     pub fn user(id: UserId) -> Self {
         Self {

@@ -106,6 +106,31 @@ pub struct StoredFile {
     pub created_at: DateTime<Utc>,
 }
 
+/// One range of a `Range: bytes=…` request (RFC 9110 §14.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestedRange {
+    /// `first-`: from `first` to the end.
+    From(u64),
+    /// `first-last`, both inclusive.
+    FromTo(u64, u64),
+    /// `-n`: the last `n` bytes.
+    Last(u64),
+}
+
+impl RequestedRange {
+    /// The bytes it asks of a file of `size` (end exclusive); `None` when it asks none of
+    /// them (unsatisfiable: `416`).
+    #[must_use]
+    pub fn resolve(self, size: u64) -> Option<Range<u64>> {
+        let range = match self {
+            Self::From(first) => first..size,
+            Self::FromTo(first, last) => first..last.saturating_add(1).min(size),
+            Self::Last(n) => size.saturating_sub(n)..size,
+        };
+        (range.start < range.end).then_some(range)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +142,20 @@ mod tests {
         for bad in ["", "   ", "a/b", "a\\b", "a\0b", "a\nb", &"x".repeat(256)] {
             assert_eq!(FileName::parse(bad), Err(FileNameError::Invalid), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn ranges_resolve_within_the_file_or_not_at_all() {
+        use RequestedRange::{From, FromTo, Last};
+        assert_eq!(From(10).resolve(100), Some(10..100));
+        assert_eq!(FromTo(0, 0).resolve(100), Some(0..1));
+        assert_eq!(FromTo(90, 500).resolve(100), Some(90..100));
+        assert_eq!(Last(10).resolve(100), Some(90..100));
+        assert_eq!(Last(500).resolve(100), Some(0..100));
+        for unsatisfiable in [From(100), FromTo(100, 200), Last(0)] {
+            assert_eq!(unsatisfiable.resolve(100), None, "{unsatisfiable:?}");
+        }
+        assert_eq!(Last(5).resolve(0), None);
     }
 
     #[test]

@@ -11,14 +11,17 @@ use crate::application::{
     Application, ApplicationUpdate, RequestSigningKeys, ResponseSigningKeys, Rotation,
 };
 use crate::ban::{Ban, BanFilter, BanKind, BanProbe, IpPrefixLengths, NewBan, StoredBan};
-use crate::errors::{CreateUserError, HashError, SetUserVariableError, StoreLicensesError};
+use crate::errors::{
+    CreateFileError, CreateUserError, HashError, SetUserVariableError, StoreLicensesError,
+};
+use crate::file::{BlobKey, FileName, StoredFile};
 use crate::event::{Event, EventFilter};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
 use crate::page::{Page, PageRequest};
 use crate::session::{NewSession, Session, UserVariable, Variable};
 use crate::user::{Adjustment, Device, Membership, NewUser, User, UserLimits};
 use crate::values::{
-    ApplicationId, BanId, ClientIp, DeviceId, Digest, HardwareId, LicenseCode, Password,
+    ApplicationId, BanId, ClientIp, DeviceId, Digest, FileId, HardwareId, LicenseCode, Password,
     PasswordHash, UserId, Username, WebhookDeliveryId, WebhookEndpointId,
 };
 use crate::webhook::{
@@ -67,6 +70,14 @@ pub trait ApplicationStore: Send + Sync {
         &self,
         id: ApplicationId,
         keys: &RequestSigningKeys,
+        events: &[Event],
+    ) -> anyhow::Result<Option<Application>>;
+    /// Replaces the application's sealed files key, with `events`; `None` when there is no
+    /// such application.
+    async fn set_files_key(
+        &self,
+        id: ApplicationId,
+        sealed: &[u8],
         events: &[Event],
     ) -> anyhow::Result<Option<Application>>;
 }
@@ -477,6 +488,51 @@ pub trait SessionStore: Send + Sync {
     /// Deletes up to `batch` sessions, of any application, that expired before `before`;
     /// how many it deleted.
     async fn delete_expired(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64>;
+}
+
+/// What is known of each file; the bytes are in the [`crate::file::BlobStore`]. Writes take
+/// the events that record them. A file's blob key is its version: a replacement or a deletion
+/// applies only to the version the caller read, so concurrent ones cannot lose each other's
+/// bytes.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait FileStore: Send + Sync {
+    async fn get(&self, app: ApplicationId, id: FileId) -> anyhow::Result<Option<StoredFile>>;
+    async fn find_by_name(
+        &self,
+        app: ApplicationId,
+        name: &FileName,
+    ) -> anyhow::Result<Option<StoredFile>>;
+    /// Newest first.
+    async fn list(&self, app: ApplicationId, page: &PageRequest)
+    -> anyhow::Result<Page<StoredFile>>;
+    /// Every file, or the public ones only, by name; at most `limit`.
+    async fn list_by_name(
+        &self,
+        app: ApplicationId,
+        public_only: bool,
+        limit: u64,
+    ) -> anyhow::Result<Vec<StoredFile>>;
+    /// # Errors
+    /// - MUST return [`CreateFileError::NameTaken`] when the application has a file of that
+    ///   name.
+    async fn create(&self, file: &StoredFile, events: &[Event]) -> Result<(), CreateFileError>;
+    /// Replaces the file of `file.id` by `file`, when its blob key is still `previous`;
+    /// `false` (and nothing recorded) when it is not, or the file is gone.
+    async fn replace(
+        &self,
+        previous: &BlobKey,
+        file: &StoredFile,
+        events: &[Event],
+    ) -> anyhow::Result<bool>;
+    /// Deletes the file `id` when its blob key is still `version`; `false` otherwise.
+    async fn delete(
+        &self,
+        app: ApplicationId,
+        id: FileId,
+        version: &BlobKey,
+        events: &[Event],
+    ) -> anyhow::Result<bool>;
 }
 
 /// Application variables.

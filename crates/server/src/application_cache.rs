@@ -105,6 +105,17 @@ impl ApplicationStore for CachedApplications {
         stored
     }
 
+    async fn set_files_key(
+        &self,
+        id: ApplicationId,
+        sealed: &[u8],
+        events: &[Event],
+    ) -> anyhow::Result<Option<Application>> {
+        let stored = self.inner.set_files_key(id, sealed, events).await;
+        self.evict(id);
+        stored
+    }
+
     async fn set_response_signing_keys(
         &self,
         id: ApplicationId,

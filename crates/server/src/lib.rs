@@ -18,6 +18,7 @@ pub mod webhook_sender;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
+use adapters_blobs::{BlobSettings, ObjectBlobStore};
 use adapters_http::{HttpState, OperatorToken, TrustedProxies, log_request};
 use adapters_postgres::{DatabaseSettings, SeaOrmStore};
 use anyhow::Context as _;
@@ -134,6 +135,18 @@ pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result
             webhook_sender: Arc::new(HttpWebhookSender::new(
                 settings.webhooks.allow_private_targets,
             )?),
+            files: store.clone(),
+            blobs: Arc::new(
+                ObjectBlobStore::open(&BlobSettings {
+                    url: settings.files.url.clone(),
+                    endpoint: settings
+                        .files
+                        .endpoint
+                        .clone()
+                        .filter(|endpoint| !endpoint.trim().is_empty()),
+                })
+                .context("files.url")?,
+            ),
             unit_of_work: store,
             hasher: Arc::new(Argon2Hasher::new(
                 max_hashes,
@@ -144,6 +157,7 @@ pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result
         master_key,
     )
     .with_cross_ban_ttl(cross_ban_ttl)
+    .with_max_file_size(settings.files.max_size_bytes)
     .with_max_signature_skew(chrono::Duration::seconds(
         i64::try_from(settings.signing.max_skew_seconds)
             .context("signing.max_skew_seconds is too large")?,
@@ -211,6 +225,7 @@ impl Server {
             admin: service.clone(),
             user_admin: service.clone(),
             webhooks: service.clone(),
+            files: service.clone(),
             response_signing: service.clone(),
             request_signing: service.clone(),
             operator: service,
@@ -242,6 +257,10 @@ impl Server {
                 applications = keyed,
                 "response signing keys made or resealed"
             );
+        }
+        let keyed = purging.prepare_files_keys().await?;
+        if keyed > 0 {
+            tracing::info!(applications = keyed, "files keys made or resealed");
         }
         let resealed = purging.reseal_webhook_secrets().await?;
         if resealed > 0 {

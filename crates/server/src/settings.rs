@@ -18,6 +18,7 @@ pub struct Settings {
     pub bans: BansSection,
     pub audit: AuditSection,
     pub webhooks: WebhooksSection,
+    pub files: FilesSection,
     pub signing: SigningSection,
     #[serde(default)]
     pub secrets: SecretsSection,
@@ -81,6 +82,19 @@ pub struct WebhooksSection {
     pub lease_seconds: u64,
     /// Deliveries sent at once by this replica.
     pub concurrency: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FilesSection {
+    /// Where files' bytes are stored: `file://<directory>` (relative to the working
+    /// directory, or absolute as `file:///srv/latchkey/files`), or `s3://bucket/prefix` with
+    /// the standard AWS credential environment variables. Replicas need a shared store.
+    pub url: String,
+    /// The S3 endpoint of a store that is not AWS (MinIO, R2, Ceph…); empty for AWS.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The largest file an upload may store; over it is `413`, and nothing is kept.
+    pub max_size_bytes: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -177,6 +191,8 @@ impl Settings {
             .set_default("webhooks.poll_interval_ms", 1000)?
             .set_default("webhooks.lease_seconds", 60)?
             .set_default("webhooks.concurrency", 64)?
+            .set_default("files.url", "file://./data/files")?
+            .set_default("files.max_size_bytes", 512 * 1024 * 1024)?
             .set_default("log.format", "pretty")?
             .set_default("log.level", "info")?;
         if let Some(file) = file {

@@ -7,6 +7,7 @@ use crate::dto_licenses::{
     CreateLicensesRequest, CreatedLicensesResponse, LicenseListResponse, LicenseResponse,
     LicensesQuery,
 };
+use crate::routes::files::shown_files_key;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
 use crate::origin::Origin;
@@ -14,7 +15,7 @@ use crate::pages::PageQuery;
 use actix_web::{HttpResponse, web};
 use domain::ban::StoredBan;
 use domain::errors::{CreateBanError, CreateLicensesError};
-use domain::services::AdminApi;
+use domain::services::{AdminApi, FilesApi};
 use domain::values::{BanId, LicenseCode};
 use uuid::Uuid;
 
@@ -163,8 +164,14 @@ pub async fn list_bans(
         (status = 401, description = "Missing or wrong admin key", body = ErrorBody),
     )
 )]
-pub async fn get_settings(app: AdminApp) -> web::Json<SettingsResponse> {
-    web::Json(SettingsResponse::from(&app.0))
+pub async fn get_settings(
+    app: AdminApp,
+    files: web::Data<dyn FilesApi>,
+) -> Result<web::Json<SettingsResponse>, ApiError> {
+    Ok(web::Json(SettingsResponse {
+        files_key: shown_files_key(files.as_ref(), &app.0)?,
+        ..SettingsResponse::from(&app.0)
+    }))
 }
 
 /// Change the application's device and session limits, session lifetime and cross-banning.
@@ -182,13 +189,18 @@ pub async fn update_settings(
     app: AdminApp,
     origin: Origin,
     service: web::Data<dyn AdminApi>,
+    files: web::Data<dyn FilesApi>,
     body: JsonBody<SettingsRequest>,
 ) -> Result<web::Json<SettingsResponse>, ApiError> {
     let update = body.0.try_into_domain()?;
     let change = service
         .update_settings(app.0.id, update, &app.changed_by(origin))
         .await?;
-    Ok(web::Json(SettingsResponse::from(change)))
+    let files_key = shown_files_key(files.as_ref(), &change.application)?;
+    Ok(web::Json(SettingsResponse {
+        files_key,
+        ..SettingsResponse::from(change)
+    }))
 }
 
 /// Lift a ban.

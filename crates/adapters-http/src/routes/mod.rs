@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod files;
 pub mod integration;
 pub mod operator;
 pub mod service;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(resource!("/auth/login", post => sign_in::login))
                 .service(resource!("/activate_license", post => sign_in::activate_license))
                 .service(resource!("/app_context", get => sign_in::app_context))
+                .service(resource!("/files/{id}/download", get => files::download))
                 .service(resource!("/user/variables", get => user_variables::list_own))
                 .service(resource!(
                     "/user/variables/{name}",
@@ -137,6 +139,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             post => webhooks::redeliver_webhook,
         ))
         .service(resource!("/api/admin/webhooks/{id}/test", post => webhooks::test_webhook))
+        .service(resource!(
+            "/api/admin/files",
+            post => files::upload_file,
+            get => files::list_files,
+        ))
+        .service(resource!("/api/admin/files/by-name/{name}", put => files::replace_file))
+        .service(resource!(
+            "/api/admin/files/{id}",
+            get => files::get_file,
+            delete => files::delete_file,
+        ))
+        .service(resource!("/api/admin/files/{id}/download", get => files::admin_download))
         .service(resource!("/api/admin/bans/{id}", delete => admin::delete_ban))
         .service(resource!("/api/admin/user/{query}", get => admin::get_user))
         .default_service(web::to(not_found));

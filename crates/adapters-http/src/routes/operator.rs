@@ -5,12 +5,13 @@ use crate::dto::{
     ApplicationListResponse, ApplicationResponse, CreateApplicationRequest,
     CreatedApplicationResponse, RotateRequest, RotatedSecretResponse, UpdateApplicationRequest,
 };
+use crate::routes::files::shown_files_key;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
 use crate::origin::Origin;
 use crate::pages::PageQuery;
 use actix_web::{HttpResponse, web};
-use domain::services::OperatorApi;
+use domain::services::{FilesApi, OperatorApi};
 use domain::values::ApplicationId;
 use uuid::Uuid;
 
@@ -29,13 +30,18 @@ use uuid::Uuid;
 pub async fn create_application(
     _: Operator,
     service: web::Data<dyn OperatorApi>,
+    files: web::Data<dyn FilesApi>,
     body: JsonBody<CreateApplicationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (name, device_authentication) = body.0.try_into_domain()?;
     let created = service
         .create_application(name, device_authentication)
         .await?;
-    Ok(HttpResponse::Created().json(CreatedApplicationResponse::from(created)))
+    let files_key = shown_files_key(files.as_ref(), &created.application)?;
+    Ok(HttpResponse::Created().json(CreatedApplicationResponse {
+        files_key,
+        ..CreatedApplicationResponse::from(created)
+    }))
 }
 
 /// List applications (no secrets), newest first, a page at a time.
@@ -77,6 +83,7 @@ pub async fn update_application(
     operator: Operator,
     origin: Origin,
     service: web::Data<dyn OperatorApi>,
+    files: web::Data<dyn FilesApi>,
     id: web::Path<Uuid>,
     body: JsonBody<UpdateApplicationRequest>,
 ) -> Result<web::Json<ApplicationResponse>, ApiError> {
@@ -89,7 +96,11 @@ pub async fn update_application(
         )
         .await?
         .ok_or(ApiError::NotFound("application"))?;
-    Ok(web::Json(app.into()))
+    let files_key = shown_files_key(files.as_ref(), &app.application)?;
+    Ok(web::Json(ApplicationResponse {
+        files_key,
+        ..app.into()
+    }))
 }
 
 /// Replace an application's API secret or admin key; the old one keeps working for

@@ -33,6 +33,7 @@ pub struct Model {
     pub max_user_variables: i32,
     pub request_signing_public_key: Option<Vec<u8>>,
     pub previous_request_signing_public_key: Option<Vec<u8>>,
+    pub sealed_files_key: Option<Vec<u8>>,
     pub previous_request_signing_valid_until: Option<DateTimeUtc>,
 }
 

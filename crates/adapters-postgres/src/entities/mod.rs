@@ -5,6 +5,7 @@ pub mod application;
 pub mod ban;
 pub mod device;
 pub mod event;
+pub mod file;
 pub mod ip_ban_prefix_length;
 pub mod license;
 pub mod request_nonce;

@@ -4,6 +4,7 @@
 use crate::application::{ApplicationUpdate, SecretToRotate};
 use crate::ban::NewBan;
 use crate::event::{ChangedBy, Event, EventTarget, EventType};
+use crate::file::StoredFile;
 use crate::license::{License, NewLicense};
 use crate::user::{Adjustment, Credential, Device, User};
 use crate::values::{ApplicationId, BanId, UserId};
@@ -242,6 +243,7 @@ pub(super) fn secret_rotated(
         SecretToRotate::AdminApiKey => "admin_api_key",
         SecretToRotate::ResponseSigningKey => "response_signing_key",
         SecretToRotate::RequestSigningKey => "request_signing_key",
+        SecretToRotate::FilesKey => "files_key",
     };
     let event = by
         .event(
@@ -255,4 +257,31 @@ pub(super) fn secret_rotated(
         Some(until) => event.with("old_valid_until", until.to_rfc3339()),
         None => event,
     }
+}
+
+/// `file.created` or `file.replaced` (an upload by name over an existing file); never the
+/// file's bytes.
+pub(super) fn file_stored(
+    app: ApplicationId,
+    stored: EventType,
+    file: &StoredFile,
+    by: &ChangedBy,
+    at: DateTime<Utc>,
+) -> Event {
+    by.event(app, stored, EventTarget::file(file.id), at)
+        .with("name", file.name.as_str())
+        .with("size_bytes", i64::try_from(file.size_bytes).unwrap_or(i64::MAX))
+        .with("sha256", data_encoding::HEXLOWER.encode(&file.sha256))
+        .with("is_public", file.is_public)
+        .with("is_encrypted", file.is_encrypted)
+}
+
+pub(super) fn file_deleted(
+    app: ApplicationId,
+    file: &StoredFile,
+    by: &ChangedBy,
+    at: DateTime<Utc>,
+) -> Event {
+    by.event(app, EventType::FileDeleted, EventTarget::file(file.id), at)
+        .with("name", file.name.as_str())
 }

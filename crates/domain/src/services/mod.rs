@@ -4,6 +4,7 @@
 mod admin;
 mod bans;
 mod events;
+mod files;
 mod housekeeping;
 mod operator;
 mod request_signing;
@@ -23,10 +24,11 @@ use crate::errors::{
     LicenseSignUpError, LoginError, SignUpError, UserAdminError,
 };
 use crate::event::{ChangedBy, Event, EventFilter, RequestContext};
+use crate::file::{BlobStore, StoredFile};
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    ApplicationStore, BanStore, Clock, DeviceStore, EventStore, LicenseStore, NonceStore,
+    ApplicationStore, BanStore, Clock, DeviceStore, EventStore, FileStore, LicenseStore, NonceStore,
     PasswordHasher, SessionStore, UnitOfWork, UserStore, UserVariableStore, VariableStore,
     WebhookSender, WebhookStore,
 };
@@ -51,6 +53,9 @@ pub use response_signing::{ResponseKey, ResponseSigning};
 #[cfg(any(test, feature = "mocks"))]
 pub use webhooks::MockWebhookApi;
 pub use webhooks::{EndpointWithSecret, NewWebhookEndpoint, WebhookApi};
+#[cfg(any(test, feature = "mocks"))]
+pub use files::MockFilesApi;
+pub use files::{Download, FilesApi, MAX_LISTED_FILES, Upload, Uploaded};
 
 /// A sign-up with a username and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +131,9 @@ pub struct AppContext {
     pub variables: Vec<Variable>,
     /// `None` for an anonymous caller.
     pub user: Option<User>,
+    /// The files the caller may download, by name: every one for a user with an active
+    /// membership, the public ones for anybody else.
+    pub files: Vec<StoredFile>,
     pub server_time: DateTime<Utc>,
 }
 
@@ -459,6 +467,8 @@ pub struct Ports {
     pub nonces: Arc<dyn NonceStore>,
     pub webhooks: Arc<dyn WebhookStore>,
     pub webhook_sender: Arc<dyn WebhookSender>,
+    pub files: Arc<dyn FileStore>,
+    pub blobs: Arc<dyn BlobStore>,
     pub unit_of_work: Arc<dyn UnitOfWork>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
@@ -475,6 +485,8 @@ pub struct Latchkey {
     cross_ban_ttl: Option<chrono::Duration>,
     /// How far a signed request's `created` may be from the server's clock.
     max_signature_skew: chrono::Duration,
+    /// The largest file an upload may store, in bytes (before encryption).
+    max_file_size: u64,
 }
 
 impl Latchkey {
@@ -519,7 +531,18 @@ impl Latchkey {
             master_key,
             cross_ban_ttl: Some(Self::DEFAULT_CROSS_BAN_TTL),
             max_signature_skew: Self::DEFAULT_MAX_SIGNATURE_SKEW,
+            max_file_size: Self::DEFAULT_MAX_FILE_SIZE,
         }
+    }
+
+    /// 512 MiB.
+    pub const DEFAULT_MAX_FILE_SIZE: u64 = 512 * 1024 * 1024;
+
+    /// The largest file an upload may store, in bytes.
+    #[must_use]
+    pub const fn with_max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
     }
 
     /// Ten seconds: clocks of devices that sync agree much better, and a captured request

@@ -5,6 +5,7 @@ use crate::application::{
     Application, ApplicationName, ApplicationUpdate, CreatedApplication, PreviousSecret,
     ResponseSigningKeys, RotatedSecret, RotatedValue, Rotation, SecretToRotate,
 };
+use crate::crypto::FilesKey;
 use crate::event::ChangedBy;
 use crate::page::{Page, PageRequest};
 use crate::values::ApplicationId;
@@ -66,6 +67,22 @@ impl OperatorApi for Latchkey {
                         .request_signing_keys
                         .and_then(|keys| keys.previous)
                         .map(|(_, valid_until)| valid_until),
+                    application,
+                }));
+            }
+            SecretToRotate::FilesKey => {
+                // Files stored before stay under the old key: nothing is re-encrypted.
+                let key = FilesKey::generate();
+                let sealed = key.seal(&self.master_key, id)?;
+                let stored = self
+                    .ports
+                    .applications
+                    .set_files_key(id, &sealed, &[rotated(None)])
+                    .await?;
+                return Ok(stored.map(|application| RotatedSecret {
+                    which,
+                    value: RotatedValue::FilesKey(key.to_hex()),
+                    old_valid_until: None,
                     application,
                 }));
             }

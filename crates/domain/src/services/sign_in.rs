@@ -193,10 +193,12 @@ impl SignInApi for Latchkey {
         }
         let user = self.caller_user(app, caller, ip).await?;
         let variables = self.ports.variables.list(app.id).await?;
+        let files = self.listed_files(app.id, Some(&user)).await?;
         Ok(AppContext {
             application: app.clone(),
             variables,
             user: Some(user),
+            files,
             server_time: self.ports.clock.now(),
         })
     }
@@ -344,7 +346,7 @@ impl Latchkey {
 
     /// The user who calls: by a live session, or by credentials when the application
     /// allows legacy auth. Nobody in particular is an invalid session here.
-    async fn caller_user(
+    pub(crate) async fn caller_user(
         &self,
         app: &Application,
         caller: Caller,
@@ -412,10 +414,12 @@ impl Latchkey {
         }
         let mut variables = self.ports.variables.list(app.id).await?;
         variables.retain(|variable| variable.is_public);
+        let files = self.listed_files(app.id, None).await?;
         Ok(AppContext {
             application: app.clone(),
             variables,
             user: None,
+            files,
             server_time: self.ports.clock.now(),
         })
     }

@@ -7,7 +7,7 @@ use crate::event::{Actor, EventType};
 use crate::license::{License, LicenseDuration};
 use crate::ports::{
     MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockEventStore,
-    MockLicenseStore, MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction,
+    MockFileStore, MockLicenseStore, MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction,
     MockUnitOfWork, MockUserStore, MockUserVariableStore, MockVariableStore, MockWebhookSender,
     MockWebhookStore,
 };
@@ -39,6 +39,7 @@ pub(crate) fn application(device_authentication: bool) -> Application {
         previous_admin_api_key: None,
         response_signing_keys: None,
         request_signing_keys: None,
+        sealed_files_key: None,
         created_at: fixed_now(),
     }
 }
@@ -90,6 +91,8 @@ pub(crate) struct Mocks {
     pub nonces: MockNonceStore,
     pub webhooks: MockWebhookStore,
     pub webhook_sender: MockWebhookSender,
+    pub files: MockFileStore,
+    pub blobs: crate::file::MockBlobStore,
     pub unit_of_work: MockUnitOfWork,
     pub hasher: MockPasswordHasher,
 }
@@ -139,6 +142,8 @@ impl Mocks {
                 nonces: Arc::new(self.nonces),
                 webhooks: Arc::new(self.webhooks),
                 webhook_sender: Arc::new(self.webhook_sender),
+                files: Arc::new(self.files),
+                blobs: Arc::new(self.blobs),
                 unit_of_work: Arc::new(self.unit_of_work),
                 hasher: Arc::new(self.hasher),
                 clock: Arc::new(clock),

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
     AuditSection, BansSection, DatabaseSection, HashingSection, HttpSection, LimitsSection,
-    LogSection, MetricsSection, OperatorSection, SecretsSection, Settings, SigningSection,
-    WebhooksSection,
+    FilesSection, LogSection, MetricsSection, OperatorSection, SecretsSection, Settings,
+    SigningSection, WebhooksSection,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -49,6 +49,8 @@ pub struct TestApp {
     pub metrics_address: Option<String>,
     pub client: Client,
     pub db: TestDatabase,
+    /// Where the server stores files' bytes, unless the test pointed it elsewhere.
+    pub files_dir: tempfile::TempDir,
 }
 
 /// An application's credentials, as the operator API returned them.
@@ -135,6 +137,18 @@ pub fn settings(url: &str) -> Settings {
             lease_seconds: 60,
             concurrency: 16,
         },
+        // A test server gets a directory of its own (`TestApp::files_dir`); this one is for
+        // servers built from these settings directly.
+        files: FilesSection {
+            url: format!(
+                "file://{}",
+                std::env::temp_dir()
+                    .join(format!("latchkey-test-files-{}", std::process::id()))
+                    .display()
+            ),
+            endpoint: None,
+            max_size_bytes: 512 * 1024 * 1024,
+        },
         bans: BansSection {
             cross_ban_ttl_seconds: 604_800,
         },
@@ -166,7 +180,9 @@ impl TestApp {
             Backend::Sqlite => fresh_sqlite().await,
         }
         .expect("a test database");
+        let files_dir = tempfile::tempdir().expect("a directory for files");
         let mut settings = settings(&db.url);
+        settings.files.url = format!("file://{}", files_dir.path().display());
         adjust(&mut settings);
         let server = Server::build(&settings).await.expect("the server starts");
         let address = format!("http://127.0.0.1:{}", server.port());
@@ -179,6 +195,7 @@ impl TestApp {
             metrics_address,
             client: Client::new(),
             db,
+            files_dir,
         }
     }
 

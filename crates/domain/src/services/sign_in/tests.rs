@@ -565,6 +565,13 @@ async fn a_live_session_reads_the_application_its_variables_and_the_user() {
             is_public: false,
         }])
     });
+    // An active member sees every file, private ones included.
+    mocks
+        .files
+        .expect_list_by_name()
+        .withf(|_, public_only, limit| !public_only && *limit == crate::services::MAX_LISTED_FILES)
+        .times(1)
+        .return_once(|_, _, _| Ok(Vec::new()));
     let context = mocks
         .service()
         .app_context(
@@ -735,6 +742,12 @@ async fn without_a_session_only_an_application_with_anonymous_access_answers() {
         .expect_list()
         .times(1)
         .return_once(|_| Ok(variables()));
+    mocks
+        .files
+        .expect_list_by_name()
+        .withf(|_, public_only, _| *public_only)
+        .times(1)
+        .return_once(|_, _, _| Ok(Vec::new()));
     let context = mocks
         .service()
         .app_context(&app, Caller::Anonymous, ip())
