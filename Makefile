@@ -8,6 +8,7 @@ run:
 ## The whole suite: unit, storage (PostgreSQL and SQLite) and end-to-end tests; benchmarks
 ## are not tests (an unoptimised run of them would print meaningless figures): `make bench`.
 ## Uses $$DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else a throwaway cluster;
+## an S3 server (moto, in a venv under target/ with cryptography for the format checks);
 ## likewise $$REDIS_URL, else Redis on 127.0.0.1:6379, else a throwaway redis-server.
 test:
 	scripts/with-services.sh cargo test --workspace --lib --bins --tests --all-features

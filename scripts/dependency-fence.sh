@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dependencies point inward only: server → adapters-* → domain. The domain carries no web
 # framework, database, configuration or logging-backend crate, and adapters never depend on
-# each other. `-e normal` leaves dev-dependencies (mockall's users) out.
+# each other (http, postgres, blobs). `-e normal` leaves dev-dependencies (mockall's users) out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +22,13 @@ fi
 if deps adapters-postgres | grep -qE '^adapters-http '; then
   echo "dependency fence: adapters-postgres depends on adapters-http"; fail=1
 fi
+for adapter in adapters-http adapters-postgres; do
+  if deps adapters-blobs | grep -qE "^$adapter "; then
+    echo "dependency fence: adapters-blobs depends on $adapter"; fail=1
+  fi
+  if deps "$adapter" | grep -qE '^adapters-blobs '; then
+    echo "dependency fence: $adapter depends on adapters-blobs"; fail=1
+  fi
+done
 [ "$fail" = 0 ] && echo "dependency fence: ok"
 exit "$fail"

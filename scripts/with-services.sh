@@ -12,7 +12,22 @@
 #      port, stopped and deleted on exit;
 #   4. else it fails, saying what to install.
 # Test databases (latchkey_test_*) are dropped afterwards.
+#
+# LATCHKEY_TEST_S3_ENDPOINT, an S3-compatible server for the blob store's tests (any bucket
+# name, any credentials): $LATCHKEY_TEST_S3_ENDPOINT, else a moto server on a free port of
+# 127.0.0.1, stopped on exit. AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION default
+# to test values, for the servers the end-to-end tests start against it.
+# LATCHKEY_TEST_PYTHON, a Python with `cryptography`, for tests that check our output against
+# an independent implementation: $LATCHKEY_TEST_PYTHON, else the venv's.
+# moto and cryptography are pinned, in a venv kept between runs under
+# ${CARGO_TARGET_DIR:-target}/test-venv (installed again when a pinned version is missing).
 set -euo pipefail
+
+MOTO_VERSION=5.2.6
+CRYPTOGRAPHY_VERSION=51.0.1
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${CARGO_TARGET_DIR:-$root/target}/test-venv
 
 log() { printf 'with-services: %s\n' "$*" >&2; }
 
@@ -25,8 +40,15 @@ find_bin() {
 
 cluster_dir=""
 redis_dir=""
+moto_pid=""
+moto_log=""
 cleanup() {
   local status=$?
+  if [ -n "$moto_pid" ]; then
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+  fi
+  [ -z "$moto_log" ] || rm -f "$moto_log"
   if [ -n "$redis_dir" ]; then
     redis-cli -u "$REDIS_URL" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$redis_dir"
@@ -102,5 +124,58 @@ elif tcp_open 127.0.0.1 "${PGPORT_DEFAULT:-5432}"; then
 else
   start_throwaway_cluster
 fi
+
+# The pinned versions, as `pip freeze` would print them; a venv without them is made anew.
+ensure_test_venv() {
+  local want="cryptography==$CRYPTOGRAPHY_VERSION moto==$MOTO_VERSION" have
+  have=$("$venv/bin/python" - 2>/dev/null <<'EOF' || true
+from importlib.metadata import version
+print(f"cryptography=={version('cryptography')} moto=={version('moto')}")
+EOF
+)
+  [ "$have" = "$want" ] && return
+  log "installing moto $MOTO_VERSION and cryptography $CRYPTOGRAPHY_VERSION into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "moto[server]==$MOTO_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
+}
+
+if [ -z "${LATCHKEY_TEST_S3_ENDPOINT:-}" ] || [ -z "${LATCHKEY_TEST_PYTHON:-}" ]; then
+  ensure_test_venv
+fi
+if [ -n "${LATCHKEY_TEST_PYTHON:-}" ]; then
+  log "using LATCHKEY_TEST_PYTHON"
+else
+  export LATCHKEY_TEST_PYTHON="$venv/bin/python"
+fi
+
+if [ -n "${LATCHKEY_TEST_S3_ENDPOINT:-}" ]; then
+  log "using LATCHKEY_TEST_S3_ENDPOINT"
+else
+  moto_port=55000
+  while tcp_open 127.0.0.1 "$moto_port"; do moto_port=$((moto_port + 1)); done
+  moto_log=$(mktemp /tmp/latchkey-moto.XXXXXX)
+  "$venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$moto_log" 2>&1 &
+  moto_pid=$!
+  # Startup, not a test: up to 30 s for the server to listen.
+  for _ in $(seq 1 300); do
+    tcp_open 127.0.0.1 "$moto_port" && break
+    if ! kill -0 "$moto_pid" 2>/dev/null; then
+      log "moto_server exited before listening:"; tail -n 20 "$moto_log" >&2; exit 1
+    fi
+    sleep 0.1
+  done
+  if ! tcp_open 127.0.0.1 "$moto_port"; then
+    log "moto_server did not listen within 30 s:"; tail -n 20 "$moto_log" >&2; exit 1
+  fi
+  export LATCHKEY_TEST_S3_ENDPOINT="http://127.0.0.1:$moto_port"
+  log "started moto (S3) on $LATCHKEY_TEST_S3_ENDPOINT"
+fi
+# The servers the end-to-end tests start read their S3 credentials from the environment, as
+# in production; moto takes any.
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-latchkey-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-latchkey-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
 
 "$@"

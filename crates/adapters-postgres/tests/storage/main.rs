@@ -22,6 +22,7 @@ use tokio::sync::Barrier;
 
 mod bans;
 mod events;
+mod files;
 mod lists;
 mod webhooks;
 
