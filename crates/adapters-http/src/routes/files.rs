@@ -106,6 +106,8 @@ async fn read_upload(
                         return;
                     }
                 }
+                // The next field is not read while this one is alive.
+                drop(field);
                 if let Some(extra) = multipart.next().await {
                     let error = match extra {
                         Ok(field) => anyhow::anyhow!(

@@ -12,6 +12,7 @@ mod admin;
 mod anonymous;
 mod audit;
 mod faults;
+mod files;
 mod instances;
 mod legacy_auth;
 mod license_sign_up;
