@@ -83,7 +83,7 @@ pub struct ApiDoc;
 struct SecuritySchemes;
 
 /// Answers every route can give that the handlers' annotations leave out: 413 and 415 where
-/// there is a body, 503 wherever storage is used.
+/// there is a JSON body, 503 wherever storage is used.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -113,7 +113,12 @@ impl Modify for CommonResponses {
             .flatten()
             {
                 let responses = &mut operation.responses.responses;
-                if operation.request_body.is_some() {
+                // JSON bodies; a file upload documents its own limit.
+                let json_body = operation
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|body| body.content.contains_key("application/json"));
+                if json_body {
                     responses
                         .entry("413".into())
                         .or_insert_with(|| error("Body over 64 KiB"));
