@@ -1,6 +1,7 @@
 //! Bodies of the sign-in calls: login, license activation and the application context.
 
 use crate::dto::MembershipResponse;
+use crate::dto_files::ListedFile;
 use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use domain::event::RequestContext;
@@ -8,7 +9,6 @@ use domain::services::{ActivateLicense, AppContext, Credentials, Login, SignedIn
 use domain::session::Variable;
 use domain::user::Adjustment;
 use domain::values::{HardwareId, LicenseCode, Password, Username};
-use crate::dto_files::ListedFile;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;

@@ -334,10 +334,18 @@ mod tests {
             ),
             (ApiError::LicenseCodeExists, 409, "license_code_exists"),
             (ApiError::PayloadTooLarge, 413, "payload_too_large"),
-            (ApiError::FileTooLarge { max_bytes: 9 }, 413, "file_too_large"),
+            (
+                ApiError::FileTooLarge { max_bytes: 9 },
+                413,
+                "file_too_large",
+            ),
             (ApiError::FileNameTaken, 409, "file_name_taken"),
             (ApiError::FileNotFound, 404, "file_not_found"),
-            (ApiError::RangeNotSatisfiable { size: 9 }, 416, "range_not_satisfiable"),
+            (
+                ApiError::RangeNotSatisfiable { size: 9 },
+                416,
+                "range_not_satisfiable",
+            ),
             (
                 ApiError::UnsupportedMediaType,
                 415,

@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers and DTOs so it cannot drift.
 
 use crate::routes::{
-    admin, audit, files, integration, operator, service, sign_in, user_admin, user_variables, webhooks,
+    admin, audit, files, integration, operator, service, sign_in, user_admin, user_variables,
+    webhooks,
 };
 use utoipa::Modify;
 use utoipa::OpenApi;

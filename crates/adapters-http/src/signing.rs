@@ -217,7 +217,10 @@ pub async fn sign_answers(
         return Ok(response);
     }
     let (request, response) = response.into_parts();
-    let known = response.extensions().get::<KnownContentDigest>().map(|d| d.0);
+    let known = response
+        .extensions()
+        .get::<KnownContentDigest>()
+        .map(|d| d.0);
     let (mut response, body) = response.into_parts();
     let (sha256, body) = match known {
         // A file download: streamed, its digest known before a byte is sent.

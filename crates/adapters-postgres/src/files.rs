@@ -119,11 +119,7 @@ impl FileStore for SeaOrmStore {
     }
 
     async fn create(&self, file: &StoredFile, events: &[Event]) -> Result<(), CreateFileError> {
-        let txn = self
-            .db
-            .begin()
-            .await
-            .or_unavailable("storing a file")?;
+        let txn = self.db.begin().await.or_unavailable("storing a file")?;
         match Entity::insert(row(file)).exec_without_returning(&txn).await {
             Ok(_) => {}
             Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {

@@ -49,8 +49,11 @@ pub trait BlobStore: Send + Sync {
     async fn put(&self, key: &BlobKey, body: ByteStream) -> anyhow::Result<()>;
     /// The bytes under `key`, or the `range` of them (end exclusive, within the size); `None`
     /// when nothing is stored under `key`.
-    async fn get(&self, key: &BlobKey, range: Option<Range<u64>>)
-    -> anyhow::Result<Option<ByteStream>>;
+    async fn get(
+        &self,
+        key: &BlobKey,
+        range: Option<Range<u64>>,
+    ) -> anyhow::Result<Option<ByteStream>>;
     /// Removes what is under `key`; nothing there is not an error.
     async fn delete(&self, key: &BlobKey) -> anyhow::Result<()>;
 }
@@ -138,7 +141,14 @@ mod tests {
     #[test]
     fn a_file_name_is_trimmed_and_refuses_slashes_controls_and_overlength() {
         assert_eq!(FileName::parse("  app.exe ").unwrap().as_str(), "app.exe");
-        assert_eq!(FileName::parse(&"é".repeat(255)).unwrap().as_str().chars().count(), 255);
+        assert_eq!(
+            FileName::parse(&"é".repeat(255))
+                .unwrap()
+                .as_str()
+                .chars()
+                .count(),
+            255
+        );
         for bad in ["", "   ", "a/b", "a\\b", "a\0b", "a\nb", &"x".repeat(256)] {
             assert_eq!(FileName::parse(bad), Err(FileNameError::Invalid), "{bad:?}");
         }

@@ -14,8 +14,8 @@ use crate::ban::{Ban, BanFilter, BanKind, BanProbe, IpPrefixLengths, NewBan, Sto
 use crate::errors::{
     CreateFileError, CreateUserError, HashError, SetUserVariableError, StoreLicensesError,
 };
-use crate::file::{BlobKey, FileName, StoredFile};
 use crate::event::{Event, EventFilter};
+use crate::file::{BlobKey, FileName, StoredFile};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
 use crate::page::{Page, PageRequest};
 use crate::session::{NewSession, Session, UserVariable, Variable};
@@ -504,8 +504,11 @@ pub trait FileStore: Send + Sync {
         name: &FileName,
     ) -> anyhow::Result<Option<StoredFile>>;
     /// Newest first.
-    async fn list(&self, app: ApplicationId, page: &PageRequest)
-    -> anyhow::Result<Page<StoredFile>>;
+    async fn list(
+        &self,
+        app: ApplicationId,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<StoredFile>>;
     /// Every file, or the public ones only, by name; at most `limit`.
     async fn list_by_name(
         &self,

@@ -7,11 +7,11 @@ use crate::dto_licenses::{
     CreateLicensesRequest, CreatedLicensesResponse, LicenseListResponse, LicenseResponse,
     LicensesQuery,
 };
-use crate::routes::files::shown_files_key;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
 use crate::origin::Origin;
 use crate::pages::PageQuery;
+use crate::routes::files::shown_files_key;
 use actix_web::{HttpResponse, web};
 use domain::ban::StoredBan;
 use domain::errors::{CreateBanError, CreateLicensesError};

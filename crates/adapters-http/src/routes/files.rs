@@ -401,7 +401,10 @@ fn file_answer(download: Download, digest: Option<[u8; 32]>) -> HttpResponse {
     let ranges = if file.is_encrypted { "none" } else { "bytes" };
     answer
         .content_type("application/octet-stream")
-        .insert_header((header::ETAG, format!("\"{}\"", HEXLOWER.encode(&file.sha256))))
+        .insert_header((
+            header::ETAG,
+            format!("\"{}\"", HEXLOWER.encode(&file.sha256)),
+        ))
         .insert_header((header::ACCEPT_RANGES, ranges))
         .insert_header((header::CONTENT_ENCODING, "identity"))
         .insert_header(ContentDisposition {

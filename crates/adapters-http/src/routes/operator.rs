@@ -5,11 +5,11 @@ use crate::dto::{
     ApplicationListResponse, ApplicationResponse, CreateApplicationRequest,
     CreatedApplicationResponse, RotateRequest, RotatedSecretResponse, UpdateApplicationRequest,
 };
-use crate::routes::files::shown_files_key;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::JsonBody;
 use crate::origin::Origin;
 use crate::pages::PageQuery;
+use crate::routes::files::shown_files_key;
 use actix_web::{HttpResponse, web};
 use domain::services::{FilesApi, OperatorApi};
 use domain::values::ApplicationId;

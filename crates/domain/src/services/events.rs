@@ -270,7 +270,10 @@ pub(super) fn file_stored(
 ) -> Event {
     by.event(app, stored, EventTarget::file(file.id), at)
         .with("name", file.name.as_str())
-        .with("size_bytes", i64::try_from(file.size_bytes).unwrap_or(i64::MAX))
+        .with(
+            "size_bytes",
+            i64::try_from(file.size_bytes).unwrap_or(i64::MAX),
+        )
         .with("sha256", data_encoding::HEXLOWER.encode(&file.sha256))
         .with("is_public", file.is_public)
         .with("is_encrypted", file.is_encrypted)

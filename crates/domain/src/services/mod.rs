@@ -28,9 +28,9 @@ use crate::file::{BlobStore, StoredFile};
 use crate::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
-    ApplicationStore, BanStore, Clock, DeviceStore, EventStore, FileStore, LicenseStore, NonceStore,
-    PasswordHasher, SessionStore, UnitOfWork, UserStore, UserVariableStore, VariableStore,
-    WebhookSender, WebhookStore,
+    ApplicationStore, BanStore, Clock, DeviceStore, EventStore, FileStore, LicenseStore,
+    NonceStore, PasswordHasher, SessionStore, UnitOfWork, UserStore, UserVariableStore,
+    VariableStore, WebhookSender, WebhookStore,
 };
 use crate::session::{UserVariable, Variable};
 use crate::user::Adjustment;
@@ -45,6 +45,9 @@ use std::sync::Arc;
 
 pub use admin::LicenseBatchError;
 #[cfg(any(test, feature = "mocks"))]
+pub use files::MockFilesApi;
+pub use files::{Download, FilesApi, MAX_LISTED_FILES, Upload, Uploaded};
+#[cfg(any(test, feature = "mocks"))]
 pub use request_signing::MockRequestSigning;
 pub use request_signing::{RequestSignatureError, RequestSigning, SignedRequest};
 #[cfg(any(test, feature = "mocks"))]
@@ -53,9 +56,6 @@ pub use response_signing::{ResponseKey, ResponseSigning};
 #[cfg(any(test, feature = "mocks"))]
 pub use webhooks::MockWebhookApi;
 pub use webhooks::{EndpointWithSecret, NewWebhookEndpoint, WebhookApi};
-#[cfg(any(test, feature = "mocks"))]
-pub use files::MockFilesApi;
-pub use files::{Download, FilesApi, MAX_LISTED_FILES, Upload, Uploaded};
 
 /// A sign-up with a username and password.
 #[derive(Debug, Clone, PartialEq, Eq)]

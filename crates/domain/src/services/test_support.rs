@@ -6,8 +6,8 @@ use crate::application::{Application, ApplicationName};
 use crate::event::{Actor, EventType};
 use crate::license::{License, LicenseDuration};
 use crate::ports::{
-    MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockEventStore,
-    MockFileStore, MockLicenseStore, MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction,
+    MockApplicationStore, MockBanStore, MockClock, MockDeviceStore, MockEventStore, MockFileStore,
+    MockLicenseStore, MockNonceStore, MockPasswordHasher, MockSessionStore, MockTransaction,
     MockUnitOfWork, MockUserStore, MockUserVariableStore, MockVariableStore, MockWebhookSender,
     MockWebhookStore,
 };

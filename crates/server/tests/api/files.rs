@@ -160,7 +160,9 @@ fn download_request(
 }
 
 /// The answer's status, headers and bytes.
-async fn fetch(request: reqwest::RequestBuilder) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+async fn fetch(
+    request: reqwest::RequestBuilder,
+) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
     let response = request.send().await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -223,13 +225,20 @@ fn the_documented_decryptor_opens_the_test_vector_and_refuses_it_cut_or_flipped(
     let vector = HEXLOWER
         .decode(b"4c4b4531630dcd2966c43366a0a1a2a3a4a5a63b003d7dd06d85b92303b143aafd9b2e3601c10143bb8ca919d1f94c6ea846043aa5")
         .unwrap();
-    assert_eq!(decrypt_with_python(key, &vector).unwrap(), b"Latchkey files v1\n");
+    assert_eq!(
+        decrypt_with_python(key, &vector).unwrap(),
+        b"Latchkey files v1\n"
+    );
     let mut flipped = vector.clone();
     flipped[25] ^= 1;
     assert!(decrypt_with_python(key, &flipped).is_err());
     assert!(decrypt_with_python(key, &vector[..19]).is_err(), "no chunk");
     let wrong_key = "ff".repeat(32);
-    assert!(decrypt_with_python(&wrong_key, &vector).unwrap_err().contains("another key"));
+    assert!(
+        decrypt_with_python(&wrong_key, &vector)
+            .unwrap_err()
+            .contains("another key")
+    );
 }
 
 async fn files_key(app: &TestApp, creds: &AppCredentials) -> String {
@@ -287,30 +296,43 @@ async fn files_round_trip(backend: Backend, store: Store) {
     assert_eq!(rest["files"][0]["name"], "tool.zip");
     assert!(rest["next_cursor"].is_null());
     let tool_id = tool["id"].as_str().unwrap();
-    let (status, one) = send(app.admin(&creds, Method::GET, &format!("/api/admin/files/{tool_id}"))).await;
+    let (status, one) =
+        send(app.admin(&creds, Method::GET, &format!("/api/admin/files/{tool_id}"))).await;
     assert_eq!(status, 200);
     assert_eq!(one, tool);
 
     // The vendor downloads the stored bytes, whole and in part.
-    let admin_download = |id: &str| app.admin(&creds, Method::GET, &format!("/api/admin/files/{id}/download"));
+    let admin_download = |id: &str| {
+        app.admin(
+            &creds,
+            Method::GET,
+            &format!("/api/admin/files/{id}/download"),
+        )
+    };
     let (status, headers, body) = fetch(admin_download(tool_id)).await;
     assert_eq!(status, 200);
     assert_eq!(body, plain);
     assert_eq!(header(&headers, "content-length"), "300000");
     assert_eq!(header(&headers, "content-type"), "application/octet-stream");
-    assert_eq!(header(&headers, "etag"), format!("\"{}\"", sha256_hex(&plain)));
+    assert_eq!(
+        header(&headers, "etag"),
+        format!("\"{}\"", sha256_hex(&plain))
+    );
     assert_eq!(header(&headers, "accept-ranges"), "bytes");
-    let (status, headers, body) = fetch(admin_download(tool_id).header("range", "bytes=100-199")).await;
+    let (status, headers, body) =
+        fetch(admin_download(tool_id).header("range", "bytes=100-199")).await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(body, &plain[100..200]);
     assert_eq!(header(&headers, "content-range"), "bytes 100-199/300000");
-    let (status, headers, _) = fetch(admin_download(tool_id).header("range", "bytes=300000-")).await;
+    let (status, headers, _) =
+        fetch(admin_download(tool_id).header("range", "bytes=300000-")).await;
     assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(header(&headers, "content-range"), "bytes */300000");
 
     // The program downloads them: whole, in part, encrypted; each answer signed over what came.
     let (session, _) = member_session(&app, &creds, 60).await;
-    let (status, headers, body) = fetch(download_request(&app, &creds, tool_id, Some(&session))).await;
+    let (status, headers, body) =
+        fetch(download_request(&app, &creds, tool_id, Some(&session))).await;
     assert_eq!(status, 200);
     assert_eq!(body, plain);
     assert_digest_matches(&headers, &body);
@@ -326,7 +348,10 @@ async fn files_round_trip(backend: Backend, store: Store) {
         download_request(&app, &creds, sealed_id, Some(&session)).header("range", "bytes=0-9"),
     )
     .await;
-    assert_eq!(status, 200, "an encrypted file is served whole, Range or not");
+    assert_eq!(
+        status, 200,
+        "an encrypted file is served whole, Range or not"
+    );
     assert_eq!(header(&headers, "accept-ranges"), "none");
     assert_eq!(sha256_hex(&ciphertext), sealed["sha256"]);
     assert_eq!(
@@ -349,8 +374,12 @@ async fn files_round_trip(backend: Backend, store: Store) {
     let (_, _, body) = fetch(admin_download(tool_id)).await;
     assert_eq!(body, replacement);
     let (status, created) = send(
-        app.admin(&creds, Method::PUT, "/api/admin/files/by-name/readme%20v2.txt")
-            .multipart(upload_form(None, true, false, b"hello".to_vec())),
+        app.admin(
+            &creds,
+            Method::PUT,
+            "/api/admin/files/by-name/readme%20v2.txt",
+        )
+        .multipart(upload_form(None, true, false, b"hello".to_vec())),
     )
     .await;
     assert_eq!(status, 201, "{created}");
@@ -368,18 +397,39 @@ async fn files_round_trip(backend: Backend, store: Store) {
     .await;
     assert_eq!(status, 200);
     let listed = &context["application"]["files"];
-    let names: Vec<_> = listed.as_array().unwrap().iter().map(|f| f["name"].clone()).collect();
-    assert_eq!(names, [json!("readme v2.txt"), json!("tool.zip"), json!("weights.bin")]);
+    let names: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            json!("readme v2.txt"),
+            json!("tool.zip"),
+            json!("weights.bin")
+        ]
+    );
     assert_eq!(listed[2]["is_encrypted"], true);
     assert_eq!(listed[2]["sha256"], sealed["sha256"]);
     assert_eq!(listed[2]["id"], sealed["id"]);
 
     // Deletion removes the row and the bytes; replaced bytes went with their replacement.
     assert_eq!(store.contents(&app).await, (3, 0));
-    let delete = || app.admin(&creds, Method::DELETE, &format!("/api/admin/files/{sealed_id}"));
+    let delete = || {
+        app.admin(
+            &creds,
+            Method::DELETE,
+            &format!("/api/admin/files/{sealed_id}"),
+        )
+    };
     assert_eq!(send(delete()).await.0, StatusCode::NO_CONTENT);
     let (status, gone) = send(delete()).await;
-    assert_eq!((status, gone["code"].as_str()), (StatusCode::NOT_FOUND, Some("file_not_found")));
+    assert_eq!(
+        (status, gone["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("file_not_found"))
+    );
     let (status, _, _) = fetch(download_request(&app, &creds, sealed_id, Some(&session))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(store.contents(&app).await, (2, 0));
@@ -409,7 +459,10 @@ async fn oversized_upload(backend: Backend, store: Store) {
         let form = Form::new()
             .text("name", "big.bin")
             .text("store_encrypted", encrypted.to_string())
-            .part("file", Part::stream(reqwest::Body::wrap_stream(stream)).file_name("big"));
+            .part(
+                "file",
+                Part::stream(reqwest::Body::wrap_stream(stream)).file_name("big"),
+            );
         let (status, refused) = send(
             app.admin(&creds, Method::POST, "/api/admin/files")
                 .multipart(form),
@@ -420,7 +473,11 @@ async fn oversized_upload(backend: Backend, store: Store) {
     }
     let (_, list) = send(app.admin(&creds, Method::GET, "/api/admin/files")).await;
     assert_eq!(list["files"], json!([]));
-    assert_eq!(store.contents(&app).await, (0, 0), "no bytes and no unfinished upload");
+    assert_eq!(
+        store.contents(&app).await,
+        (0, 0),
+        "no bytes and no unfinished upload"
+    );
     // At the limit is fine.
     let (status, fits) = upload(&app, &creds, "fits.bin", false, false, bytes(100_000, 5)).await;
     assert_eq!(status, StatusCode::CREATED, "{fits}");
@@ -431,8 +488,19 @@ async fn downloads_follow_the_access_rules_and_bans(backend: Backend) {
     let creds = app.create_app(false).await;
     let other = app.create_app(false).await;
     let (_, private) = upload(&app, &creds, "private.bin", false, false, bytes(5000, 6)).await;
-    let (_, public) = upload(&app, &creds, "public.txt", true, false, b"for everyone".to_vec()).await;
-    let (private, public) = (private["id"].as_str().unwrap(), public["id"].as_str().unwrap());
+    let (_, public) = upload(
+        &app,
+        &creds,
+        "public.txt",
+        true,
+        false,
+        b"for everyone".to_vec(),
+    )
+    .await;
+    let (private, public) = (
+        private["id"].as_str().unwrap(),
+        public["id"].as_str().unwrap(),
+    );
     let get = |id: &str, session: Option<&str>| download_request(&app, &creds, id, session);
     let code = |response: (StatusCode, Value)| (response.0, response.1["code"].clone());
 
@@ -448,7 +516,10 @@ async fn downloads_follow_the_access_rules_and_bans(backend: Backend) {
     .await;
     assert_eq!(status, 200);
     let (status, _, body) = fetch(get(public, None)).await;
-    assert_eq!((status, body.as_slice()), (StatusCode::OK, &b"for everyone"[..]));
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::OK, &b"for everyone"[..])
+    );
     assert_eq!(
         code(send(get(private, None)).await),
         (StatusCode::UNAUTHORIZED, json!("invalid_session"))
@@ -482,7 +553,11 @@ async fn downloads_follow_the_access_rules_and_bans(backend: Backend) {
         .iter()
         .map(|file| file["name"].clone())
         .collect();
-    assert_eq!(listed, [json!("public.txt")], "an inactive member sees the public files");
+    assert_eq!(
+        listed,
+        [json!("public.txt")],
+        "an inactive member sees the public files"
+    );
 
     // Another application's file, an unknown one and a malformed id: all 404 file_not_found.
     let (other_session, _) = member_session(&app, &other, 60).await;
@@ -494,7 +569,10 @@ async fn downloads_follow_the_access_rules_and_bans(backend: Backend) {
         (&creds, &session, "not-a-file-id"),
     ] {
         let response = send(download_request(&app, caller, id, Some(token))).await;
-        assert_eq!(code(response), (StatusCode::NOT_FOUND, json!("file_not_found")));
+        assert_eq!(
+            code(response),
+            (StatusCode::NOT_FOUND, json!("file_not_found"))
+        );
     }
 
     // Bans apply as on app_context: the address is banned, so nobody from it gets a file.

@@ -6,8 +6,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
-    AuditSection, BansSection, DatabaseSection, HashingSection, HttpSection, LimitsSection,
-    FilesSection, LogSection, MetricsSection, OperatorSection, SecretsSection, Settings,
+    AuditSection, BansSection, DatabaseSection, FilesSection, HashingSection, HttpSection,
+    LimitsSection, LogSection, MetricsSection, OperatorSection, SecretsSection, Settings,
     SigningSection, WebhooksSection,
 };
 use std::io::Write;

@@ -11,7 +11,9 @@ use futures_util::FutureExt as _;
 
 /// Runs a body made in memory to its end.
 fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    future.now_or_never().expect("an in-memory body is never pending")
+    future
+        .now_or_never()
+        .expect("an in-memory body is never pending")
 }
 
 fn by() -> ChangedBy {
@@ -22,8 +24,10 @@ fn by() -> ChangedBy {
 }
 
 fn body(pieces: &[&'static [u8]]) -> ByteStream {
-    let pieces: Vec<anyhow::Result<Bytes>> =
-        pieces.iter().map(|piece| Ok(Bytes::from_static(piece))).collect();
+    let pieces: Vec<anyhow::Result<Bytes>> = pieces
+        .iter()
+        .map(|piece| Ok(Bytes::from_static(piece)))
+        .collect();
     futures_util::stream::iter(pieces).boxed()
 }
 
@@ -87,7 +91,12 @@ async fn an_upload_stores_its_bytes_then_its_row_with_their_size_digest_and_even
         .returning(|_, _| Ok(()));
     let uploaded = mocks
         .service()
-        .upload(&app, upload("app.exe", false, &[b"hello", b" world"]), false, &by())
+        .upload(
+            &app,
+            upload("app.exe", false, &[b"hello", b" world"]),
+            false,
+            &by(),
+        )
         .await
         .unwrap();
     assert!(matches!(uploaded, Uploaded::Created(file) if file.name.as_str() == "app.exe"));
@@ -102,10 +111,7 @@ async fn an_encrypted_upload_stores_what_the_applications_files_key_opens() {
     let mut mocks = Mocks::default();
     let sink = Arc::new(Mutex::new(Vec::new()));
     expect_put(&mut mocks, sink.clone());
-    mocks
-        .files
-        .expect_find_by_name()
-        .returning(|_, _| Ok(None));
+    mocks.files.expect_find_by_name().returning(|_, _| Ok(None));
     mocks
         .files
         .expect_create()
@@ -114,7 +120,12 @@ async fn an_encrypted_upload_stores_what_the_applications_files_key_opens() {
         .returning(|_, _| Ok(()));
     mocks
         .service()
-        .upload(&app, upload("secret.bin", true, &[b"top", b"!!"]), false, &by())
+        .upload(
+            &app,
+            upload("secret.bin", true, &[b"top", b"!!"]),
+            false,
+            &by(),
+        )
         .await
         .unwrap();
     let stored = sink.lock().unwrap().clone();
@@ -138,7 +149,12 @@ async fn an_upload_over_the_limit_is_refused_and_records_nothing() {
     let refused = mocks
         .service()
         .with_max_file_size(8)
-        .upload(&app, upload("big.bin", false, &[b"12345", b"6789"]), false, &by())
+        .upload(
+            &app,
+            upload("big.bin", false, &[b"12345", b"6789"]),
+            false,
+            &by(),
+        )
         .await;
     assert!(matches!(refused, Err(UploadError::TooLarge { max: 8 })));
 }
@@ -159,7 +175,10 @@ async fn a_failed_body_is_an_interrupted_upload() {
     ])
     .boxed();
     let refused = mocks.service().upload(&app, broken, false, &by()).await;
-    assert!(matches!(refused, Err(UploadError::Interrupted(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(UploadError::Interrupted(_))),
+        "{refused:?}"
+    );
 }
 
 #[tokio::test]
@@ -264,7 +283,13 @@ async fn deleting_a_file_removes_its_row_with_an_event_then_its_bytes() {
         .withf(move |deleted| *deleted == key)
         .times(1)
         .returning(|_| Ok(()));
-    assert!(mocks.service().delete_file(app.id, id, &by()).await.unwrap());
+    assert!(
+        mocks
+            .service()
+            .delete_file(app.id, id, &by())
+            .await
+            .unwrap()
+    );
 }
 
 fn serving(mocks: &mut Mocks, file: StoredFile, range: Option<Range<u64>>) {
@@ -289,7 +314,10 @@ async fn anonymous_callers_get_public_files_only_and_only_with_anonymous_access(
         .service()
         .download(&app, Caller::Anonymous, ip(), public.id, None)
         .await;
-    assert!(matches!(refused, Err(AppContextError::InvalidSession)), "no anonymous access");
+    assert!(
+        matches!(refused, Err(AppContextError::InvalidSession)),
+        "no anonymous access"
+    );
 
     app.settings.anonymous_access = true;
     let mut mocks = Mocks::default();
@@ -376,7 +404,13 @@ async fn a_private_file_needs_an_active_membership_a_public_one_does_not() {
         .return_once(move |_, _| Ok(Some(private)));
     let refused = mocks
         .service()
-        .download(&app, Caller::Session("lk_ses_x".into()), ip(), private_id, None)
+        .download(
+            &app,
+            Caller::Session("lk_ses_x".into()),
+            ip(),
+            private_id,
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(refused, Err(DownloadRefusal::MembershipInactive)));
@@ -387,7 +421,13 @@ async fn a_private_file_needs_an_active_membership_a_public_one_does_not() {
     serving(&mut mocks, public.clone(), None);
     let served = mocks
         .service()
-        .download(&app, Caller::Session("lk_ses_x".into()), ip(), public.id, None)
+        .download(
+            &app,
+            Caller::Session("lk_ses_x".into()),
+            ip(),
+            public.id,
+            None,
+        )
         .await
         .unwrap();
     assert!(served.is_ok());
@@ -408,7 +448,13 @@ async fn another_applications_file_is_not_found() {
     mocks.files.expect_get().returning(|_, _| Ok(None));
     let refused = mocks
         .service()
-        .download(&app, Caller::Session("lk_ses_x".into()), ip(), FileId::generate(), None)
+        .download(
+            &app,
+            Caller::Session("lk_ses_x".into()),
+            ip(),
+            FileId::generate(),
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(refused, Err(DownloadRefusal::NotFound)));
@@ -450,7 +496,10 @@ async fn ranges_are_served_for_plain_files_and_ignored_for_encrypted_ones() {
         .admin_download(app.id, FileId::generate(), Some(RequestedRange::From(10)))
         .await
         .unwrap();
-    assert!(matches!(refused, Err(DownloadRefusal::RangeNotSatisfiable { size: 10 })));
+    assert!(matches!(
+        refused,
+        Err(DownloadRefusal::RangeNotSatisfiable { size: 10 })
+    ));
 }
 
 #[tokio::test]
