@@ -143,6 +143,8 @@ run_tag() {
 
 run_tag integration -H "x-api-key: $api_key" -H "x-api-secret: $api_secret"
 run_tag admin -H "Authorization: Bearer $admin_api_key"
+run_tag webhooks -H "Authorization: Bearer $admin_api_key"
+run_tag files -H "Authorization: Bearer $admin_api_key"
 run_tag operator -H "Authorization: Bearer $operator_token"
 run_tag service
 
