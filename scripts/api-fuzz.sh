@@ -6,6 +6,7 @@
 #   API_FUZZ_EXAMPLES   test cases per operation and phase (default 50)
 #   API_FUZZ_SECONDS    wall-clock budget for all schemathesis runs (default 150)
 #   API_FUZZ_SEED       fixed seed, to replay a run (default: random, printed)
+#   API_FUZZ_CHECKS     schemathesis checks (default: the four CI runs; `all` for every one)
 #
 # Exits non-zero on any failure, or when the budget runs out.
 set -euo pipefail
@@ -14,6 +15,7 @@ SCHEMATHESIS_VERSION=4.32.5
 examples=${API_FUZZ_EXAMPLES:-50}
 budget=${API_FUZZ_SECONDS:-150}
 seed=${API_FUZZ_SEED:-$((RANDOM * 32768 + RANDOM))}
+checks=${API_FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance}
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 target_dir=${CARGO_TARGET_DIR:-$root/target}
@@ -122,7 +124,7 @@ run_tag() {
     cd "$work"
     timeout --kill-after=10 "$remaining" "$venv/bin/schemathesis" run "$base/api/openapi.json" \
       --include-tag "$tag" \
-      --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+      --checks "$checks" \
       --max-examples "$examples" \
       --seed "$seed" \
       --workers 1 \
