@@ -11,6 +11,7 @@ mod receiver;
 mod admin;
 mod anonymous;
 mod audit;
+mod client_sdk;
 mod faults;
 mod files;
 mod instances;
