@@ -10,10 +10,12 @@ run:
 ## Uses $$DATABASE_URL, else PostgreSQL on 127.0.0.1:5432, else a throwaway cluster;
 ## an S3 server (moto, in a venv under target/ with cryptography for the format checks);
 ## likewise $$REDIS_URL, else Redis on 127.0.0.1:6379, else a throwaway redis-server.
-## Then the Python SDK's packaging, type and pytest checks against a real debug server.
+## Then the Python SDK's packaging, type and pytest checks against a real debug server, and
+## the Rust SDK's packaging (its tests against the server are in the end-to-end suite).
 test:
 	scripts/with-services.sh cargo test --workspace --lib --bins --tests --all-features
 	scripts/sdk-python.sh
+	cargo package -p latchkey-client --allow-dirty --quiet
 
 ## Formatting, clippy with warnings as errors, and the dependency fence.
 lint:
