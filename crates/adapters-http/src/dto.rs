@@ -23,6 +23,36 @@ fn hardware_id(raw: Option<&str>) -> Result<Option<HardwareId>, ApiError> {
         .transpose()
 }
 
+/// Integer fields read as JSON Schema reads `integer`: any number with no fractional part,
+/// so `86400.0` is `86400` (serde alone answers it as invalid JSON). A fraction or a value
+/// outside `i64` is still an error.
+pub(crate) mod whole {
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn to_i64<E: Error>(number: &serde_json::Number) -> Result<i64, E> {
+        if let Some(value) = number.as_i64() {
+            return Ok(value);
+        }
+        number
+            .as_f64()
+            .filter(|value| value.fract() == 0.0 && value.abs() < 9.2e18)
+            // In range and whole: the cast is exact.
+            .map(|value| value as i64)
+            .ok_or_else(|| E::custom("expected an integer"))
+    }
+
+    pub fn required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        to_i64(&serde_json::Number::deserialize(deserializer)?)
+    }
+
+    /// Absent or `null` is `None`; use with `#[serde(default)]`.
+    pub fn option<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+        Option::<serde_json::Number>::deserialize(deserializer)?
+            .map(|number| to_i64(&number))
+            .transpose()
+    }
+}
+
 // --- integration ---
 
 /// `POST /api/integration/sign_up`.
@@ -111,6 +141,8 @@ impl From<User> for UserResponse {
 /// `POST /api/operator/applications`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateApplicationRequest {
+    /// 1 to 100 characters after trimming surrounding whitespace, no control characters.
+    #[schema(pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$")]
     pub name: String,
     /// Defaults to `true`.
     pub device_authentication: Option<bool>,
@@ -126,6 +158,8 @@ impl CreateApplicationRequest {
 /// `PATCH /api/operator/applications/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateApplicationRequest {
+    /// As when creating: 1 to 100 characters after trimming, no control characters.
+    #[schema(pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$")]
     pub name: Option<String>,
     pub device_authentication: Option<bool>,
     /// Sign integration answers (RFC 9421, Ed25519).
@@ -135,6 +169,7 @@ pub struct UpdateApplicationRequest {
     /// Answer `app_context` without a session, with the public variables.
     pub anonymous_access: Option<bool>,
     /// How many variables a user may have: 1 to 1000.
+    #[serde(default, deserialize_with = "whole::option")]
     #[schema(minimum = 1, maximum = 1000)]
     pub max_user_variables: Option<i64>,
     /// Let calls carry the user's credentials instead of a session.
@@ -309,6 +344,8 @@ pub struct RotateRequest {
     #[schema(value_type = SecretToRotateName)]
     pub which: String,
     /// How long the old value keeps working: 0 (stops at once) to 31536000. Default 86400.
+    #[serde(default, deserialize_with = "whole::option")]
+    #[schema(minimum = 0, maximum = 31_536_000)]
     pub old_valid_for_seconds: Option<i64>,
 }
 
@@ -396,10 +433,16 @@ impl From<RotatedSecret> for RotatedSecretResponse {
 #[schema(example = json!({"allowed_number_of_devices": 3, "allowed_number_of_simultaneous_sessions": 3}))]
 pub struct SettingsRequest {
     /// 1 to 10000 devices per user (a user's own limit overrides it). Default 1.
+    #[serde(default, deserialize_with = "whole::option")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub allowed_number_of_devices: Option<i64>,
     /// 1 to 10000 live sessions per user (a user's own limit overrides it). Default 1.
+    #[serde(default, deserialize_with = "whole::option")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub allowed_number_of_simultaneous_sessions: Option<i64>,
     /// 60 to 31536000 seconds. Default 300.
+    #[serde(default, deserialize_with = "whole::option")]
+    #[schema(minimum = 60, maximum = 31_536_000)]
     pub session_lifetime_seconds: Option<i64>,
     /// Ban a refused request's other identifiers too. Default true.
     pub cross_banning: Option<bool>,
@@ -411,6 +454,7 @@ pub struct SettingsRequest {
     /// Answer `app_context` without a session, with the public variables. Default false.
     pub anonymous_access: Option<bool>,
     /// How many variables a user may have: 1 to 1000. Default 100.
+    #[serde(default, deserialize_with = "whole::option")]
     #[schema(minimum = 1, maximum = 1000)]
     pub max_user_variables: Option<i64>,
     /// Let `app_context` and the user variables take the user's credentials

@@ -17,10 +17,11 @@ use uuid::Uuid;
 pub struct AuditQuery {
     /// Only events of this type, a dotted name such as `license.redeemed` (docs/events.md
     /// lists them).
+    #[param(schema_with = event_types)]
     pub action: Option<String>,
     /// Only events by actors of this kind (`operator`, `admin_key`, `system`, `end_user`), or
     /// by one actor: an admin key's id (`adm_…`) or a user's id.
-    #[param(max_length = 64)]
+    #[param(min_length = 1, max_length = 64)]
     pub actor: Option<String>,
     /// Only events made to this target (a user's, license's or device's id).
     #[param(value_type = Option<String>, format = Uuid)]
@@ -31,6 +32,15 @@ pub struct AuditQuery {
     /// Only events before this time (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<String>,
+}
+
+/// The schema of `action`: the event types, from the domain's own list.
+fn event_types() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(EventType::ALL.map(EventType::as_str)))
+        .build()
 }
 
 impl AuditQuery {

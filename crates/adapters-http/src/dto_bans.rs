@@ -26,12 +26,14 @@ pub struct CreateBanRequest {
     pub kind: String,
     /// An address or CIDR range; a hardware id; a license code; or a username.
     pub value: String,
-    /// At most 500 characters.
+    /// At most 500 characters, without control characters other than newline and tab.
+    #[schema(max_length = 500, pattern = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$")]
     pub reason: Option<String>,
     /// When the ban ends (RFC 3339, in the future). Give this or `duration_seconds`, or
     /// neither for a ban that never ends.
     pub expires_at: Option<DateTime<Utc>>,
     /// How long the ban lasts, 1 to 315360000 seconds (ten years).
+    #[serde(default, deserialize_with = "crate::dto::whole::option")]
     #[schema(minimum = 1, maximum = 315_360_000)]
     pub duration_seconds: Option<i64>,
 }

@@ -15,11 +15,18 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"count": 10, "minutes": 43200}))]
 pub struct CreateLicensesRequest {
-    /// 1 to 1000 codes to generate.
+    /// 1 to 1000 codes to generate. Give this or `codes`.
+    #[serde(default, deserialize_with = "crate::dto::whole::option")]
+    #[schema(minimum = 1, maximum = 1000)]
     pub count: Option<i64>,
-    /// Minutes of membership each license grants; null or absent for lifetime.
+    /// Minutes of membership each license grants, 1 to 52560000; null or absent for
+    /// lifetime.
+    #[serde(default, deserialize_with = "crate::dto::whole::option")]
+    #[schema(minimum = 1, maximum = 52_560_000)]
     pub minutes: Option<i64>,
-    /// Vendor-made codes to import instead of generating (1 to 1000).
+    /// Vendor-made codes to import instead of generating (1 to 1000), each as a sign-up
+    /// reads it: 1 to 64 letters and digits, with dashes and spaces anywhere.
+    #[schema(schema_with = license_codes_or_null)]
     pub codes: Option<Vec<String>>,
 }
 
@@ -49,6 +56,35 @@ impl CreateLicensesRequest {
             ApiError::field(field, error)
         })
     }
+}
+
+/// A license code as typed: 1 to 64 letters and digits, with dashes and spaces anywhere
+/// (ignored, as is the letters' case and surrounding whitespace).
+pub(crate) const LICENSE_CODE_PATTERN: &str = r"^\s*[ -]*(?:[A-Za-z0-9][ -]*){1,64}\s*$";
+
+/// The schema of a license code as typed.
+pub(crate) fn license_code() -> utoipa::openapi::Object {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(LICENSE_CODE_PATTERN))
+        .build()
+}
+
+/// The schema of `codes`: 1 to 1000 license codes, or null.
+fn license_codes_or_null() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(
+                ArrayBuilder::new()
+                    .items(license_code())
+                    .min_items(Some(1))
+                    .max_items(Some(1000)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
 }
 
 /// A license just created, with its code shown only this once.
@@ -125,6 +161,7 @@ pub struct LicensesQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     pub created_until: Option<String>,
     /// The one license with this code (matched as sign-ups match it).
+    #[param(schema_with = license_code)]
     pub code: Option<String>,
 }
 

@@ -11,7 +11,7 @@ use domain::services::{DeviceResetTarget, UserPage};
 use domain::session::UserVariable;
 use domain::user::{Credential, User, UserLimits};
 use domain::values::UserId;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -21,9 +21,30 @@ use uuid::Uuid;
 pub struct AdjustMembershipTimeRequest {
     pub user_id: Uuid,
     /// 1 to 52560000.
+    #[serde(deserialize_with = "crate::dto::whole::required")]
+    #[schema(minimum = 1, maximum = 52_560_000)]
     pub minutes: i64,
     /// `add` or `remove`.
+    #[schema(value_type = MembershipTimeAction)]
     pub action: String,
+}
+
+/// What `adjust-membership-time` does with the minutes.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // the schema of `action`; requests carry it as a string
+pub enum MembershipTimeAction {
+    Add,
+    Remove,
+}
+
+/// What `lifetime-access` does.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // the schema of `action`; requests carry it as a string
+pub enum LifetimeAction {
+    Grant,
+    Revoke,
 }
 
 impl AdjustMembershipTimeRequest {
@@ -50,6 +71,7 @@ impl AdjustMembershipTimeRequest {
 pub struct LifetimeAccessRequest {
     pub user_id: Uuid,
     /// `grant` or `revoke`.
+    #[schema(value_type = LifetimeAction)]
     pub action: String,
 }
 
@@ -86,18 +108,18 @@ impl ResetDevicesRequest {
     }
 }
 
-/// Reads a field that may be absent or `null` as `None`, and a number as `Some`.
-fn limit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
-    Option::<i64>::deserialize(deserializer)
-}
 
 /// `PUT /api/admin/users/{id}/limits`: both limits at once; null or absent means the
 /// application's limit applies.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UserLimitsRequest {
-    #[serde(default, deserialize_with = "limit")]
+    /// 1 to 10000, or null.
+    #[serde(default, deserialize_with = "crate::dto::whole::option")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub allowed_number_of_devices: Option<i64>,
-    #[serde(default, deserialize_with = "limit")]
+    /// 1 to 10000, or null.
+    #[serde(default, deserialize_with = "crate::dto::whole::option")]
+    #[schema(minimum = 1, maximum = 10_000)]
     pub allowed_number_of_simultaneous_sessions: Option<i64>,
 }
 
@@ -243,7 +265,9 @@ impl UserListResponse {
 /// `PUT /api/admin/variables/{name}`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VariableRequest {
-    /// At most 10000 characters.
+    /// At most 10000 characters, without control characters other than newline, tab and
+    /// carriage return.
+    #[schema(max_length = 10000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     pub value: String,
     /// Shown to anonymous callers too (when the application allows anonymous access).
     /// Default false.

@@ -4,6 +4,7 @@
 use crate::error::ApiError;
 use crate::pages::next_cursor;
 use chrono::{DateTime, Utc};
+use domain::event::EventType;
 use domain::page::Page;
 use domain::services::{EndpointWithSecret, NewWebhookEndpoint};
 use domain::webhook::{
@@ -18,6 +19,41 @@ fn input(field: &str) -> impl Fn(WebhookInputError) -> ApiError + '_ {
     move |error| ApiError::field(field, error)
 }
 
+/// The schema of `event_types`: 1 to 32 of `*`, `<noun>.*` or an event type, from the
+/// domain's own list.
+fn event_type_patterns() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    let mut patterns = vec!["*".to_owned()];
+    for kind in EventType::ALL {
+        if let Some((noun, _)) = kind.as_str().split_once('.') {
+            let all = format!("{noun}.*");
+            if !patterns.contains(&all) {
+                patterns.push(all);
+            }
+        }
+        patterns.push(kind.as_str().to_owned());
+    }
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(patterns)),
+        )
+        .min_items(Some(1))
+        .max_items(Some(EventTypePattern::MAX_PER_ENDPOINT))
+        .build()
+}
+
+fn event_type_patterns_or_null() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(event_type_patterns())
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
 /// `POST /api/admin/webhooks`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -29,7 +65,7 @@ pub struct CreateWebhookRequest {
     pub url: String,
     /// 1 to 32 patterns: an event type (`user.created`), every type of a noun
     /// (`license.*`), or `*` for all.
-    #[schema(min_items = 1, max_items = 32)]
+    #[schema(schema_with = event_type_patterns)]
     pub event_types: Vec<String>,
     /// Default true.
     pub enabled: Option<bool>,
@@ -58,7 +94,8 @@ impl CreateWebhookRequest {
 pub struct UpdateWebhookRequest {
     #[schema(max_length = 2048, format = "uri")]
     pub url: Option<String>,
-    #[schema(min_items = 1, max_items = 32)]
+    /// As when creating; null leaves them as they are.
+    #[schema(schema_with = event_type_patterns_or_null)]
     pub event_types: Option<Vec<String>>,
     /// Enabling an endpoint the server disabled clears `disabled_reason`.
     pub enabled: Option<bool>,
@@ -92,6 +129,7 @@ impl UpdateWebhookRequest {
 pub struct RotateWebhookSecretRequest {
     /// How long the old secret keeps signing beside the new one (both signatures are sent):
     /// 0 to 604800 seconds (7 days); default 86400.
+    #[serde(default, deserialize_with = "crate::dto::whole::option")]
     #[schema(minimum = 0, maximum = 604_800)]
     pub old_valid_for_seconds: Option<i64>,
 }

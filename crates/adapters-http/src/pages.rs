@@ -16,7 +16,9 @@ pub struct PageQuery {
     /// How many items a page holds: 1 to 200; default 50.
     #[param(value_type = Option<u64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
-    /// The `next_cursor` of the page before; absent for the first page.
+    /// The `next_cursor` of the page before; absent for the first page. Always 22
+    /// characters: the unpadded base64url form of 16 bytes.
+    #[param(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$", min_length = 22, max_length = 22)]
     pub cursor: Option<String>,
 }
 

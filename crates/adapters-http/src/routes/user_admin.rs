@@ -198,7 +198,7 @@ pub async fn list_variables(
 /// Create or replace a variable.
 #[utoipa::path(
     put, path = "/api/admin/variables/{name}", tag = "admin",
-    params(("name" = String, Path, description = "1 to 64 characters")),
+    params(("name" = String, Path, description = "1 to 64 characters, without control characters", pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")),
     request_body = VariableRequest,
     security(("admin_api_key" = [])),
     responses(
@@ -226,7 +226,7 @@ pub async fn set_variable(
 /// Delete a variable.
 #[utoipa::path(
     delete, path = "/api/admin/variables/{name}", tag = "admin",
-    params(("name" = String, Path, description = "The variable's name")),
+    params(("name" = String, Path, description = "The variable's name", pattern = r"^[^\x00-\x1f\x7f-\x9f]{1,64}$")),
     security(("admin_api_key" = [])),
     responses(
         (status = 204, description = "Deleted"),

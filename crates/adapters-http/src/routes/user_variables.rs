@@ -50,7 +50,7 @@ pub async fn list_own(
 /// Create or replace one of the signed-in user's variables.
 #[utoipa::path(
     put, path = "/api/integration/user/variables/{name}", tag = "integration",
-    params(("name" = String, Path, description = "1 to 64 characters of A-Z, a-z, 0-9, _, . and -")),
+    params(("name" = String, Path, description = "1 to 64 characters of A-Z, a-z, 0-9, _, . and -", pattern = r"^[A-Za-z0-9_.-]{1,64}$")),
     request_body = UserVariableRequest,
     security(("api_key" = [], "api_secret" = [], "session_token" = [])),
     responses(
@@ -82,7 +82,7 @@ pub async fn set_own(
 /// Delete one of the signed-in user's variables.
 #[utoipa::path(
     delete, path = "/api/integration/user/variables/{name}", tag = "integration",
-    params(("name" = String, Path, description = "The variable's name")),
+    params(("name" = String, Path, description = "The variable's name", pattern = r"^[A-Za-z0-9_.-]{1,64}$")),
     security(("api_key" = [], "api_secret" = [], "session_token" = [])),
     responses(
         (status = 204, description = "Deleted"),
@@ -136,7 +136,7 @@ pub async fn list(
     put, path = "/api/admin/users/{id}/variables/{name}", tag = "admin",
     params(
         ("id" = Uuid, Path, description = "The user id"),
-        ("name" = String, Path, description = "1 to 64 characters of A-Z, a-z, 0-9, _, . and -"),
+        ("name" = String, Path, description = "1 to 64 characters of A-Z, a-z, 0-9, _, . and -", pattern = r"^[A-Za-z0-9_.-]{1,64}$"),
     ),
     request_body = UserVariableRequest,
     security(("admin_api_key" = [])),
@@ -168,7 +168,7 @@ pub async fn set(
     delete, path = "/api/admin/users/{id}/variables/{name}", tag = "admin",
     params(
         ("id" = Uuid, Path, description = "The user id"),
-        ("name" = String, Path, description = "The variable's name"),
+        ("name" = String, Path, description = "The variable's name", pattern = r"^[A-Za-z0-9_.-]{1,64}$"),
     ),
     security(("admin_api_key" = [])),
     responses(
