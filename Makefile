@@ -29,11 +29,12 @@ fmt:
 ## Benchmarks on a release build; they print their numbers (see docs/benchmarks.md).
 ## throughput, scale and signing need PostgreSQL ($$BENCH_PGHOST/$$BENCH_PGPORT/$$BENCH_PGUSER,
 ## default 127.0.0.1:5432, postgres, trust), pgbench and psql; after the build, about 1.5
-## minutes for hash_storm and throughput, 1.5 more for scale, 0.5 for signing and 0.5 for
-## webhooks.
+## minutes for hash_storm and throughput, 1.5 more for scale, 0.5 for signing, 0.5 for
+## webhooks, 1 for files (SQLite; 1 GiB moved about ten times, 5 GiB free disk) and 1 for sdk
+## (SQLite; the Python SDK's venv from scripts/sdk-python.sh).
 bench:
 	cargo bench -p server --no-fail-fast --bench hash_storm --bench throughput --bench scale \
-		--bench signing --bench webhooks
+		--bench signing --bench webhooks --bench files --bench sdk
 
 ## OpenAPI-driven fuzzing: schemathesis (in a venv under target/) against a debug server;
 ## no 5xx, every response as documented. Bounded; CI runs it (see docs/fuzzing.md).
