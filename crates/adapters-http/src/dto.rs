@@ -18,6 +18,27 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// A hardware id as the input rules read it: 1 to 256 characters, no control characters.
+pub(crate) fn hardware_id_builder() -> utoipa::openapi::ObjectBuilder {
+    use utoipa::openapi::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(256))
+        .pattern(Some(r"^[^\x00-\x1f\x7f-\x9f]*$"))
+}
+
+/// The schema of an optional `hardware_id`: a hardware id, or null.
+pub(crate) fn hardware_id_or_null() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(hardware_id_builder())
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build(),
+    )
+}
+
 fn hardware_id(raw: Option<&str>) -> Result<Option<HardwareId>, ApiError> {
     raw.map(|raw| HardwareId::parse(raw).map_err(|e| ApiError::field("hardware_id", e)))
         .transpose()
@@ -60,10 +81,13 @@ pub(crate) mod whole {
 #[schema(example = json!({"username": "john_doe", "password": "secure_password123", "hardware_id": "device-hardware-id"}))]
 pub struct SignUpRequest {
     /// 3 to 32 letters, digits, `_`, `.` or `-`; unique per application ignoring case and width.
+    #[schema(schema_with = crate::dto_sign_in::username_schema)]
     pub username: String,
     /// 8 to 128 characters.
+    #[schema(schema_with = crate::dto_sign_in::password_schema)]
     pub password: String,
     /// Required when the application has device authentication on.
+    #[schema(schema_with = hardware_id_or_null)]
     pub hardware_id: Option<String>,
 }
 
@@ -85,8 +109,10 @@ impl SignUpRequest {
 #[schema(example = json!({"code": "ABC123XYZ789", "hardware_id": "device-hardware-id"}))]
 pub struct LicenseSignUpRequest {
     /// Matched ignoring case, dashes and spaces; at most 64 characters.
+    #[schema(schema_with = crate::dto_licenses::license_code)]
     pub code: String,
     /// Required when the application has device authentication on.
+    #[schema(schema_with = hardware_id_or_null)]
     pub hardware_id: Option<String>,
 }
 
@@ -142,7 +168,9 @@ impl From<User> for UserResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateApplicationRequest {
     /// 1 to 100 characters after trimming surrounding whitespace, no control characters.
-    #[schema(pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$")]
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub name: String,
     /// Defaults to `true`.
     pub device_authentication: Option<bool>,
@@ -159,7 +187,9 @@ impl CreateApplicationRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateApplicationRequest {
     /// As when creating: 1 to 100 characters after trimming, no control characters.
-    #[schema(pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$")]
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     pub name: Option<String>,
     pub device_authentication: Option<bool>,
     /// Sign integration answers (RFC 9421, Ed25519).
@@ -606,4 +636,34 @@ impl From<UserDetails> for UserDetailsResponse {
 pub struct StatusResponse {
     /// `ok`.
     pub status: &'static str,
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::dto_webhooks::RotateWebhookSecretRequest;
+
+    #[test]
+    fn credentials_are_read_from_an_object_only() {
+        use crate::dto_sign_in::LoginRequest;
+        let read = |body: &str| serde_json::from_str::<LoginRequest>(body);
+        assert!(read(r#"{"credentials": {"username": "alice", "password": "pw"}}"#).is_ok());
+        assert!(read(r#"{"credentials": ["alice", "pw", null]}"#).is_err());
+        assert!(read(r#"{"credentials": {"username": 5}}"#).is_err());
+    }
+
+    #[test]
+    fn an_integer_field_takes_a_whole_number_written_with_a_fraction() {
+        let read = |body: &str| serde_json::from_str::<RotateWebhookSecretRequest>(body);
+        let seconds = |body: &str| read(body).unwrap().old_valid_for_seconds;
+        assert_eq!(
+            seconds(r#"{"old_valid_for_seconds": 69204.0}"#),
+            Some(69_204)
+        );
+        assert_eq!(seconds(r#"{"old_valid_for_seconds": 69204}"#), Some(69_204));
+        assert_eq!(seconds(r#"{"old_valid_for_seconds": null}"#), None);
+        assert_eq!(seconds("{}"), None);
+        assert!(read(r#"{"old_valid_for_seconds": 1.5}"#).is_err());
+        assert!(read(r#"{"old_valid_for_seconds": 1e300}"#).is_err());
+        assert!(read(r#"{"old_valid_for_seconds": "1"}"#).is_err());
+    }
 }

@@ -11,29 +11,47 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// `POST /api/admin/files`: `multipart/form-data`, the text fields before `file`.
+/// `POST /api/admin/files`: `multipart/form-data`, the text fields before `file` (the bytes
+/// are streamed to storage as they arrive, so a text field after them is refused with 422).
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)] // Describes the multipart body in the OpenAPI document only.
 pub struct UploadForm {
-    /// 1 to 255 characters, without control characters, `/` or `\`; unique in the
-    /// application.
+    /// 1 to 255 characters after trimming surrounding whitespace, without control characters,
+    /// `/` or `\`; unique in the application.
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f/\\](?:[^\x00-\x1f\x7f-\x9f/\\]{0,253}[^\s\x00-\x1f\x7f-\x9f/\\])?\s*$"
+    )]
     pub name: String,
     /// `true`: anonymous callers may download it too, when the application allows anonymous
     /// access. Default `false`.
+    #[schema(value_type = Option<FormFlag>)]
     pub is_public: Option<bool>,
     /// `true`: stored and served encrypted under the application's files key
     /// (docs/files.md). Default `false`.
+    #[schema(value_type = Option<FormFlag>)]
     pub store_encrypted: Option<bool>,
     /// The file's bytes, last; at most `files.max_size_bytes`.
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
 }
 
-/// `PUT /api/admin/files/by-name/{name}`: as the upload, the name in the path.
+/// A multipart flag: the text `true` or `false`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Describes the multipart body in the OpenAPI document only.
+pub enum FormFlag {
+    True,
+    False,
+}
+
+/// `PUT /api/admin/files/by-name/{name}`: as the upload, the name in the path; the text
+/// fields before `file`.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)] // Describes the multipart body in the OpenAPI document only.
 pub struct ReplaceForm {
+    #[schema(value_type = Option<FormFlag>)]
     pub is_public: Option<bool>,
+    #[schema(value_type = Option<FormFlag>)]
     pub store_encrypted: Option<bool>,
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,

@@ -3,7 +3,7 @@
 use crate::error::ApiError;
 use crate::pages::next_cursor;
 use chrono::{DateTime, Utc};
-use domain::license::{CreatedLicense, LicenseDetails};
+use domain::license::{CreatedLicense, LicenseDetails, LicenseDuration};
 use domain::page::Page;
 use domain::services::{LicenseBatch, LicenseBatchError, LicenseListQuery};
 use domain::values::LicenseCode;
@@ -12,23 +12,85 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 /// `POST /api/admin/licenses`: `count` generated codes, or the vendor's own `codes`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"count": 10, "minutes": 43200}))]
+#[derive(Debug, Deserialize)]
 pub struct CreateLicensesRequest {
     /// 1 to 1000 codes to generate. Give this or `codes`.
     #[serde(default, deserialize_with = "crate::dto::whole::option")]
-    #[schema(minimum = 1, maximum = 1000)]
     pub count: Option<i64>,
     /// Minutes of membership each license grants, 1 to 52560000; null or absent for
     /// lifetime.
     #[serde(default, deserialize_with = "crate::dto::whole::option")]
-    #[schema(minimum = 1, maximum = 52_560_000)]
     pub minutes: Option<i64>,
-    /// Vendor-made codes to import instead of generating (1 to 1000), each as a sign-up
-    /// reads it: 1 to 64 letters and digits, with dashes and spaces anywhere.
-    #[schema(schema_with = license_codes_or_null)]
+    /// Vendor-made codes to import instead of generating (1 to 1000).
     pub codes: Option<Vec<String>>,
 }
+
+/// `oneOf` generating `count` codes or importing `codes`; the other field may only be absent
+/// or null.
+impl utoipa::PartialSchema for CreateLicensesRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+        let null = || ObjectBuilder::new().schema_type(Type::Null);
+        let minutes = || {
+            OneOfBuilder::new()
+                .item(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1))
+                        .maximum(Some(LicenseDuration::MAX_MINUTES)),
+                )
+                .item(null())
+                .description(Some(
+                    "Minutes of membership each license grants, 1 to 52560000; null or \
+                     absent for lifetime",
+                ))
+        };
+        let generate = ObjectBuilder::new()
+            .title(Some("Generate"))
+            .property(
+                "count",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(1000))
+                    .description(Some("1 to 1000 codes to generate")),
+            )
+            .property("minutes", minutes())
+            .property("codes", null())
+            .required("count");
+        let import = ObjectBuilder::new()
+            .title(Some("Import"))
+            .property(
+                "codes",
+                ArrayBuilder::new()
+                    .items(license_code())
+                    .min_items(Some(1))
+                    .max_items(Some(1000))
+                    .unique_items(true)
+                    .description(Some(
+                        "1 to 1000 distinct vendor-made codes, each as a sign-up reads it: 1 \
+                         to 64 letters and digits, dashes and spaces anywhere (codes that \
+                         differ only in case, dashes or spaces are the same code)",
+                    )),
+            )
+            .property("minutes", minutes())
+            .property("count", null())
+            .required("codes");
+        Schema::OneOf(
+            OneOfBuilder::new()
+                .item(generate)
+                .item(import)
+                .description(Some(
+                    "`count` generated codes, or the vendor's own `codes`: exactly one.",
+                ))
+                .examples([serde_json::json!({"count": 10, "minutes": 43200})])
+                .build(),
+        )
+        .into()
+    }
+}
+
+impl ToSchema for CreateLicensesRequest {}
 
 impl CreateLicensesRequest {
     pub fn try_into_domain(self) -> Result<LicenseBatch, ApiError> {
@@ -59,32 +121,22 @@ impl CreateLicensesRequest {
 }
 
 /// A license code as typed: 1 to 64 letters and digits, with dashes and spaces anywhere
-/// (ignored, as is the letters' case and surrounding whitespace).
+/// (ignored, as is the letters' case and surrounding whitespace), at most 128 characters.
+/// (The server counts the 128 after trimming surrounding whitespace; the document counts
+/// them all, which differs only for a code padded with more whitespace than that.)
 pub(crate) const LICENSE_CODE_PATTERN: &str = r"^\s*[ -]*(?:[A-Za-z0-9][ -]*){1,64}\s*$";
 
 /// The schema of a license code as typed.
 pub(crate) fn license_code() -> utoipa::openapi::Object {
+    license_code_builder().build()
+}
+
+pub(crate) fn license_code_builder() -> utoipa::openapi::ObjectBuilder {
     use utoipa::openapi::{ObjectBuilder, Type};
     ObjectBuilder::new()
         .schema_type(Type::String)
         .pattern(Some(LICENSE_CODE_PATTERN))
-        .build()
-}
-
-/// The schema of `codes`: 1 to 1000 license codes, or null.
-fn license_codes_or_null() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
-    Schema::OneOf(
-        OneOfBuilder::new()
-            .item(
-                ArrayBuilder::new()
-                    .items(license_code())
-                    .min_items(Some(1))
-                    .max_items(Some(1000)),
-            )
-            .item(ObjectBuilder::new().schema_type(Type::Null))
-            .build(),
-    )
+        .max_length(Some(2 * LicenseCode::MAX_CHARS))
 }
 
 /// A license just created, with its code shown only this once.

@@ -11,15 +11,86 @@ use domain::user::Adjustment;
 use domain::values::{HardwareId, LicenseCode, Password, Username};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use uuid::Uuid;
 
-/// `{"username", "password"}` or `{"code"}`.
-#[derive(Debug, Deserialize, ToSchema)]
+/// `{"username", "password"}` or `{"code"}`: exactly one of the two (the fields of the other
+/// may only be absent or null). Its schema is [`credentials_schema`].
+#[derive(Debug, Deserialize)]
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct CredentialsRequest {
     pub username: Option<String>,
     pub password: Option<String>,
     /// The license code a user signed up with.
     pub code: Option<String>,
+}
+
+/// The fields of [`CredentialsRequest`], read only from a JSON object: serde alone would also
+/// read them from an array, by position.
+#[derive(Deserialize)]
+struct CredentialFields {
+    username: Option<String>,
+    password: Option<String>,
+    code: Option<String>,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for CredentialsRequest {
+    type Error = serde_json::Error;
+
+    fn try_from(object: serde_json::Map<String, serde_json::Value>) -> Result<Self, Self::Error> {
+        let fields: CredentialFields = serde_json::from_value(object.into())?;
+        Ok(Self {
+            username: fields.username,
+            password: fields.password,
+            code: fields.code,
+        })
+    }
+}
+
+/// A string schema.
+fn text() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+/// What a field of the other alternative may be: absent or null.
+fn null() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Null)
+}
+
+/// A username as the input rules read it. Its letters are any script's, which a JSON Schema
+/// pattern cannot name portably, so only its being non-empty is stated here.
+pub(crate) fn username_schema() -> ObjectBuilder {
+    text().min_length(Some(1)).description(Some(
+        "3 to 32 Unicode letters, digits, `_`, `.` or `-` after NFKC; one script \
+             (or Latin with Han, Kana or Hangul)",
+    ))
+}
+
+/// A password as the input rules read it: 8 to 128 code points, any characters.
+pub(crate) fn password_schema() -> ObjectBuilder {
+    text().min_length(Some(8)).max_length(Some(128))
+}
+
+/// The schema of `credentials`: `oneOf` a username and password, or a license code.
+pub(crate) fn credentials_schema() -> Schema {
+    let password = ObjectBuilder::new()
+        .title(Some("UsernameAndPassword"))
+        .property("username", username_schema())
+        .property("password", password_schema())
+        .property("code", null())
+        .required("username")
+        .required("password");
+    let code = ObjectBuilder::new()
+        .title(Some("LicenseCode"))
+        .property(
+            "code",
+            crate::dto_licenses::license_code_builder()
+                .description(Some("The license code a user signed up with")),
+        )
+        .property("username", null())
+        .property("password", null())
+        .required("code");
+    Schema::OneOf(OneOfBuilder::new().item(password).item(code).build())
 }
 
 fn username_and_password(username: &str, password: &str) -> Result<(Username, Password), ApiError> {
@@ -51,8 +122,10 @@ impl CredentialsRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"credentials": {"username": "john_doe", "password": "secure_password123"}, "hardware_id": "device-hardware-id"}))]
 pub struct LoginRequest {
+    #[schema(schema_with = credentials_schema)]
     pub credentials: CredentialsRequest,
     /// Required when the application has device authentication on.
+    #[schema(schema_with = crate::dto::hardware_id_or_null)]
     pub hardware_id: Option<String>,
 }
 
@@ -89,8 +162,11 @@ impl From<SignedIn> for LoginResponse {
 /// `POST /api/integration/activate_license`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ActivateLicenseRequest {
+    #[schema(schema_with = crate::dto_licenses::license_code)]
     pub code: String,
+    #[schema(schema_with = username_schema)]
     pub username: String,
+    #[schema(schema_with = password_schema)]
     pub password: String,
 }
 

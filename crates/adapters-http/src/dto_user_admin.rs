@@ -1,7 +1,7 @@
 //! Bodies of the admin API's user management.
 
 use crate::dto::MembershipResponse;
-use crate::dto_sign_in::{CredentialsRequest, VariableResponse};
+use crate::dto_sign_in::{CredentialsRequest, VariableResponse, credentials_schema};
 use crate::error::ApiError;
 use crate::pages::next_cursor;
 use chrono::{DateTime, Utc};
@@ -87,11 +87,48 @@ impl LifetimeAccessRequest {
 }
 
 /// `POST /api/admin/reset-devices`: the user's own `credentials` (as Authgate), or `user_id`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 pub struct ResetDevicesRequest {
     pub credentials: Option<CredentialsRequest>,
     pub user_id: Option<Uuid>,
 }
+
+/// `oneOf` the two ways to name the user; the other field may only be absent or null.
+impl utoipa::PartialSchema for ResetDevicesRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+        };
+        let null = || ObjectBuilder::new().schema_type(Type::Null);
+        let by_credentials = ObjectBuilder::new()
+            .title(Some("ByCredentials"))
+            .property("credentials", credentials_schema())
+            .property("user_id", null())
+            .required("credentials");
+        let by_id = ObjectBuilder::new()
+            .title(Some("ByUserId"))
+            .property(
+                "user_id",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+            )
+            .property("credentials", null())
+            .required("user_id");
+        Schema::OneOf(
+            OneOfBuilder::new()
+                .item(by_credentials)
+                .item(by_id)
+                .description(Some(
+                    "The user's own `credentials` (as Authgate), or `user_id`: exactly one.",
+                ))
+                .build(),
+        )
+        .into()
+    }
+}
+
+impl ToSchema for ResetDevicesRequest {}
 
 impl ResetDevicesRequest {
     pub fn try_into_domain(self) -> Result<DeviceResetTarget, ApiError> {
@@ -107,7 +144,6 @@ impl ResetDevicesRequest {
         }
     }
 }
-
 
 /// `PUT /api/admin/users/{id}/limits`: both limits at once; null or absent means the
 /// application's limit applies.
@@ -267,7 +303,10 @@ impl UserListResponse {
 pub struct VariableRequest {
     /// At most 10000 characters, without control characters other than newline, tab and
     /// carriage return.
-    #[schema(max_length = 10000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
+    #[schema(
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub value: String,
     /// Shown to anonymous callers too (when the application allows anonymous access).
     /// Default false.

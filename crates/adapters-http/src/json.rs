@@ -62,6 +62,18 @@ fn check_headers(req: &HttpRequest) -> Result<(), ApiError> {
 
 /// Deserialises, naming the field at fault when the JSON is well formed but wrong.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Every body is a JSON object; serde would also read a struct from an array, by position
+    // (`[]` as `{}`), which the document does not allow.
+    if body
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|&first| first == b'[')
+    {
+        return Err(ApiError::Validation {
+            field: None,
+            detail: "the body must be a JSON object".into(),
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -117,6 +129,20 @@ mod tests {
         match result {
             Err(ApiError::Validation { field, .. }) => field,
             other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_an_array_is_refused_even_where_its_items_would_fill_the_fields() {
+        for body in [&b"[]"[..], b" [\"alice\", 1]"] {
+            assert!(
+                matches!(
+                    parse::<Body>(body),
+                    Err(ApiError::Validation { field: None, .. })
+                ),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 

@@ -18,7 +18,11 @@ pub struct PageQuery {
     pub limit: Option<String>,
     /// The `next_cursor` of the page before; absent for the first page. Always 22
     /// characters: the unpadded base64url form of 16 bytes.
-    #[param(pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$", min_length = 22, max_length = 22)]
+    #[param(
+        pattern = r"^[A-Za-z0-9_-]{21}[AQgw]$",
+        min_length = 22,
+        max_length = 22
+    )]
     pub cursor: Option<String>,
 }
 
@@ -78,6 +82,36 @@ mod tests {
         let request = query(Some("7"), Some(&cursor)).try_into_domain().unwrap();
         assert_eq!(request.after(), Some(Cursor::after(id)));
         assert_eq!(request.limit(), 7);
+    }
+
+    #[test]
+    fn every_cursor_the_server_gives_has_the_documented_form_and_every_such_form_reads() {
+        let documented = |cursor: &str| {
+            cursor.len() == 22
+                && cursor[..21]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                && matches!(cursor.as_bytes()[21], b'A' | b'Q' | b'g' | b'w')
+        };
+        for id in [Uuid::nil(), Uuid::max(), Uuid::now_v7(), Uuid::new_v4()] {
+            let page: Page<()> = Page {
+                items: vec![],
+                next: Some(Cursor::after(id)),
+            };
+            let cursor = next_cursor(&page).unwrap();
+            assert!(documented(&cursor), "{cursor}");
+        }
+        for cursor in [
+            "AAAAAAAAAAAAAAAAAAAAAA",
+            "_____________________w",
+            "-a0Z9_-a0Z9_-a0Z9_-a0Q",
+        ] {
+            assert!(documented(cursor));
+            assert!(
+                query(None, Some(cursor)).try_into_domain().is_ok(),
+                "{cursor}"
+            );
+        }
     }
 
     #[test]

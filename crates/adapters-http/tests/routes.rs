@@ -952,3 +952,67 @@ async fn from_an_untrusted_peer_the_forwarded_header_is_ignored() {
     let ip = sign_up_ip_seen_by_the_service("203.0.113.1:1234", "6.6.6.6, 198.51.100.7").await;
     assert_eq!(ip, client_ip("203.0.113.1"));
 }
+
+#[actix_web::test]
+async fn the_openapi_document_states_the_input_rules() {
+    let reply = send(Mocks::new(), TestRequest::get().uri("/api/openapi.json")).await;
+    let doc = &reply.body;
+    let schemas = &doc["components"]["schemas"];
+
+    let credentials = &schemas["LoginRequest"]["properties"]["credentials"]["oneOf"];
+    let required: Vec<&Value> = credentials
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|one| &one["required"])
+        .collect();
+    assert_eq!(
+        required,
+        [&json!(["username", "password"]), &json!(["code"])]
+    );
+    assert_eq!(
+        schemas["SignUpRequest"]["properties"]["password"],
+        json!({"type": "string", "minLength": 8, "maxLength": 128})
+    );
+
+    let adjust = &schemas["AdjustMembershipTimeRequest"]["properties"];
+    assert_eq!(adjust["minutes"]["maximum"], 52_560_000);
+    assert_eq!(adjust["minutes"]["minimum"], 1);
+    assert_eq!(
+        schemas["MembershipTimeAction"]["enum"],
+        json!(["add", "remove"])
+    );
+    assert_eq!(
+        schemas["LifetimeAction"]["enum"],
+        json!(["grant", "revoke"])
+    );
+    assert_eq!(
+        schemas["CreateLicensesRequest"]["oneOf"][0]["required"],
+        json!(["count"])
+    );
+
+    let parameter = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no {name}"))["schema"]
+            .clone()
+    };
+    assert_eq!(
+        parameter("/api/admin/bans", "cursor")["pattern"],
+        "^[A-Za-z0-9_-]{21}[AQgw]$"
+    );
+    let actions = parameter("/api/admin/audit", "action")["enum"].clone();
+    assert_eq!(
+        actions.as_array().unwrap().len(),
+        domain::event::EventType::ALL.len()
+    );
+    assert!(
+        actions
+            .as_array()
+            .unwrap()
+            .contains(&json!("license.redeemed"))
+    );
+}

@@ -257,7 +257,7 @@ pub async fn upload_file(
 /// `store_encrypted`, then `file`. A replaced file keeps its id.
 #[utoipa::path(
     put, path = "/api/admin/files/by-name/{name}", tag = "files",
-    params(("name" = String, Path, description = "The file's name")),
+    params(("name" = String, Path, description = "The file's name: 1 to 255 characters after trimming, without control characters, `/` or `\\`", pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f/\\](?:[^\x00-\x1f\x7f-\x9f/\\]{0,253}[^\s\x00-\x1f\x7f-\x9f/\\])?\s*$")),
     request_body(content = ReplaceForm, content_type = "multipart/form-data"),
     security(("admin_api_key" = [])),
     responses(
