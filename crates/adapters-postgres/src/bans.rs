@@ -23,7 +23,6 @@ use domain::values::{
 use sea_orm::sea_query::{Condition, OnConflict};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -201,7 +200,9 @@ impl BanStore for SeaOrmStore {
         let key = ban.target.match_key();
         for _ in 0..CREATE_ATTEMPTS {
             // Each attempt in a transaction of its own, with the ban's events when it stores.
-            let txn = self.db.begin().await.or_unavailable("storing a ban")?;
+            let txn = crate::connection::begin_write(&self.db)
+                .await
+                .or_unavailable("storing a ban")?;
             match store_once(&txn, app, ban, &key).await? {
                 Attempt::Stored => {
                     let queued = crate::events::record(&txn, &self.endpoints, events).await?;

@@ -10,6 +10,7 @@ use sea_orm::sqlx::Error as SqlxError;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait as _,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -49,6 +50,20 @@ fn is_unavailable(error: &DbErr) -> bool {
         }),
         _ => false,
     }
+}
+
+/// Begins a transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+/// IMMEDIATE`): a deferred transaction that reads before it writes cannot upgrade once another
+/// connection has committed in between, and SQLite refuses it at once (`SQLITE_BUSY_SNAPSHOT`)
+/// instead of waiting on the busy timeout. PostgreSQL has no such mode and ignores it.
+pub(crate) async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// `.or_unavailable("what")`: `.context` for database results, with [`store_error`]'s marking.

@@ -21,7 +21,7 @@ use domain::ports::EventStore;
 use domain::values::{ApplicationId, ClientIp, EventId};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    Set,
 };
 use serde_json::{Map, Value};
 
@@ -134,7 +134,9 @@ impl SeaOrmStore {
         what: &'static str,
         change: impl AsyncFnOnce(&DatabaseTransaction) -> anyhow::Result<Option<T>>,
     ) -> anyhow::Result<Option<T>> {
-        let txn = self.db.begin().await.or_unavailable(what)?;
+        let txn = crate::connection::begin_write(&self.db)
+            .await
+            .or_unavailable(what)?;
         let Some(changed) = change(&txn).await? else {
             return Ok(None);
         };
@@ -200,9 +202,7 @@ impl EventStore for SeaOrmStore {
     }
 
     async fn delete_older_than(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64> {
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::connection::begin_write(&self.db)
             .await
             .or_unavailable("starting the audit purge")?;
         if txn.get_database_backend() == DatabaseBackend::Postgres {

@@ -14,9 +14,7 @@ use domain::file::{BlobKey, FileName, StoredFile};
 use domain::page::{Page, PageRequest};
 use domain::ports::FileStore;
 use domain::values::{ApplicationId, FileId};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr};
 
 impl TryFrom<Model> for StoredFile {
     type Error = anyhow::Error;
@@ -119,7 +117,9 @@ impl FileStore for SeaOrmStore {
     }
 
     async fn create(&self, file: &StoredFile, events: &[Event]) -> Result<(), CreateFileError> {
-        let txn = self.db.begin().await.or_unavailable("storing a file")?;
+        let txn = crate::connection::begin_write(&self.db)
+            .await
+            .or_unavailable("storing a file")?;
         match Entity::insert(row(file)).exec_without_returning(&txn).await {
             Ok(_) => {}
             Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {

@@ -18,7 +18,6 @@ use domain::values::{ApplicationId, LicenseCode, LicenseId, UserId};
 use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, SqlErr,
-    TransactionTrait,
 };
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -156,9 +155,7 @@ impl LicenseStore for SeaOrmStore {
             activated_by_user_id: Set(None),
             created_at: Set(new.created_at),
         });
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::connection::begin_write(&self.db)
             .await
             .or_unavailable("starting a license batch")?;
         match Entity::insert_many(models)

@@ -13,7 +13,6 @@ use domain::values::{ApplicationId, DeviceId, Digest, SessionId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 impl From<session::Model> for Session {
@@ -140,9 +139,7 @@ impl VariableStore for SeaOrmStore {
     ) -> anyhow::Result<()> {
         // Replace by delete-then-insert in one transaction: portable, and the unique index on
         // (application, name) still guards against a concurrent duplicate.
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::connection::begin_write(&self.db)
             .await
             .or_unavailable("starting to set a variable")?;
         variable::Entity::delete_many()

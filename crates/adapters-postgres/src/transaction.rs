@@ -16,7 +16,7 @@ use domain::values::{
 };
 use domain::values::{WebhookDeliveryId, WebhookEndpointId};
 use domain::webhook::{FinishedAttempt, Requeued, WebhookDelivery, WebhookEndpoint};
-use sea_orm::{DatabaseTransaction, TransactionTrait};
+use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -36,9 +36,7 @@ struct SeaOrmTransaction {
 #[async_trait]
 impl UnitOfWork for SeaOrmStore {
     async fn begin(&self) -> anyhow::Result<Box<dyn Transaction>> {
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::connection::begin_write(&self.db)
             .await
             .or_unavailable("starting a sign-up transaction")?;
         Ok(Box::new(SeaOrmTransaction {

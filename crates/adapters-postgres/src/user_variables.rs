@@ -12,9 +12,7 @@ use domain::ports::UserVariableStore;
 use domain::session::UserVariable;
 use domain::values::{ApplicationId, UserId};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 
 #[async_trait]
 impl UserVariableStore for SeaOrmStore {
@@ -54,9 +52,7 @@ impl UserVariableStore for SeaOrmStore {
         max: u32,
         at: DateTime<Utc>,
     ) -> Result<(), SetUserVariableError> {
-        let txn = self
-            .db
-            .begin()
+        let txn = crate::connection::begin_write(&self.db)
             .await
             .or_unavailable("starting to set a user variable")?;
         if users::lock(&txn, app, user, None).await?.is_none() {

@@ -57,6 +57,7 @@ on_both_backends!(
     expired_sessions_are_deleted_in_bounded_batches_and_others_kept,
     license_codes_are_scoped_by_application_and_unique_within_one,
     no_secret_or_code_is_stored_in_plaintext,
+    concurrent_read_then_write_changes_all_commit,
 );
 
 pub fn now() -> DateTime<Utc> {
@@ -101,6 +102,31 @@ pub async fn license(store: &SeaOrmStore, app: ApplicationId, code: &str) -> Lic
         .unwrap()
         .remove(0)
         .id
+}
+
+/// A change that reads its row before writing it, many at once: on SQLite a deferred
+/// transaction could not upgrade to a write after another committed, and failed at once.
+async fn concurrent_read_then_write_changes_all_commit(db: TestDatabase) {
+    let store = Arc::new(db.store.clone());
+    let app = application(&store).await.application.id;
+    let barrier = Arc::new(Barrier::new(16));
+    let changes: Vec<_> = (0..16)
+        .map(|n| {
+            let (store, barrier) = (store.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let update = domain::application::ApplicationUpdate {
+                    name: Some(ApplicationName::parse(&format!("renamed {n}")).unwrap()),
+                    ..domain::application::ApplicationUpdate::default()
+                };
+                barrier.wait().await;
+                ApplicationStore::update(store.as_ref(), app, &update, &[]).await
+            })
+        })
+        .collect();
+    for change in changes {
+        let updated = change.await.unwrap();
+        assert!(matches!(updated, Ok(Some(_))), "{updated:?}");
+    }
 }
 
 async fn applications_are_found_by_api_key_and_admin_key_digest(db: TestDatabase) {
