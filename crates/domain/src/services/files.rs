@@ -155,32 +155,24 @@ impl Latchkey {
     /// When the store fails, or a key opens under neither master key; applications done
     /// until then keep their changes.
     pub async fn prepare_files_keys(&self) -> anyhow::Result<u64> {
-        let mut changed = 0;
-        let mut page = PageRequest::new(None, PageRequest::MAX_LIMIT)?;
-        loop {
-            let applications = self.ports.applications.list(&page).await?;
-            for app in &applications.items {
-                let sealed = match &app.sealed_files_key {
-                    None => FilesKey::generate().seal(&self.master_key, app.id)?,
-                    Some(sealed) => {
-                        let purpose = FilesKey::purpose(app.id);
-                        match self.master_key.reseal(&purpose, sealed)? {
-                            Some(resealed) => resealed,
-                            None => continue,
-                        }
+        self.for_each_application(async |app| {
+            let sealed = match &app.sealed_files_key {
+                None => FilesKey::generate().seal(&self.master_key, app.id)?,
+                Some(sealed) => {
+                    let purpose = FilesKey::purpose(app.id);
+                    match self.master_key.reseal(&purpose, sealed)? {
+                        Some(resealed) => resealed,
+                        None => return Ok(false),
                     }
-                };
-                self.ports
-                    .applications
-                    .set_files_key(app.id, &sealed, &[])
-                    .await?;
-                changed += 1;
-            }
-            let Some(next) = applications.next else {
-                return Ok(changed);
+                }
             };
-            page = PageRequest::new(Some(next), PageRequest::MAX_LIMIT)?;
-        }
+            self.ports
+                .applications
+                .set_files_key(app.id, &sealed, &[])
+                .await?;
+            Ok(true)
+        })
+        .await
     }
 
     /// The files listed in `app_context`: every one for a user with an active membership,
@@ -357,15 +349,24 @@ impl Latchkey {
                 Some(range) => Some(range),
             },
         };
-        let body = self
-            .ports
+        let body = self.bytes(&file, range.clone()).await?;
+        Ok(Ok(Download { file, range, body }))
+    }
+
+    /// A file's stored bytes, or the `range` of them. A row without its bytes is a fault of
+    /// the store, not a missing file.
+    async fn bytes(
+        &self,
+        file: &StoredFile,
+        range: Option<Range<u64>>,
+    ) -> anyhow::Result<ByteStream> {
+        self.ports
             .blobs
-            .get(&file.blob_key, range.clone())
+            .get(&file.blob_key, range)
             .await?
             .ok_or_else(|| {
                 anyhow::anyhow!("the bytes of file {} are missing from the store", file.id)
-            })?;
-        Ok(Ok(Download { file, range, body }))
+            })
     }
 
     /// The user a download is for (`None`: anonymous), refused as `app_context` refuses.
@@ -493,12 +494,7 @@ impl FilesApi for Latchkey {
     }
 
     async fn digest(&self, file: &StoredFile, range: Range<u64>) -> anyhow::Result<[u8; 32]> {
-        let mut body = self
-            .ports
-            .blobs
-            .get(&file.blob_key, Some(range))
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the bytes of file {} are missing", file.id))?;
+        let mut body = self.bytes(file, Some(range)).await?;
         let mut sha256 = Sha256::new();
         while let Some(piece) = body.try_next().await? {
             sha256.update(&piece);

@@ -556,6 +556,32 @@ impl Latchkey {
         self
     }
 
+    /// Runs `step` on every application, a page at a time (the start-up passes over keys);
+    /// how many it changed (`step` answers `true`).
+    ///
+    /// # Errors
+    /// The first failure of the store or of `step`; applications done until then keep
+    /// their changes.
+    pub(crate) async fn for_each_application(
+        &self,
+        step: impl AsyncFn(&Application) -> anyhow::Result<bool>,
+    ) -> anyhow::Result<u64> {
+        let mut changed = 0;
+        let mut page = PageRequest::new(None, PageRequest::MAX_LIMIT)?;
+        loop {
+            let applications = self.ports.applications.list(&page).await?;
+            for app in &applications.items {
+                if step(app).await? {
+                    changed += 1;
+                }
+            }
+            let Some(next) = applications.next else {
+                return Ok(changed);
+            };
+            page = PageRequest::new(Some(next), PageRequest::MAX_LIMIT)?;
+        }
+    }
+
     /// A week: long enough to stop an abuser's retries, short enough that an address an
     /// abuser shared (a NAT, a reassigned lease) comes back by itself.
     pub const DEFAULT_CROSS_BAN_TTL: chrono::Duration = chrono::Duration::days(7);

@@ -4,7 +4,6 @@
 
 use super::Latchkey;
 use crate::application::{Application, ResponseSigningKeys};
-use crate::page::PageRequest;
 
 /// A key that signs an application's answers now, and the label of its signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,25 +84,17 @@ impl Latchkey {
     /// When the store fails, or a private key opens under neither master key; applications
     /// done until then keep their changes.
     pub async fn prepare_response_signing_keys(&self) -> anyhow::Result<u64> {
-        let mut changed = 0;
-        let mut page = PageRequest::new(None, PageRequest::MAX_LIMIT)?;
-        loop {
-            let applications = self.ports.applications.list(&page).await?;
-            for app in &applications.items {
-                let Some(keys) = self.keys_to_store(app)? else {
-                    continue;
-                };
-                self.ports
-                    .applications
-                    .set_response_signing_keys(app.id, &keys, &[])
-                    .await?;
-                changed += 1;
-            }
-            let Some(next) = applications.next else {
-                return Ok(changed);
+        self.for_each_application(async |app| {
+            let Some(keys) = self.keys_to_store(app)? else {
+                return Ok(false);
             };
-            page = PageRequest::new(Some(next), PageRequest::MAX_LIMIT)?;
-        }
+            self.ports
+                .applications
+                .set_response_signing_keys(app.id, &keys, &[])
+                .await?;
+            Ok(true)
+        })
+        .await
     }
 
     /// `app`'s keys as they should be stored, when that differs from how they are.
