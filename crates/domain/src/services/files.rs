@@ -261,7 +261,7 @@ impl Latchkey {
         Ok(FilesKey::open(&self.master_key, app.id, sealed)?)
     }
 
-    /// Records `file` as new or as the replacement of the file of its name; `None` when
+    /// Records `file` as new or as the replacement of the file of its name; an error when
     /// another upload of that name got in between every time.
     async fn record_upload(
         &self,
