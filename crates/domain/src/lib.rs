@@ -8,6 +8,7 @@ pub mod errors;
 pub mod event;
 pub mod file;
 pub mod license;
+pub mod operator_account;
 pub mod page;
 pub mod ports;
 pub mod services;

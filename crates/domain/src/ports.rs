@@ -4,7 +4,8 @@
 //! transaction: through the [`Transaction`] when a use case makes several writes, or as the
 //! `events` argument of a store method that writes on its own.
 //!
-//! Every store method takes the [`ApplicationId`]: no store call can forget its tenant.
+//! Every store method takes the [`ApplicationId`]: no store call can forget its tenant. The
+//! console's operator accounts and sessions are the exception: operators span applications.
 //! Infrastructure failures are `anyhow::Error`; outcomes the rules act on are typed.
 
 use crate::application::{
@@ -17,12 +18,15 @@ use crate::errors::{
 use crate::event::{Event, EventFilter};
 use crate::file::{BlobKey, FileName, StoredFile};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
+use crate::operator_account::{
+    ConsoleSession, CreateOperatorError, OperatorAccount, OperatorEmail,
+};
 use crate::page::{Page, PageRequest};
 use crate::session::{NewSession, Session, UserVariable, Variable};
 use crate::user::{Adjustment, Device, Membership, NewUser, User, UserLimits};
 use crate::values::{
-    ApplicationId, BanId, ClientIp, DeviceId, Digest, FileId, HardwareId, LicenseCode, Password,
-    PasswordHash, UserId, Username, WebhookDeliveryId, WebhookEndpointId,
+    ApplicationId, BanId, ClientIp, DeviceId, Digest, FileId, HardwareId, LicenseCode, OperatorId,
+    Password, PasswordHash, UserId, Username, WebhookDeliveryId, WebhookEndpointId,
 };
 use crate::webhook::{
     ClaimedDelivery, FinishedAttempt, OutgoingWebhook, Requeued, WebhookAttempt, WebhookBacklog,
@@ -655,4 +659,52 @@ impl RateLimiter for NoLimits {
     async fn check(&self, _: RateLimit, _: ApplicationId, _: ClientIp) -> Result<(), Limited> {
         Ok(())
     }
+}
+
+/// Operator accounts of the console (not scoped by application: operators see every one).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait OperatorAccountStore: Send + Sync {
+    /// # Errors
+    /// - MUST return [`CreateOperatorError::EmailTaken`] when the e-mail address exists.
+    async fn create(&self, account: &OperatorAccount) -> Result<(), CreateOperatorError>;
+    async fn get(&self, id: OperatorId) -> anyhow::Result<Option<OperatorAccount>>;
+    async fn find_by_email(&self, email: &OperatorEmail)
+    -> anyhow::Result<Option<OperatorAccount>>;
+    /// Sets the sealed TOTP secret and replaces every backup code with `backup_codes`, in
+    /// one transaction; `false` when the account already has a secret (nothing changes).
+    async fn enable_totp(
+        &self,
+        id: OperatorId,
+        sealed_secret: &[u8],
+        backup_codes: &[Digest],
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool>;
+    /// Records `step` as the last accepted TOTP step, only when it is later than the one
+    /// recorded (one conditional update): `false` for a replayed or older step.
+    async fn accept_totp_step(&self, id: OperatorId, step: i64) -> anyhow::Result<bool>;
+    /// Marks the unused backup code with this digest used (one conditional update): `false`
+    /// when there is none, or it was used.
+    async fn use_backup_code(
+        &self,
+        id: OperatorId,
+        code: &Digest,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<bool>;
+    /// How many unused backup codes the account has.
+    async fn unused_backup_codes(&self, id: OperatorId) -> anyhow::Result<u64>;
+}
+
+/// Console sessions, found by the digest of their token.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ConsoleSessionStore: Send + Sync {
+    async fn create(&self, session: &ConsoleSession) -> anyhow::Result<()>;
+    async fn find(&self, token: &Digest) -> anyhow::Result<Option<ConsoleSession>>;
+    /// Moves `last_seen_at` forward.
+    async fn touch(&self, token: &Digest, at: DateTime<Utc>) -> anyhow::Result<()>;
+    /// Deletes the session: `false` when there was none.
+    async fn delete(&self, token: &Digest) -> anyhow::Result<bool>;
+    /// Deletes up to `batch` sessions, of any operator, whose absolute end is before `before`.
+    async fn delete_expired(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64>;
 }

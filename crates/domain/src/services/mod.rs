@@ -3,6 +3,7 @@
 
 mod admin;
 mod bans;
+mod console;
 mod events;
 mod files;
 mod housekeeping;
@@ -44,6 +45,11 @@ use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 pub use admin::LicenseBatchError;
+pub use console::{
+    ABSOLUTE_TIMEOUT, ConsoleSignInError, CreateAccountError, IDLE_TIMEOUT, OperatorAccounts,
+    SECOND_FACTOR_TIMEOUT, SecondFactorError, SignInStep, SignedInOperator, StartedSession,
+    TotpSetup, TotpSetupError,
+};
 #[cfg(any(test, feature = "mocks"))]
 pub use files::MockFilesApi;
 pub use files::{Download, FilesApi, MAX_LISTED_FILES, Upload, Uploaded};

@@ -79,3 +79,7 @@ id_type!(
     /// A file an application ships to its users.
     FileId
 );
+id_type!(
+    /// An operator account: a person who signs in to the console.
+    OperatorId
+);

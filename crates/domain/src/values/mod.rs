@@ -10,8 +10,8 @@ mod username;
 
 pub use hardware_id::{HardwareId, HardwareIdError};
 pub use ids::{
-    AdjustmentId, ApplicationId, BanId, DeviceId, EventId, FileId, LicenseId, SessionId, UserId,
-    WebhookDeliveryId, WebhookEndpointId,
+    AdjustmentId, ApplicationId, BanId, DeviceId, EventId, FileId, LicenseId, OperatorId,
+    SessionId, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use ip::{ClientIp, IpBanRange, IpError, PrefixLength};
 pub use license_code::{LicenseCode, LicenseCodeError};
