@@ -13,6 +13,7 @@ mod events;
 mod files;
 mod licenses;
 mod nonces;
+mod operators;
 mod pages;
 mod purge;
 mod sessions;

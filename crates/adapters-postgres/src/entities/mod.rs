@@ -3,11 +3,14 @@
 pub mod adjustment;
 pub mod application;
 pub mod ban;
+pub mod console_session;
 pub mod device;
 pub mod event;
 pub mod file;
 pub mod ip_ban_prefix_length;
 pub mod license;
+pub mod operator_account;
+pub mod operator_backup_code;
 pub mod request_nonce;
 pub mod session;
 pub mod user;

@@ -24,6 +24,7 @@ mod bans;
 mod events;
 mod files;
 mod lists;
+mod operators;
 mod webhooks;
 
 /// Runs each named test body on both backends.
