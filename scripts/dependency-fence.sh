@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dependencies point inward only: server → adapters-* → domain. The domain carries no web
 # framework, database, configuration or logging-backend crate, and adapters never depend on
-# each other (http, postgres, blobs). `-e normal` leaves dev-dependencies (mockall's users) out.
+# each other (http, postgres, blobs, console). `-e normal` leaves dev-dependencies (mockall's users) out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +28,14 @@ for adapter in adapters-http adapters-postgres; do
   fi
   if deps "$adapter" | grep -qE '^adapters-blobs '; then
     echo "dependency fence: $adapter depends on adapters-blobs"; fail=1
+  fi
+done
+for adapter in adapters-http adapters-postgres adapters-blobs; do
+  if deps adapters-console | grep -qE "^$adapter "; then
+    echo "dependency fence: adapters-console depends on $adapter"; fail=1
+  fi
+  if deps "$adapter" | grep -qE '^adapters-console '; then
+    echo "dependency fence: $adapter depends on adapters-console"; fail=1
   fi
 done
 [ "$fail" = 0 ] && echo "dependency fence: ok"

@@ -19,6 +19,7 @@ pub mod webhook_sender;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer};
 use adapters_blobs::{BlobSettings, ObjectBlobStore};
+use adapters_console::ConsoleState;
 use adapters_http::{HttpState, OperatorToken, TrustedProxies, log_request};
 use adapters_postgres::{DatabaseSettings, SeaOrmStore};
 use anyhow::Context as _;
@@ -26,7 +27,7 @@ use application_cache::CachedApplications;
 use ban_cache::CachedBans;
 use domain::Latchkey;
 use domain::ports::{ApplicationStore, BanStore, NoLimits, NonceStore, RateLimiter, SystemClock};
-use domain::services::Ports;
+use domain::services::{OperatorAccounts, Ports};
 use hashing::Argon2Hasher;
 use limits::{Limits, MemoryLimiter, RedisLimiter};
 use redis_nonces::RedisNonces;
@@ -96,11 +97,51 @@ async fn nonces(
 /// but cannot be reached.
 pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result<Latchkey> {
     let master_key = Arc::new(master_key::load(&settings.secrets)?);
-    let store = Arc::new(store.clone());
+    service_with(store, settings, hasher(settings)?, master_key).await
+}
+
+/// The one bounded argon2id pool: the domain service and the console's accounts share it,
+/// so the bound holds for the process.
+///
+/// # Errors
+/// When the hasher cannot be built.
+pub fn hasher(settings: &Settings) -> anyhow::Result<Arc<Argon2Hasher>> {
     let max_hashes = match settings.hashing.max_concurrent {
         0 => cores(),
         n => n,
     };
+    Ok(Arc::new(Argon2Hasher::new(
+        max_hashes,
+        Duration::from_millis(settings.hashing.max_wait_ms),
+    )?))
+}
+
+/// The console's operator accounts over the store, the shared hasher and limiter.
+#[must_use]
+pub fn operator_accounts(
+    store: &SeaOrmStore,
+    hasher: Arc<Argon2Hasher>,
+    limiter: Arc<dyn RateLimiter>,
+    master_key: Arc<domain::crypto::MasterKey>,
+) -> OperatorAccounts {
+    let store = Arc::new(store.clone());
+    OperatorAccounts::new(
+        store.clone(),
+        store,
+        hasher,
+        limiter,
+        Arc::new(SystemClock),
+        master_key,
+    )
+}
+
+async fn service_with(
+    store: &SeaOrmStore,
+    settings: &Settings,
+    hasher: Arc<Argon2Hasher>,
+    master_key: Arc<domain::crypto::MasterKey>,
+) -> anyhow::Result<Latchkey> {
+    let store = Arc::new(store.clone());
     // One lifetime for both caches: each is what another replica's change takes to show.
     let (applications, bans): (Arc<dyn ApplicationStore>, Arc<dyn BanStore>) =
         match settings.database.application_cache_ms {
@@ -148,10 +189,7 @@ pub async fn service(store: &SeaOrmStore, settings: &Settings) -> anyhow::Result
                 .context("files.url")?,
             ),
             unit_of_work: store,
-            hasher: Arc::new(Argon2Hasher::new(
-                max_hashes,
-                Duration::from_millis(settings.hashing.max_wait_ms),
-            )?),
+            hasher,
             clock: Arc::new(SystemClock),
         },
         master_key,
@@ -202,6 +240,8 @@ pub struct Server {
     /// `None`: events are kept forever.
     audit_retention: Option<chrono::Duration>,
     dispatcher: Dispatcher,
+    /// The console's accounts, for purging expired console sessions; `None` when it is off.
+    console_accounts: Option<OperatorAccounts>,
 }
 
 impl Server {
@@ -217,8 +257,33 @@ impl Server {
         let store_for_metrics = store.clone();
         let deliveries_queued = store.deliveries_queued();
         let draining = Draining::default();
-        let service = Arc::new(service(&store, settings).await?);
+        let master_key = Arc::new(master_key::load(&settings.secrets)?);
+        let hasher = hasher(settings)?;
+        let service =
+            Arc::new(service_with(&store, settings, hasher.clone(), master_key.clone()).await?);
         let purging = service.clone();
+        let limiter = limiter(settings).await?;
+        let console = settings.console.enabled.then(|| {
+            let proxies = trusted_proxies.clone();
+            ConsoleState {
+                accounts: operator_accounts(&store, hasher, limiter.clone(), master_key),
+                operator: service.clone(),
+                admin: service.clone(),
+                user_admin: service.clone(),
+                client_ip: Arc::new(move |req: &actix_web::HttpRequest| {
+                    let peer = req
+                        .peer_addr()
+                        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
+                    let forwarded: Vec<&str> = req
+                        .headers()
+                        .get_all("x-forwarded-for")
+                        .filter_map(|value| value.to_str().ok())
+                        .collect();
+                    proxies.client_ip(peer, &forwarded)
+                }),
+            }
+        });
+        let console_accounts = console.as_ref().map(|state| state.accounts.clone());
         let state = HttpState {
             integration: service.clone(),
             sign_in: service.clone(),
@@ -229,7 +294,7 @@ impl Server {
             response_signing: service.clone(),
             request_signing: service.clone(),
             operator: service,
-            limiter: limiter(settings).await?,
+            limiter,
             readiness: Arc::new(DrainAwareReadiness {
                 storage: Arc::new(store),
                 draining: draining.clone(),
@@ -272,9 +337,13 @@ impl Server {
         };
         let server = HttpServer::new(move || {
             let state = state.clone();
-            App::new()
-                .wrap(from_fn(log_request))
-                .configure(move |cfg| state.configure(cfg))
+            let console = console.clone();
+            App::new().wrap(from_fn(log_request)).configure(move |cfg| {
+                if let Some(console) = &console {
+                    console.configure(cfg);
+                }
+                state.configure(cfg);
+            })
         })
         .workers(workers)
         // Signals are ours (see `shutdown`): readiness must turn 503 before accepting stops.
@@ -320,6 +389,7 @@ impl Server {
             service: purging,
             session_retention: chrono::Duration::seconds(retention),
             audit_retention,
+            console_accounts,
         })
     }
 
@@ -359,16 +429,26 @@ impl Server {
                 }),
             ));
         }
-        jobs.into_iter()
-            .map(|(what, purge)| {
-                let service = self.service.clone();
-                tokio::spawn(housekeeping::purge_periodically(
-                    housekeeping::PURGE_EVERY,
-                    what,
-                    move || purge(service.clone()),
-                ))
-            })
-            .collect()
+        let mut handles = Vec::new();
+        if let Some(accounts) = self.console_accounts.clone() {
+            handles.push(tokio::spawn(housekeeping::purge_periodically(
+                housekeeping::PURGE_EVERY,
+                "console sessions",
+                move || {
+                    let accounts = accounts.clone();
+                    async move { accounts.purge_expired_sessions().await }
+                },
+            )));
+        }
+        handles.extend(jobs.into_iter().map(|(what, purge)| {
+            let service = self.service.clone();
+            tokio::spawn(housekeeping::purge_periodically(
+                housekeeping::PURGE_EVERY,
+                what,
+                move || purge(service.clone()),
+            ))
+        }));
+        handles
     }
 
     #[must_use]

@@ -24,6 +24,8 @@ pub struct Settings {
     pub secrets: SecretsSection,
     #[serde(default)]
     pub metrics: MetricsSection,
+    #[serde(default)]
+    pub console: ConsoleSection,
     pub log: LogSection,
 }
 
@@ -113,6 +115,24 @@ pub struct SecretsSection {
     /// During a master-key rotation: the key before it.
     pub previous_master_key: Option<SecretString>,
     pub previous_master_key_file: Option<String>,
+}
+
+/// The vendor console at `/console` (see docs/console.md).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConsoleSection {
+    /// Serve the console; `false` answers 404 under `/console`.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+const fn enabled() -> bool {
+    true
+}
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

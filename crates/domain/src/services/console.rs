@@ -177,6 +177,29 @@ fn matching_step(secret: &[u8], code: &str, now: DateTime<Utc>) -> anyhow::Resul
         .and_then(|step| i64::try_from(step).ok()))
 }
 
+/// What the set-up page shows for `secret`.
+fn setup_for(
+    operator: &OperatorAccount,
+    secret: &[u8],
+    sealed: Vec<u8>,
+) -> Result<TotpSetup, TotpSetupError> {
+    let secret_base32 = Zeroizing::new(data_encoding::BASE32_NOPAD.encode(secret));
+    let label = format!("Latchkey:{}", operator.email);
+    let mut uri = url::Url::parse("otpauth://totp/").map_err(anyhow::Error::from)?;
+    uri.set_path(&label);
+    uri.query_pairs_mut()
+        .append_pair("secret", &secret_base32)
+        .append_pair("issuer", "Latchkey")
+        .append_pair("algorithm", "SHA1")
+        .append_pair("digits", "6")
+        .append_pair("period", "30");
+    Ok(TotpSetup {
+        secret_base32,
+        otpauth_uri: Zeroizing::new(uri.to_string()),
+        sealed,
+    })
+}
+
 impl OperatorAccounts {
     #[must_use]
     pub fn new(
@@ -463,6 +486,23 @@ impl OperatorAccounts {
         Ok(())
     }
 
+    /// The set-up page again for a secret being set up (after a wrong confirmation code), so
+    /// the operator need not add a new one to their app.
+    ///
+    /// # Errors
+    /// [`TotpSetupError::Invalid`] when `sealed_setup` does not open for this account.
+    pub fn reopen_totp_setup(
+        &self,
+        operator: &OperatorAccount,
+        sealed_setup: &[u8],
+    ) -> Result<TotpSetup, TotpSetupError> {
+        let secret = self
+            .master_key
+            .open(&setup_purpose(operator.id), sealed_setup)
+            .map_err(|_| TotpSetupError::Invalid)?;
+        setup_for(operator, &secret, sealed_setup.to_vec())
+    }
+
     /// A new TOTP secret for `operator`, not yet stored.
     ///
     /// # Errors
@@ -475,25 +515,11 @@ impl OperatorAccounts {
             return Err(TotpSetupError::AlreadyEnabled);
         }
         let secret = Zeroizing::new(random_bytes::<TOTP_SECRET_BYTES>());
-        let secret_base32 = Zeroizing::new(data_encoding::BASE32_NOPAD.encode(secret.as_ref()));
-        let label = format!("Latchkey:{}", operator.email);
-        let mut uri = url::Url::parse("otpauth://totp/").map_err(anyhow::Error::from)?;
-        uri.set_path(&label);
-        uri.query_pairs_mut()
-            .append_pair("secret", &secret_base32)
-            .append_pair("issuer", "Latchkey")
-            .append_pair("algorithm", "SHA1")
-            .append_pair("digits", "6")
-            .append_pair("period", "30");
         let sealed = self
             .master_key
             .seal(&setup_purpose(operator.id), secret.as_ref())
             .map_err(|error| anyhow::anyhow!("sealing the TOTP secret: {error}"))?;
-        Ok(TotpSetup {
-            secret_base32,
-            otpauth_uri: Zeroizing::new(uri.to_string()),
-            sealed,
-        })
+        setup_for(operator, secret.as_ref(), sealed)
     }
 
     /// Confirms a set-up with a current code: stores the secret sealed for the account and

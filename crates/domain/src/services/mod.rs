@@ -440,6 +440,8 @@ pub trait OperatorApi: Send + Sync {
     ) -> anyhow::Result<CreatedApplication>;
     /// Newest first.
     async fn list_applications(&self, page: PageRequest) -> anyhow::Result<Page<Application>>;
+    /// One application, by id (the console's per-application screens).
+    async fn get_application(&self, id: ApplicationId) -> anyhow::Result<Option<Application>>;
     /// `None` when there is no such application.
     async fn update_application(
         &self,

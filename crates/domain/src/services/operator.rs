@@ -30,6 +30,10 @@ impl OperatorApi for Latchkey {
         self.ports.applications.list(&page).await
     }
 
+    async fn get_application(&self, id: ApplicationId) -> anyhow::Result<Option<Application>> {
+        self.ports.applications.get(id).await
+    }
+
     async fn rotate_secret(
         &self,
         id: ApplicationId,

@@ -6,9 +6,9 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use server::Server;
 use server::settings::{
-    AuditSection, BansSection, DatabaseSection, FilesSection, HashingSection, HttpSection,
-    LimitsSection, LogSection, MetricsSection, OperatorSection, SecretsSection, Settings,
-    SigningSection, WebhooksSection,
+    AuditSection, BansSection, ConsoleSection, DatabaseSection, FilesSection, HashingSection,
+    HttpSection, LimitsSection, LogSection, MetricsSection, OperatorSection, SecretsSection,
+    Settings, SigningSection, WebhooksSection,
 };
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -160,6 +160,7 @@ pub fn settings(url: &str) -> Settings {
             ..SecretsSection::default()
         },
         metrics: MetricsSection { bind: None },
+        console: ConsoleSection::default(),
         log: LogSection {
             format: "pretty".into(),
             level: "debug".into(),

@@ -12,6 +12,8 @@ mod admin;
 mod anonymous;
 mod audit;
 mod client_sdk;
+mod console;
+mod console_helpers;
 mod faults;
 mod files;
 mod instances;

@@ -1,0 +1,23 @@
+//! One module per screen; each has a `configure` that adds its routes to the `/console`
+//! scope. A new screen: a module here, its templates under `templates/`, one line below.
+
+mod account;
+mod applications;
+mod login;
+mod overview;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    login::configure(cfg);
+    applications::configure(cfg);
+    overview::configure(cfg);
+    account::configure(cfg);
+}
+
+/// Every form carries the CSRF token; screens flatten their own fields beside it.
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
