@@ -16,6 +16,7 @@ mod m20261202_000010_events;
 mod m20261206_000011_webhooks;
 mod m20261206_000012_files;
 mod m20261206_000013_operator_accounts;
+mod m20261206_000014_overview_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_webhooks::Migration),
             Box::new(m20261206_000012_files::Migration),
             Box::new(m20261206_000013_operator_accounts::Migration),
+            Box::new(m20261206_000014_overview_indexes::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@
 //! - `screens::*`: one module per screen, each with a `configure` for its routes.
 
 pub mod auth;
+mod chart;
 pub mod csrf;
 pub mod flash;
 pub mod page;

@@ -1,7 +1,9 @@
 //! What the server hands the console: the domain services and how to read a client's IP.
 
 use actix_web::HttpRequest;
-use domain::services::{AdminApi, OperatorAccounts, OperatorApi, UserAdminApi};
+use domain::services::{
+    AdminApi, ApplicationOverview, OperatorAccounts, OperatorApi, UserAdminApi,
+};
 use domain::values::ClientIp;
 use std::sync::Arc;
 
@@ -16,5 +18,6 @@ pub struct ConsoleState {
     pub operator: Arc<dyn OperatorApi>,
     pub admin: Arc<dyn AdminApi>,
     pub user_admin: Arc<dyn UserAdminApi>,
+    pub overview: ApplicationOverview,
     pub client_ip: ClientIpReader,
 }

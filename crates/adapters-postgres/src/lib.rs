@@ -14,6 +14,7 @@ mod files;
 mod licenses;
 mod nonces;
 mod operators;
+mod overview;
 mod pages;
 mod purge;
 mod sessions;

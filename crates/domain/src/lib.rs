@@ -9,6 +9,7 @@ pub mod event;
 pub mod file;
 pub mod license;
 pub mod operator_account;
+pub mod overview;
 pub mod page;
 pub mod ports;
 pub mod services;

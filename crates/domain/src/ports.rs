@@ -708,3 +708,23 @@ pub trait ConsoleSessionStore: Send + Sync {
     /// Deletes up to `batch` sessions, of any operator, whose absolute end is before `before`.
     async fn delete_expired(&self, before: DateTime<Utc>, batch: u64) -> anyhow::Result<u64>;
 }
+
+/// Counts for an application's overview. Every count reads at most `cap + 1` index entries.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ApplicationStats: Send + Sync {
+    async fn counts(
+        &self,
+        app: ApplicationId,
+        now: DateTime<Utc>,
+        cap: u64,
+    ) -> anyhow::Result<crate::overview::ApplicationCounts>;
+    /// Sign-ups (users created) and redemptions (licenses activated) in `[from, until)`.
+    async fn activity(
+        &self,
+        app: ApplicationId,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+        cap: u64,
+    ) -> anyhow::Result<(crate::overview::Count, crate::overview::Count)>;
+}

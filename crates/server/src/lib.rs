@@ -27,7 +27,7 @@ use application_cache::CachedApplications;
 use ban_cache::CachedBans;
 use domain::Latchkey;
 use domain::ports::{ApplicationStore, BanStore, NoLimits, NonceStore, RateLimiter, SystemClock};
-use domain::services::{OperatorAccounts, Ports};
+use domain::services::{ApplicationOverview, OperatorAccounts, Ports};
 use hashing::Argon2Hasher;
 use limits::{Limits, MemoryLimiter, RedisLimiter};
 use redis_nonces::RedisNonces;
@@ -270,6 +270,7 @@ impl Server {
                 operator: service.clone(),
                 admin: service.clone(),
                 user_admin: service.clone(),
+                overview: ApplicationOverview::new(Arc::new(store.clone()), Arc::new(SystemClock)),
                 client_ip: Arc::new(move |req: &actix_web::HttpRequest| {
                     let peer = req
                         .peer_addr()

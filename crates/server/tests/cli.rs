@@ -83,3 +83,46 @@ fn a_bad_name_or_flag_fails_with_a_message_and_no_application() {
     );
     assert!(!output.status.success());
 }
+
+fn operators_create(dir: &Path, email: &str, password: &str) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["operators", "create", "--email", email, "--password-stdin"])
+        .current_dir(dir)
+        .env_remove("LATCHKEY__DATABASE__URL")
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("latchkey runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn operators_create_reads_the_password_from_stdin_and_refuses_a_taken_email() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = operators_create(dir.path(), "Owner@Example.com", "a long password");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(created["email"], "owner@example.com");
+    assert_eq!(created["role"], "owner");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("a long password"));
+    let again = operators_create(dir.path(), "owner@example.com", "another password");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    let short = operators_create(dir.path(), "short@example.com", "short");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8"));
+}

@@ -25,6 +25,7 @@ mod events;
 mod files;
 mod lists;
 mod operators;
+mod overview;
 mod webhooks;
 
 /// Runs each named test body on both backends.

@@ -8,6 +8,7 @@ mod events;
 mod files;
 mod housekeeping;
 mod operator;
+mod overview;
 mod request_signing;
 mod response_signing;
 mod sign_in;
@@ -53,6 +54,7 @@ pub use console::{
 #[cfg(any(test, feature = "mocks"))]
 pub use files::MockFilesApi;
 pub use files::{Download, FilesApi, MAX_LISTED_FILES, Upload, Uploaded};
+pub use overview::{ApplicationOverview, CHART_DAYS, COUNT_CAP};
 #[cfg(any(test, feature = "mocks"))]
 pub use request_signing::MockRequestSigning;
 pub use request_signing::{RequestSignatureError, RequestSigning, SignedRequest};

@@ -21,6 +21,7 @@ on_both_backends!(
     new_credentials_are_shown_once_and_no_page_shows_them_again,
     every_console_page_carries_the_security_headers,
     the_console_is_absent_when_disabled,
+    the_overview_counts_licenses_and_users_and_draws_thirty_days,
 );
 
 const OWNER: &str = "owner@example.com";
@@ -367,4 +368,38 @@ async fn the_console_is_absent_when_disabled(backend: Backend) {
         browser.get("/console/login").await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+async fn the_overview_counts_licenses_and_users_and_draws_thirty_days(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    create_operator(&app, SUPPORT, OperatorRole::Support).await;
+    let credentials = app.create_app(false).await;
+    let codes = app.mint(&credentials, 3, Some(60)).await;
+    let (status, body) = app
+        .license_sign_up(&credentials, serde_json::json!({"code": codes[0]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut browser = Browser::signed_in(&app, SUPPORT).await;
+    let page = browser
+        .get(&format!("/console/apps/{}", credentials.id))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let count = |label: &str| {
+        let marker = format!("<dt>{label}</dt><dd>");
+        let start = page.body.find(&marker).unwrap() + marker.len();
+        page.body[start..].split('<').next().unwrap().to_owned()
+    };
+    assert_eq!(count("Users"), "1");
+    assert_eq!(count("Active memberships"), "1");
+    assert_eq!(count("Licenses used"), "1");
+    assert_eq!(count("Licenses unused"), "2");
+    assert_eq!(count("Bans"), "0");
+    assert!(page.body.contains("<svg"));
+    assert_eq!(page.body.matches("<rect").count(), 60);
+    assert!(page.body.contains(": 1 sign ups"));
+    assert!(page.body.contains(": 1 redemptions"));
+    // The numbers are also a table; no unused code is on the page.
+    for code in &codes[1..] {
+        assert!(!page.body.contains(code.as_str()));
+    }
 }
