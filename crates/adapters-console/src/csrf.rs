@@ -104,3 +104,44 @@ mod sha2_compat {
         data_encoding::HEXLOWER.encode(domain::values::Digest::of(text).as_bytes())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn request(headers: &[(&str, &str)]) -> HttpRequest {
+        let mut request = TestRequest::post().insert_header(("host", "console.example:8080"));
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        request.to_http_request()
+    }
+
+    #[test]
+    fn the_same_origin_passes_and_another_host_or_port_does_not() {
+        assert!(check_origin(&request(&[("origin", "http://console.example:8080")])).is_ok());
+        assert!(check_origin(&request(&[("origin", "https://evil.example")])).is_err());
+        assert!(check_origin(&request(&[("origin", "http://console.example:9090")])).is_err());
+        assert!(check_origin(&request(&[("origin", "null")])).is_err());
+    }
+
+    #[test]
+    fn without_origin_the_referer_decides_and_without_either_it_is_refused() {
+        let same = [("referer", "http://console.example:8080/console/login")];
+        assert!(check_origin(&request(&same)).is_ok());
+        let foreign = [("referer", "https://evil.example/page")];
+        assert!(check_origin(&request(&foreign)).is_err());
+        assert!(check_origin(&request(&[])).is_err());
+    }
+
+    #[test]
+    fn a_token_must_match_exactly_and_an_empty_expectation_matches_nothing() {
+        let ok = [("origin", "http://console.example:8080")];
+        assert!(verify(&request(&ok), "abc", "abc").is_ok());
+        assert!(verify(&request(&ok), "abc", "abd").is_err());
+        assert!(verify(&request(&ok), "abc", "ab").is_err());
+        assert!(verify(&request(&ok), "", "").is_err());
+    }
+}

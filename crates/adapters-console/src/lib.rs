@@ -12,6 +12,7 @@
 
 pub mod auth;
 mod chart;
+pub mod confirm;
 pub mod csrf;
 pub mod flash;
 pub mod page;
