@@ -181,6 +181,19 @@ impl OperatorAccountStore for SeaOrmStore {
         Ok(updated.rows_affected == 1)
     }
 
+    async fn set_password_hash(&self, id: OperatorId, hash: &PasswordHash) -> anyhow::Result<()> {
+        operator_account::Entity::update_many()
+            .col_expr(
+                operator_account::Column::PasswordHash,
+                Expr::value(hash.as_str().to_owned()),
+            )
+            .filter(operator_account::Column::Id.eq(id.as_uuid()))
+            .exec(&self.db)
+            .await
+            .or_unavailable("replacing an operator's password hash")?;
+        Ok(())
+    }
+
     async fn unused_backup_codes(&self, id: OperatorId) -> anyhow::Result<u64> {
         operator_backup_code::Entity::find()
             .filter(operator_backup_code::Column::OperatorId.eq(id.as_uuid()))

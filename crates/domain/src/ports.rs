@@ -693,6 +693,8 @@ pub trait OperatorAccountStore: Send + Sync {
     ) -> anyhow::Result<bool>;
     /// How many unused backup codes the account has.
     async fn unused_backup_codes(&self, id: OperatorId) -> anyhow::Result<u64>;
+    /// Replaces the password hash (a rehash with today's parameters after a sign-in).
+    async fn set_password_hash(&self, id: OperatorId, hash: &PasswordHash) -> anyhow::Result<()>;
 }
 
 /// Console sessions, found by the digest of their token.

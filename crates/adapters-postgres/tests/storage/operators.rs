@@ -43,8 +43,18 @@ async fn an_operator_round_trips_and_its_email_is_unique(db: TestDatabase) {
     assert_eq!(found.as_ref(), Some(&account));
     assert_eq!(
         OperatorAccountStore::get(store, account.id).await.unwrap(),
-        Some(account)
+        Some(account.clone())
     );
+    let stronger = PasswordHash::from_phc("$argon2id$v=19$m=65536,t=3,p=1$x$y".to_owned());
+    store
+        .set_password_hash(account.id, &stronger)
+        .await
+        .unwrap();
+    let rehashed = OperatorAccountStore::get(store, account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rehashed.password_hash, stronger);
     let again = OperatorAccountStore::create(store, &operator("ops@example.com")).await;
     assert!(matches!(again, Err(CreateOperatorError::EmailTaken)));
 }

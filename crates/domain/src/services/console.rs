@@ -369,12 +369,31 @@ impl OperatorAccounts {
             self.count_failure(ip, &canonical).await;
             return Err(ConsoleSignInError::WrongCredentials);
         };
+        if let Some(password) = &password {
+            self.rehash_if_weak(&account, password).await;
+        }
         let started = self.start(account.id, account.has_totp()).await?;
         Ok(if account.has_totp() {
             SignInStep::SecondFactorNeeded(started)
         } else {
             SignInStep::Complete(started)
         })
+    }
+
+    /// A hash made with weaker parameters than today's is replaced after a correct password.
+    /// Best effort: a busy pool or a failed write leaves the old hash, which still verifies.
+    async fn rehash_if_weak(&self, account: &OperatorAccount, password: &Password) {
+        if !self.hasher.needs_rehash(&account.password_hash) {
+            return;
+        }
+        match self.hasher.hash(password).await {
+            Ok(hash) => {
+                if let Err(error) = self.accounts.set_password_hash(account.id, &hash).await {
+                    tracing::warn!(error = format!("{error:#}"), "operator rehash not stored");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "operator rehash skipped"),
+        }
     }
 
     /// The second step: a 6-digit TOTP code (each time step accepted once) or an unused

@@ -104,6 +104,7 @@ async fn a_correct_password_starts_a_session_with_a_new_token() {
         .expect_verify()
         .times(1)
         .return_once(|_, _| Ok(true));
+    m.hasher.expect_needs_rehash().return_const(false);
     m.sessions
         .expect_create()
         .withf(move |s| s.operator == id && !s.pending_second_factor)
@@ -146,6 +147,7 @@ async fn an_account_with_totp_gets_a_short_pending_session() {
         .expect_find_by_email()
         .return_once(move |_| Ok(Some(stored)));
     m.hasher.expect_verify().return_once(|_, _| Ok(true));
+    m.hasher.expect_needs_rehash().return_const(false);
     m.sessions
         .expect_create()
         .withf(|s| s.pending_second_factor && s.expires_at == fixed_now() + SECOND_FACTOR_TIMEOUT)
@@ -400,4 +402,30 @@ async fn a_setup_sealed_for_another_account_does_not_confirm() {
         .confirm_totp_setup(&account(OperatorRole::Owner), &setup.sealed, "123456")
         .await;
     assert!(matches!(result, Err(TotpSetupError::Invalid)));
+}
+
+#[tokio::test]
+async fn a_weak_stored_hash_is_replaced_after_a_correct_password() {
+    let mut m = mocks();
+    let stored = account(OperatorRole::Owner);
+    let id = stored.id;
+    m.accounts
+        .expect_find_by_email()
+        .return_once(move |_| Ok(Some(stored)));
+    m.hasher.expect_verify().return_once(|_, _| Ok(true));
+    m.hasher.expect_needs_rehash().return_const(true);
+    m.hasher
+        .expect_hash()
+        .times(1)
+        .return_once(|_| Ok(PasswordHash::from_phc("$argon2id$stronger".to_owned())));
+    m.accounts
+        .expect_set_password_hash()
+        .withf(move |account, hash| *account == id && hash.as_str() == "$argon2id$stronger")
+        .times(1)
+        .return_once(|_, _| Ok(()));
+    m.sessions.expect_create().return_once(|_| Ok(()));
+    let result = service(m, master_key())
+        .sign_in("ops@example.com", "password123", ip())
+        .await;
+    assert!(result.is_ok());
 }
