@@ -16,7 +16,7 @@ pub struct Browser {
     pub client: Client,
     driver: Child,
     /// The profile and the downloads: removed with the browser.
-    pub profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Browser {
