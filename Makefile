@@ -12,7 +12,9 @@ run:
 ## likewise $$REDIS_URL, else Redis on 127.0.0.1:6379, else a throwaway redis-server.
 ## Then the Python SDK's packaging, type and pytest checks against a real debug server, and
 ## the Rust SDK's packaging (its tests against the server are in the end-to-end suite).
+## The console's browser tests drive Debian's chromium and chromedriver, installed when missing.
 test:
+	scripts/ensure-browser.sh
 	scripts/with-services.sh cargo test --workspace --lib --bins --tests --all-features
 	scripts/sdk-python.sh
 	cargo package -p latchkey-client --allow-dirty --quiet

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each bench uses its own part
 
 pub mod abba;
+pub mod grow;
 
 use serde_json::{Value, json};
 use std::net::TcpListener;
