@@ -8,6 +8,7 @@ use crate::state::ConsoleState;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
+use domain::event::{Actor, ChangedBy, RequestContext};
 use domain::operator_account::{ConsoleAction, ConsoleToken, OperatorAccount};
 use std::future::Future;
 use std::pin::Pin;
@@ -73,6 +74,32 @@ impl SignedIn {
     /// [`ConsoleError::Forbidden`].
     pub fn verify_csrf(&self, req: &HttpRequest, submitted: &str) -> Result<(), ConsoleError> {
         csrf::verify(req, &self.csrf, submitted)
+    }
+
+    /// Who makes a change from this request, for its event: this operator's account, from
+    /// the client's address (read with the server's trusted-proxy rules) and user agent.
+    #[must_use]
+    pub fn changed_by(&self, state: &ConsoleState, req: &HttpRequest) -> ChangedBy {
+        let user_agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(|agent| {
+                agent
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(RequestContext::MAX_USER_AGENT)
+                    .collect::<String>()
+            })
+            .filter(|agent| !agent.is_empty());
+        ChangedBy {
+            actor: Actor::ConsoleOperator(self.account.id),
+            context: Some(RequestContext {
+                client_ip: (state.client_ip)(req),
+                user_agent,
+                request_id: None,
+            }),
+        }
     }
 }
 

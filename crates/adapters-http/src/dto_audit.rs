@@ -80,7 +80,8 @@ impl AuditQuery {
 pub struct ActorResponse {
     /// `operator`, `admin_key`, `system` or `end_user`.
     pub kind: &'static str,
-    /// The admin key's id (`adm_…`) or the user's id; null for the operator and the system.
+    /// The admin key's id (`adm_…`), the user's id or a console operator's account id; null
+    /// for the operator token and the system.
     pub id: Option<String>,
 }
 

@@ -5,7 +5,7 @@
 //! An event never holds a secret, a license code or a password: a license is named by its id,
 //! and [`EventSummary`] holds only what the event type's docs list (docs/events.md).
 
-use crate::values::{ApplicationId, ClientIp, EventId, UserId};
+use crate::values::{ApplicationId, ClientIp, EventId, OperatorId, UserId};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -108,6 +108,9 @@ pub enum Actor {
     System,
     /// An end user, for their own sign-up, activation or device.
     EndUser(UserId),
+    /// An operator signed in to the console, by their account's id (kind `operator`, like
+    /// the operator token, whose events have no id).
+    ConsoleOperator(OperatorId),
 }
 
 impl Actor {
@@ -115,19 +118,21 @@ impl Actor {
     #[must_use]
     pub const fn kind(&self) -> &'static str {
         match self {
-            Self::Operator => "operator",
+            Self::Operator | Self::ConsoleOperator(_) => "operator",
             Self::AdminKey(_) => "admin_key",
             Self::System => "system",
             Self::EndUser(_) => "end_user",
         }
     }
 
-    /// The admin key's id or the user's id; none for the operator and the system.
+    /// The admin key's id, the user's id or the console operator's account id; none for
+    /// the operator token and the system.
     #[must_use]
     pub fn id(&self) -> Option<String> {
         match self {
             Self::AdminKey(id) => Some(id.clone()),
             Self::EndUser(id) => Some(id.to_string()),
+            Self::ConsoleOperator(id) => Some(id.to_string()),
             Self::Operator | Self::System => None,
         }
     }
@@ -143,6 +148,9 @@ impl Actor {
             ("end_user", Some(id)) => Uuid::parse_str(id)
                 .ok()
                 .map(|id| Self::EndUser(UserId::from_uuid(id))),
+            ("operator", Some(id)) => Uuid::parse_str(id)
+                .ok()
+                .map(|id| Self::ConsoleOperator(OperatorId::from_uuid(id))),
             _ => None,
         }
     }
@@ -427,6 +435,7 @@ mod tests {
             Actor::System,
             Actor::AdminKey("adm_0123456789ab".into()),
             Actor::EndUser(user),
+            Actor::ConsoleOperator(OperatorId::generate()),
         ] {
             let id = actor.id();
             assert_eq!(Actor::from_parts(actor.kind(), id.as_deref()), Some(actor));
