@@ -4,6 +4,7 @@
 pub mod application;
 pub mod ban;
 pub mod crypto;
+pub mod duration;
 pub mod errors;
 pub mod event;
 pub mod file;
