@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::overview::{ApplicationCounts, Count};
 use domain::ports::ApplicationStats;
 use domain::values::ApplicationId;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Select};
 
 async fn capped<E: EntityTrait>(
@@ -21,7 +22,11 @@ async fn capped<E: EntityTrait>(
 where
     E::Model: Sync,
 {
+    // Only the leading key column: with the visibility map set, PostgreSQL answers from the
+    // index alone (an index-only scan), never touching the rows.
     let counted = query
+        .select_only()
+        .column_as(Expr::val(1), "one")
         .limit(cap.saturating_add(1))
         .count(&store.db)
         .await

@@ -54,7 +54,7 @@ pub use console::{
 #[cfg(any(test, feature = "mocks"))]
 pub use files::MockFilesApi;
 pub use files::{Download, FilesApi, MAX_LISTED_FILES, Upload, Uploaded};
-pub use overview::{ApplicationOverview, CHART_DAYS, COUNT_CAP};
+pub use overview::{ApplicationOverview, CHART_DAYS, COUNT_CAP, DAY_CAP};
 #[cfg(any(test, feature = "mocks"))]
 pub use request_signing::MockRequestSigning;
 pub use request_signing::{RequestSignatureError, RequestSigning, SignedRequest};

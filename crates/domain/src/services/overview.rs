@@ -6,8 +6,11 @@ use crate::values::ApplicationId;
 use chrono::{Days, NaiveTime};
 use std::sync::Arc;
 
-/// Counts above this show as "10000+".
+/// Totals above this show as "10000+".
 pub const COUNT_CAP: u64 = 10_000;
+/// A day's sign-ups or redemptions above this show as "1000+": 60 day counts must fit in the
+/// page's time budget too (about 0.2 ms each at this cap on an index-only scan).
+pub const DAY_CAP: u64 = 1_000;
 /// Days in the activity chart.
 pub const CHART_DAYS: u64 = 30;
 
@@ -36,7 +39,7 @@ impl ApplicationOverview {
     /// Storage failures only.
     pub async fn daily_activity(&self, app: ApplicationId) -> anyhow::Result<Vec<DailyActivity>> {
         let today = self.clock.now().date_naive();
-        let mut days = Vec::new();
+        let mut ranges = Vec::new();
         for back in (0..CHART_DAYS).rev() {
             let Some(day) = today.checked_sub_days(Days::new(back)) else {
                 continue;
@@ -44,15 +47,25 @@ impl ApplicationOverview {
             let Some(next) = day.checked_add_days(Days::new(1)) else {
                 continue;
             };
-            let from = day.and_time(NaiveTime::MIN).and_utc();
-            let until = next.and_time(NaiveTime::MIN).and_utc();
-            let (sign_ups, redemptions) = self.stats.activity(app, from, until, COUNT_CAP).await?;
-            days.push(DailyActivity {
+            ranges.push((
                 day,
-                sign_ups,
-                redemptions,
-            });
+                day.and_time(NaiveTime::MIN).and_utc(),
+                next.and_time(NaiveTime::MIN).and_utc(),
+            ));
         }
+        // The days are independent: read them at once, over the pool.
+        let days = futures_util::future::try_join_all(ranges.into_iter().map(
+            |(day, from, until)| async move {
+                let (sign_ups, redemptions) =
+                    self.stats.activity(app, from, until, DAY_CAP).await?;
+                Ok::<_, anyhow::Error>(DailyActivity {
+                    day,
+                    sign_ups,
+                    redemptions,
+                })
+            },
+        ))
+        .await?;
         Ok(days)
     }
 }
@@ -72,7 +85,7 @@ mod tests {
             .times(30)
             .returning(|_, from, until, cap| {
                 assert_eq!(until - from, chrono::Duration::days(1));
-                assert_eq!(cap, COUNT_CAP);
+                assert_eq!(cap, DAY_CAP);
                 Ok((Count::of(1, cap), Count::of(0, cap)))
             });
         let mut clock = MockClock::new();
