@@ -33,10 +33,11 @@ fmt:
 ## default 127.0.0.1:5432, postgres, trust), pgbench and psql; after the build, about 1.5
 ## minutes for hash_storm and throughput, 1.5 more for scale, 0.5 for signing, 0.5 for
 ## webhooks, 1 for files (SQLite; 1 GiB moved about ten times, 5 GiB free disk) and 1 for sdk
-## (SQLite; the Python SDK's venv from scripts/sdk-python.sh).
+## (SQLite; the Python SDK's venv from scripts/sdk-python.sh), and 2 for console (PostgreSQL:
+## every console page on a million users).
 bench:
 	cargo bench -p server --no-fail-fast --bench hash_storm --bench throughput --bench scale \
-		--bench signing --bench webhooks --bench files --bench sdk
+		--bench signing --bench webhooks --bench files --bench sdk --bench console
 
 ## OpenAPI-driven fuzzing: schemathesis (in a venv under target/) against a debug server;
 ## no 5xx, every response as documented. Bounded; CI runs it (see docs/fuzzing.md).
