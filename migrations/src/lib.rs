@@ -17,6 +17,7 @@ mod m20261206_000011_webhooks;
 mod m20261206_000012_files;
 mod m20261206_000013_operator_accounts;
 mod m20261206_000014_overview_indexes;
+mod m20261206_000015_console_users_and_ledger;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_files::Migration),
             Box::new(m20261206_000013_operator_accounts::Migration),
             Box::new(m20261206_000014_overview_indexes::Migration),
+            Box::new(m20261206_000015_console_users_and_ledger::Migration),
         ]
     }
 }

@@ -202,6 +202,48 @@ impl LicenseStore for SeaOrmStore {
             .transpose()
     }
 
+    async fn get_many(
+        &self,
+        app: ApplicationId,
+        ids: &[LicenseId],
+    ) -> anyhow::Result<Vec<License>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Entity::find()
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .all(&self.db)
+            .await
+            .or_unavailable("reading licenses by id")?
+            .into_iter()
+            .map(License::try_from)
+            .collect()
+    }
+
+    async fn delete_unused(
+        &self,
+        app: ApplicationId,
+        id: LicenseId,
+        events: &[Event],
+    ) -> anyhow::Result<bool> {
+        let deleted = self
+            .change_with_events(events, "deleting a license", async |txn| {
+                // One conditional statement: a redemption racing it either went first (the
+                // license is used and stays) or finds no license.
+                let result = Entity::delete_many()
+                    .filter(Column::ApplicationId.eq(app.as_uuid()))
+                    .filter(Column::Id.eq(id.as_uuid()))
+                    .filter(Column::ActivatedAt.is_null())
+                    .exec(txn)
+                    .await
+                    .or_unavailable("deleting a license")?;
+                Ok((result.rows_affected > 0).then_some(()))
+            })
+            .await?;
+        Ok(deleted.is_some())
+    }
+
     async fn list(
         &self,
         app: ApplicationId,

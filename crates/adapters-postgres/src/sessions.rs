@@ -85,6 +85,15 @@ pub(crate) async fn count_live<C: ConnectionTrait>(
 
 #[async_trait]
 impl SessionStore for SeaOrmStore {
+    async fn count_live(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64> {
+        count_live(&self.db, app, user, now).await
+    }
+
     async fn revoke_all(
         &self,
         app: ApplicationId,

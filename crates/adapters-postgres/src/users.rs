@@ -9,14 +9,17 @@ use crate::pages::keyset;
 use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::errors::CreateUserError;
+use domain::event::Event;
 use domain::page::{Page, PageRequest};
 use domain::ports::UserStore;
-use domain::user::{Adjustment, Credential, Membership, NewUser, User, UserLimits};
-use domain::values::{ApplicationId, ClientIp, PasswordHash, UserId, Username};
-use sea_orm::sea_query::Expr;
+use domain::user::{Adjustment, AdjustmentKind, Credential, Membership, NewUser, User, UserLimits};
+use domain::values::{
+    AdjustmentId, ApplicationId, ClientIp, LicenseId, PasswordHash, UserId, Username,
+};
+use sea_orm::sea_query::{Expr, ExprTrait as _};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, SqlErr,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, SqlErr,
 };
 
 const PASSWORD: &str = "username_password";
@@ -58,6 +61,52 @@ impl TryFrom<user::Model> for User {
             created_at: model.created_at,
         })
     }
+}
+
+impl TryFrom<adjustment_entity::Model> for Adjustment {
+    type Error = anyhow::Error;
+
+    fn try_from(model: adjustment_entity::Model) -> anyhow::Result<Self> {
+        let kind = match model.kind.as_str() {
+            "license" => AdjustmentKind::License,
+            "admin" => AdjustmentKind::Admin,
+            other => anyhow::bail!("unknown adjustment kind {other:?}"),
+        };
+        Ok(Self {
+            id: AdjustmentId::from_uuid(model.id),
+            kind,
+            occurred_at: model.occurred_at,
+            minutes: model.minutes,
+            grants_lifetime_access: model.grants_lifetime_access,
+            revokes_lifetime_access: model.revokes_lifetime_access,
+            license_id: model.license_id.map(LicenseId::from_uuid),
+            reason: model.reason,
+        })
+    }
+}
+
+/// The canonical username as a search compares it: by code point. PostgreSQL's column
+/// compares by the database's collation, so the search uses `COLLATE "C"` (and its index,
+/// migration 15); SQLite compares text by bytes, which is code point order for UTF-8.
+fn canonical_name(by_code_point: bool) -> Expr {
+    if by_code_point {
+        Expr::cust(r#""users"."username_canonical" COLLATE "C""#)
+    } else {
+        Expr::col((Entity, Column::UsernameCanonical))
+    }
+}
+
+/// The first string, in code point order, after every string starting with `prefix`: the
+/// prefix with its last character moved one code point on (`None`: no such string).
+fn past_prefix(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Inserts a user; the unique index on (application, canonical username) decides races.
@@ -176,6 +225,7 @@ pub(crate) async fn record_adjustment<C: ConnectionTrait>(
         grants_lifetime_access: Set(adjustment.grants_lifetime_access),
         revokes_lifetime_access: Set(adjustment.revokes_lifetime_access),
         license_id: Set(adjustment.license_id.map(|id| id.as_uuid())),
+        reason: Set(adjustment.reason.clone()),
     };
     adjustment_entity::Entity::insert(row)
         .exec_without_returning(db)
@@ -234,6 +284,81 @@ impl UserStore for SeaOrmStore {
             .map(User::try_from)
             .collect::<anyhow::Result<_>>()?;
         Ok((users, total))
+    }
+
+    async fn search(
+        &self,
+        app: ApplicationId,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<User>> {
+        let by_code_point = self.backend() == DbBackend::Postgres;
+        let mut select = Entity::find()
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(canonical_name(by_code_point).gte(prefix));
+        if let Some(past) = past_prefix(prefix) {
+            select = select.filter(canonical_name(by_code_point).lt(past));
+        }
+        if let Some(cursor) = page.after() {
+            let seen: Option<String> = Entity::find()
+                .select_only()
+                .column(Column::UsernameCanonical)
+                .filter(Column::ApplicationId.eq(app.as_uuid()))
+                .filter(Column::Id.eq(cursor.id()))
+                .into_tuple()
+                .one(&self.db)
+                .await
+                .or_unavailable("reading a search cursor")?;
+            // The last user seen was deleted: its name is gone, so the search starts over.
+            if let Some(seen) = seen {
+                select = select.filter(canonical_name(by_code_point).gt(seen));
+            }
+        }
+        let rows = select
+            .order_by(canonical_name(by_code_point), Order::Asc)
+            .limit(page.rows_to_fetch())
+            .all(&self.db)
+            .await
+            .or_unavailable("searching users")?;
+        Page::from_rows(rows, page, |row| row.id).try_map(User::try_from)
+    }
+
+    async fn ledger(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<Adjustment>> {
+        let select = adjustment_entity::Entity::find()
+            .filter(adjustment_entity::Column::ApplicationId.eq(app.as_uuid()))
+            .filter(adjustment_entity::Column::UserId.eq(user.as_uuid()));
+        let rows = keyset(select, adjustment_entity::Column::Id, page)
+            .all(&self.db)
+            .await
+            .or_unavailable("reading a membership ledger")?;
+        Page::from_rows(rows, page, |row| row.id).try_map(Adjustment::try_from)
+    }
+
+    async fn delete(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        events: &[Event],
+    ) -> anyhow::Result<bool> {
+        // Devices, sessions, the ledger and variables go with the row (foreign keys on
+        // delete cascade); licenses stay, naming nobody (on delete set null).
+        let deleted = self
+            .change_with_events(events, "deleting a user", async |txn| {
+                let result = Entity::delete_many()
+                    .filter(Column::ApplicationId.eq(app.as_uuid()))
+                    .filter(Column::Id.eq(user.as_uuid()))
+                    .exec(txn)
+                    .await
+                    .or_unavailable("deleting a user")?;
+                Ok((result.rows_affected > 0).then_some(()))
+            })
+            .await?;
+        Ok(deleted.is_some())
     }
 
     async fn set_limits(

@@ -77,6 +77,7 @@ impl crate::user::Adjustment {
             grants_lifetime_access: license.duration.minutes().is_none(),
             revokes_lifetime_access: false,
             license_id: Some(license.id),
+            reason: None,
         }
     }
 }

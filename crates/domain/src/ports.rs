@@ -25,8 +25,8 @@ use crate::page::{Page, PageRequest};
 use crate::session::{NewSession, Session, UserVariable, Variable};
 use crate::user::{Adjustment, Device, Membership, NewUser, User, UserLimits};
 use crate::values::{
-    ApplicationId, BanId, ClientIp, DeviceId, Digest, FileId, HardwareId, LicenseCode, OperatorId,
-    Password, PasswordHash, UserId, Username, WebhookDeliveryId, WebhookEndpointId,
+    ApplicationId, BanId, ClientIp, DeviceId, Digest, FileId, HardwareId, LicenseCode, LicenseId,
+    OperatorId, Password, PasswordHash, UserId, Username, WebhookDeliveryId, WebhookEndpointId,
 };
 use crate::webhook::{
     ClaimedDelivery, FinishedAttempt, OutgoingWebhook, Requeued, WebhookAttempt, WebhookBacklog,
@@ -125,6 +125,31 @@ pub trait UserStore: Send + Sync {
         offset: u64,
         limit: u64,
     ) -> anyhow::Result<(Vec<User>, u64)>;
+    /// Users whose canonical username starts with `prefix` (already in canonical form), in
+    /// the order of their canonical usernames (by code point); the cursor is the id of the
+    /// last user seen. One range of the (application, canonical username) index per page.
+    async fn search(
+        &self,
+        app: ApplicationId,
+        prefix: &str,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<User>>;
+    /// The user's membership ledger, newest first.
+    async fn ledger(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        page: &PageRequest,
+    ) -> anyhow::Result<Page<Adjustment>>;
+    /// Deletes the user with their devices, sessions, ledger and variables (their licenses
+    /// stay, used, naming nobody); `events` are recorded with the deletion, and only then.
+    /// `false` when the application has no such user.
+    async fn delete(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        events: &[Event],
+    ) -> anyhow::Result<bool>;
     /// Sets the user's own limits (`None`: the application's apply). `false` if no such user.
     async fn set_limits(
         &self,
@@ -153,6 +178,18 @@ pub trait LicenseStore: Send + Sync {
         app: ApplicationId,
         code: &LicenseCode,
     ) -> anyhow::Result<Option<License>>;
+    /// The application's licenses among `ids` (unknown ids are left out).
+    async fn get_many(&self, app: ApplicationId, ids: &[LicenseId])
+    -> anyhow::Result<Vec<License>>;
+    /// Deletes the license if it is unused, in one conditional `DELETE` (a redemption racing
+    /// it wins or loses whole); `events` are recorded with the deletion, and only then.
+    /// `false` when there is no such unused license.
+    async fn delete_unused(
+        &self,
+        app: ApplicationId,
+        id: LicenseId,
+        events: &[Event],
+    ) -> anyhow::Result<bool>;
     /// Newest first, each with whether a ban in force at `filter.now` names it.
     async fn list(
         &self,
@@ -482,6 +519,13 @@ pub trait SessionStore: Send + Sync {
         app: ApplicationId,
         token: &Digest,
     ) -> anyhow::Result<Option<Session>>;
+    /// How many of the user's sessions are neither expired nor revoked at `now`.
+    async fn count_live(
+        &self,
+        app: ApplicationId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<u64>;
     /// Revokes every live session of the user.
     async fn revoke_all(
         &self,

@@ -70,6 +70,14 @@ pub struct Adjustment {
     pub grants_lifetime_access: bool,
     pub revokes_lifetime_access: bool,
     pub license_id: Option<crate::values::LicenseId>,
+    /// Why an operator made it (a console bulk adjustment's reason); at most
+    /// [`Adjustment::MAX_REASON_CHARS`] characters.
+    pub reason: Option<String>,
+}
+
+impl Adjustment {
+    /// A reason is free text of at most this many characters, like a ban's.
+    pub const MAX_REASON_CHARS: usize = 500;
 }
 
 /// What is needed to create a user.
@@ -175,6 +183,7 @@ mod tests {
             grants_lifetime_access: grants,
             revokes_lifetime_access: revokes,
             license_id: None,
+            reason: None,
         }
     }
 

@@ -14,6 +14,8 @@ pub struct Model {
     pub grants_lifetime_access: bool,
     pub revokes_lifetime_access: bool,
     pub license_id: Option<Uuid>,
+    /// Why an operator made it (a console adjustment's reason).
+    pub reason: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use tokio::sync::Barrier;
 
 mod bans;
+mod console_records;
 mod events;
 mod files;
 mod lists;
@@ -346,6 +347,7 @@ async fn membership_ledger_rows_are_written_with_or_without_a_membership_update(
         grants_lifetime_access: false,
         revokes_lifetime_access: false,
         license_id: None,
+        reason: None,
     };
     let mut tx = store.begin().await.unwrap();
     tx.adjust_membership(app, user.id, extended, &adjustment)

@@ -225,6 +225,10 @@ impl AdminApi for Latchkey {
                 let license = self.ports.licenses.find_by_code(app, &code).await?;
                 BanTarget::License(license.ok_or(CreateBanError::UnknownLicense)?.id)
             }
+            BanSubject::LicenseId(id) => {
+                let found = self.ports.licenses.get_many(app, &[id]).await?;
+                BanTarget::License(found.first().ok_or(CreateBanError::UnknownLicense)?.id)
+            }
             BanSubject::User(username) => {
                 let user = self.ports.users.find_by_username(app, &username).await?;
                 BanTarget::User(user.ok_or(CreateBanError::UnknownUser)?.id)

@@ -77,6 +77,10 @@ pub(super) fn membership_adjusted(
             "revokes_lifetime_access",
             adjustment.revokes_lifetime_access,
         );
+    let event = match &adjustment.reason {
+        Some(reason) => event.with("reason", reason.as_str()),
+        None => event,
+    };
     match adjustment.license_id {
         Some(license) => event.with("license_id", license.to_string()),
         None => event,
@@ -123,6 +127,36 @@ pub(super) fn webhook_endpoint(
     match endpoint.disabled_reason {
         Some(reason) => event.with("disabled_reason", reason.as_str()),
         None => event,
+    }
+}
+
+/// A user deleted (from the console), named by id with their username for the record.
+pub(super) fn user_deleted(
+    app: ApplicationId,
+    user: &User,
+    by: &ChangedBy,
+    at: DateTime<Utc>,
+) -> Event {
+    by.event(app, EventType::UserDeleted, EventTarget::user(user.id), at)
+        .with("username", user.username.as_str())
+}
+
+/// An unused license deleted (from the console): named by its id, never by its code.
+pub(super) fn license_deleted(
+    app: ApplicationId,
+    license: &License,
+    by: &ChangedBy,
+    at: DateTime<Utc>,
+) -> Event {
+    let event = by.event(
+        app,
+        EventType::LicenseDeleted,
+        EventTarget::license(license.id),
+        at,
+    );
+    match license.duration.minutes() {
+        Some(minutes) => event.with("minutes", i64::from(minutes)),
+        None => event.with("lifetime", true),
     }
 }
 

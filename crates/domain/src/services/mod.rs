@@ -7,6 +7,7 @@ mod console;
 mod events;
 mod files;
 mod housekeeping;
+mod license_admin;
 mod operator;
 mod overview;
 mod request_signing;
@@ -16,6 +17,7 @@ mod sign_up;
 #[cfg(test)]
 mod test_support;
 mod user_admin;
+mod user_directory;
 mod webhooks;
 
 use crate::application::{Application, ApplicationUpdate, CreatedApplication};
@@ -54,6 +56,9 @@ pub use console::{
 #[cfg(any(test, feature = "mocks"))]
 pub use files::MockFilesApi;
 pub use files::{Download, FilesApi, MAX_LISTED_FILES, Upload, Uploaded};
+#[cfg(any(test, feature = "mocks"))]
+pub use license_admin::MockLicenseAdminApi;
+pub use license_admin::{DeleteOutcome, LicenseAdminApi, MAX_SELECTED, RevokeOutcome};
 pub use overview::{ApplicationOverview, CHART_DAYS, COUNT_CAP, DAY_CAP};
 #[cfg(any(test, feature = "mocks"))]
 pub use request_signing::MockRequestSigning;
@@ -64,6 +69,11 @@ pub use response_signing::{ResponseKey, ResponseSigning};
 #[cfg(any(test, feature = "mocks"))]
 pub use webhooks::MockWebhookApi;
 pub use webhooks::{EndpointWithSecret, NewWebhookEndpoint, WebhookApi};
+#[cfg(any(test, feature = "mocks"))]
+pub use user_directory::MockUserDirectoryApi;
+pub use user_directory::{
+    BulkAdjustment, MAX_SELECTED_USERS, ReasonTooLong, UserDirectoryApi, adjustment_reason,
+};
 
 /// A sign-up with a username and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +174,8 @@ pub enum BanSubject {
     Ip(IpBanRange),
     HardwareId(HardwareId),
     License(LicenseCode),
+    /// A license by its id (the console's list shows licenses by id: codes are not kept).
+    LicenseId(crate::values::LicenseId),
     User(Username),
 }
 

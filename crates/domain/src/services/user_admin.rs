@@ -29,7 +29,7 @@ impl Latchkey {
     }
 
     /// Applies an admin adjustment to the user's membership, under the user's lock.
-    async fn adjust(
+    pub(super) async fn adjust(
         &self,
         app: ApplicationId,
         user: UserId,
@@ -52,7 +52,7 @@ impl Latchkey {
         self.details(app, user).await
     }
 
-    fn admin_adjustment(&self, minutes: i64, grants: bool, revokes: bool) -> Adjustment {
+    pub(super) fn admin_adjustment(&self, minutes: i64, grants: bool, revokes: bool) -> Adjustment {
         Adjustment {
             id: AdjustmentId::generate(),
             kind: AdjustmentKind::Admin,
@@ -61,6 +61,7 @@ impl Latchkey {
             grants_lifetime_access: grants,
             revokes_lifetime_access: revokes,
             license_id: None,
+            reason: None,
         }
     }
 }

@@ -68,6 +68,14 @@ impl Username {
         &self.display
     }
 
+    /// What a search for `raw` (the start of a username) matches: the canonical form of the
+    /// trimmed text, compared with the start of canonical usernames. Not checked as a
+    /// username: any text may start one, or start none.
+    #[must_use]
+    pub fn search_prefix(raw: &str) -> String {
+        canonical_form(&raw.trim().nfkc().collect::<String>())
+    }
+
     /// casefold(NFKC(s)): `Alice`, `alice` and `ＡＬＩＣＥ` share it.
     #[must_use]
     pub fn canonical(&self) -> &str {
