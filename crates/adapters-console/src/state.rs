@@ -2,7 +2,8 @@
 
 use actix_web::HttpRequest;
 use domain::services::{
-    AdminApi, ApplicationOverview, OperatorAccounts, OperatorApi, UserAdminApi,
+    AdminApi, ApplicationOverview, LicenseAdminApi, OperatorAccounts, OperatorApi, UserAdminApi,
+    UserDirectoryApi,
 };
 use domain::values::ClientIp;
 use std::sync::Arc;
@@ -18,6 +19,10 @@ pub struct ConsoleState {
     pub operator: Arc<dyn OperatorApi>,
     pub admin: Arc<dyn AdminApi>,
     pub user_admin: Arc<dyn UserAdminApi>,
+    /// Revoking and deleting selected licenses.
+    pub license_admin: Arc<dyn LicenseAdminApi>,
+    /// User search, ledger, sessions, adjustments with a reason, deletion.
+    pub users: Arc<dyn UserDirectoryApi>,
     pub overview: ApplicationOverview,
     pub client_ip: ClientIpReader,
 }

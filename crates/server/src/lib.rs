@@ -270,6 +270,8 @@ impl Server {
                 operator: service.clone(),
                 admin: service.clone(),
                 user_admin: service.clone(),
+                license_admin: service.clone(),
+                users: service.clone(),
                 overview: ApplicationOverview::new(Arc::new(store.clone()), Arc::new(SystemClock)),
                 client_ip: Arc::new(move |req: &actix_web::HttpRequest| {
                     let peer = req
