@@ -3,6 +3,7 @@
 
 mod account;
 mod applications;
+mod bans;
 mod login;
 mod overview;
 
@@ -13,6 +14,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     applications::configure(cfg);
     overview::configure(cfg);
     account::configure(cfg);
+    bans::configure(cfg);
 }
 
 /// Every form carries the CSRF token; screens flatten their own fields beside it.
