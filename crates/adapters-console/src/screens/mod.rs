@@ -4,8 +4,10 @@
 mod account;
 mod applications;
 mod bans;
+mod licenses;
 mod login;
 mod overview;
+mod users;
 
 use actix_web::web;
 
@@ -15,6 +17,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     overview::configure(cfg);
     account::configure(cfg);
     bans::configure(cfg);
+    licenses::configure(cfg);
+    users::configure(cfg);
 }
 
 /// Every form carries the CSRF token; screens flatten their own fields beside it.

@@ -13,7 +13,7 @@ use crate::values::{AdjustmentId, ApplicationId, UserId};
 use async_trait::async_trait;
 
 impl Latchkey {
-    async fn details(
+    pub(super) async fn details(
         &self,
         app: ApplicationId,
         user: UserId,

@@ -54,6 +54,14 @@ pub trait UserDirectoryApi: Send + Sync {
         query: &str,
         page: PageRequest,
     ) -> anyhow::Result<Page<User>>;
+    /// One user with their devices; `None` when the application has no such user.
+    async fn user(&self, app: ApplicationId, user: UserId) -> anyhow::Result<Option<UserDetails>>;
+    /// The usernames of those of `users` that exist (for naming who used a license).
+    async fn usernames(
+        &self,
+        app: ApplicationId,
+        users: &[UserId],
+    ) -> anyhow::Result<Vec<(UserId, String)>>;
     /// The user's membership ledger, newest first.
     async fn ledger(
         &self,
@@ -104,6 +112,33 @@ impl UserDirectoryApi for Latchkey {
             return self.ports.users.list(app, &page).await;
         }
         self.ports.users.search(app, &prefix, &page).await
+    }
+
+    async fn user(&self, app: ApplicationId, user: UserId) -> anyhow::Result<Option<UserDetails>> {
+        match self.details(app, user).await {
+            Ok(details) => Ok(Some(details)),
+            Err(UserAdminError::UnknownUser) => Ok(None),
+            Err(error) => Err(anyhow::Error::new(error).context("reading a user")),
+        }
+    }
+
+    async fn usernames(
+        &self,
+        app: ApplicationId,
+        users: &[UserId],
+    ) -> anyhow::Result<Vec<(UserId, String)>> {
+        // One primary-key read each, at once: a page names at most a page of users.
+        let found = futures_util::future::try_join_all(
+            users[..users.len().min(MAX_SELECTED_USERS)]
+                .iter()
+                .map(|user| self.ports.users.get(app, *user)),
+        )
+        .await?;
+        Ok(found
+            .into_iter()
+            .flatten()
+            .map(|user| (user.id, user.username))
+            .collect())
     }
 
     async fn ledger(
