@@ -239,6 +239,14 @@ impl Default for ApplicationSettings {
     }
 }
 
+impl ApplicationSettings {
+    /// The bounds of each number setting, as the admin API and the console accept them.
+    pub const DEVICE_LIMITS: std::ops::RangeInclusive<u32> = 1..=10_000;
+    pub const SESSION_LIMITS: std::ops::RangeInclusive<u32> = 1..=10_000;
+    pub const SESSION_LIFETIME_SECONDS: std::ops::RangeInclusive<u32> = 60..=31_536_000;
+    pub const MAX_USER_VARIABLES: std::ops::RangeInclusive<u32> = 1..=1000;
+}
+
 /// An application just created, with the secrets that are shown this once.
 #[derive(Debug, Clone)]
 pub struct CreatedApplication {

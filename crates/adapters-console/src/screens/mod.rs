@@ -7,6 +7,7 @@ mod bans;
 mod licenses;
 mod login;
 mod overview;
+mod settings;
 mod users;
 
 use actix_web::web;
@@ -17,6 +18,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     overview::configure(cfg);
     account::configure(cfg);
     bans::configure(cfg);
+    settings::configure(cfg);
     licenses::configure(cfg);
     users::configure(cfg);
 }

@@ -15,6 +15,7 @@ mod client_sdk;
 mod console;
 mod console_bans;
 mod console_helpers;
+mod console_settings;
 mod faults;
 mod files;
 mod instances;
