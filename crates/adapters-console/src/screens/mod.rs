@@ -8,6 +8,7 @@ mod licenses;
 mod login;
 mod overview;
 mod settings;
+mod variables;
 mod users;
 
 use actix_web::web;
@@ -19,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     account::configure(cfg);
     bans::configure(cfg);
     settings::configure(cfg);
+    variables::configure(cfg);
     licenses::configure(cfg);
     users::configure(cfg);
 }

@@ -16,6 +16,7 @@ mod console;
 mod console_bans;
 mod console_helpers;
 mod console_settings;
+mod console_variables;
 mod faults;
 mod files;
 mod instances;
