@@ -3,6 +3,7 @@
 
 mod account;
 mod applications;
+mod audit;
 mod bans;
 mod licenses;
 mod login;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     bans::configure(cfg);
     settings::configure(cfg);
     variables::configure(cfg);
+    audit::configure(cfg);
     licenses::configure(cfg);
     users::configure(cfg);
 }

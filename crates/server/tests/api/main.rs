@@ -13,6 +13,7 @@ mod anonymous;
 mod audit;
 mod client_sdk;
 mod console;
+mod console_audit;
 mod console_bans;
 mod console_helpers;
 mod console_settings;
