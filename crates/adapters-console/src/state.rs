@@ -2,8 +2,8 @@
 
 use actix_web::HttpRequest;
 use domain::services::{
-    AdminApi, ApplicationOverview, LicenseAdminApi, OperatorAccounts, OperatorApi, UserAdminApi,
-    UserDirectoryApi,
+    AdminApi, ApplicationOverview, FilesApi, LicenseAdminApi, OperatorAccounts, OperatorApi,
+    UserAdminApi, UserDirectoryApi, WebhookApi,
 };
 use domain::values::ClientIp;
 use std::sync::Arc;
@@ -24,5 +24,9 @@ pub struct ConsoleState {
     /// User search, ledger, sessions, adjustments with a reason, deletion.
     pub users: Arc<dyn UserDirectoryApi>,
     pub overview: ApplicationOverview,
+    /// Webhook endpoints, their deliveries, redelivery and tests.
+    pub webhooks: Arc<dyn WebhookApi>,
+    /// Files: list, upload, download, delete.
+    pub files: Arc<dyn FilesApi>,
     pub client_ip: ClientIpReader,
 }

@@ -273,6 +273,8 @@ impl Server {
                 license_admin: service.clone(),
                 users: service.clone(),
                 overview: ApplicationOverview::new(Arc::new(store.clone()), Arc::new(SystemClock)),
+                webhooks: service.clone(),
+                files: service.clone(),
                 client_ip: Arc::new(move |req: &actix_web::HttpRequest| {
                     let peer = req
                         .peer_addr()
