@@ -306,6 +306,13 @@ async fn a_selection_is_deleted_or_revoked_after_a_confirmation_that_says_how_ma
     assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.body);
     let left = api_licenses(&app, &credentials, "").await;
     assert_eq!(left[0]["is_banned"], true);
+    // Revoked: the user who signed up with the code can no longer sign in with it.
+    let (status, body) = send(
+        app.integration(&credentials, "/api/integration/auth/login")
+            .json(&json!({"credentials": {"code": used_code}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let (_, bans) =
         send(app.admin(&credentials, Method::GET, "/api/admin/bans?type=license")).await;
     assert_eq!(bans["bans"][0]["reason"], "chargeback", "{bans}");
