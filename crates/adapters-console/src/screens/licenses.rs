@@ -35,7 +35,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct LicenseRow {
     id: String,
     duration: String,
+    /// The user's id and name; `None` for an unused license, or one whose user was deleted.
     used_by: Option<(String, String)>,
+    used: bool,
     activated: String,
     banned: bool,
     created: String,
@@ -195,6 +197,7 @@ async fn page(
                         .unwrap_or_else(|| "(deleted user)".to_owned()),
                 )
             }),
+            used: license.is_used(),
             activated: shown_time(license.activated_at),
             banned: *is_banned,
             created: shown_time(Some(license.created_at)),

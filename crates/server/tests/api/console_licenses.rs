@@ -161,6 +161,23 @@ async fn an_owner_mints_codes_shown_once_with_a_csv_download_and_finds_one_by_it
     assert_eq!(unused.body.matches(r#"name="id" value=""#).count(), 2);
     let banned = browser.get(&format!("{path}?status=banned")).await;
     assert_eq!(banned.body.matches(r#"name="id" value=""#).count(), 0);
+
+    // Its user deleted, the used license stays, used by "a deleted user".
+    let marker = format!("/console/apps/{}/users/", credentials.id);
+    let start = found.body.find(&marker).unwrap() + marker.len();
+    let user = &found.body[start..start + 36];
+    let user_page = format!("{marker}{user}");
+    let csrf = browser.get(&user_page).await.csrf();
+    let deleted = browser
+        .post(
+            &format!("{user_page}/delete"),
+            &[("csrf", csrf.as_str()), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+    let used = browser.get(&format!("{path}?status=used")).await;
+    assert_eq!(used.body.matches(r#"name="id" value=""#).count(), 1);
+    assert!(used.body.contains("a deleted user"), "{}", used.body);
 }
 
 async fn bad_mint_input_says_what_to_correct_and_mints_nothing(backend: Backend) {
