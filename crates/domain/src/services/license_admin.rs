@@ -124,6 +124,7 @@ impl LicenseAdminApi for Latchkey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ban::{Ban, BanTarget};
     use crate::event::{Actor, EventType};
     use crate::license::{License, LicenseDuration};
     use crate::services::test_support::{Mocks, fixed_now};
@@ -183,6 +184,69 @@ mod tests {
             DeleteOutcome {
                 deleted: 1,
                 used_kept: 1,
+                unknown: 1
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn revoking_bans_each_known_license_by_id_and_counts_the_rest() {
+        let mut mocks = Mocks::default();
+        let known = license(true);
+        let banned_before = license(false);
+        let unknown = LicenseId::generate();
+        let (known_id, banned_id) = (known.id, banned_before.id);
+        mocks
+            .licenses
+            .expect_get_many()
+            .times(3)
+            .returning(move |_, ids| {
+                Ok([known.clone(), banned_before.clone()]
+                    .into_iter()
+                    .filter(|license| ids.contains(&license.id))
+                    .collect())
+            });
+        mocks
+            .bans
+            .expect_create()
+            .withf(move |_, ban, events| {
+                matches!(ban.target, BanTarget::License(id) if id == known_id || id == banned_id)
+                    && ban.expires_at.is_none()
+                    && ban.reason.as_deref() == Some("chargeback")
+                    && events
+                        .iter()
+                        .any(|event| event.event_type == EventType::BanCreated)
+            })
+            .times(2)
+            .returning(move |_, ban, _| {
+                let stored = Ban {
+                    id: ban.id,
+                    target: ban.target.clone(),
+                    reason: ban.reason.clone(),
+                    created_at: ban.created_at,
+                    expires_at: ban.expires_at,
+                };
+                Ok(if ban.target == BanTarget::License(banned_id) {
+                    StoredBan::Existing(stored)
+                } else {
+                    StoredBan::Created(stored)
+                })
+            });
+        let outcome = mocks
+            .service()
+            .revoke_licenses(
+                crate::values::ApplicationId::generate(),
+                &[known_id, banned_id, unknown],
+                Some("chargeback".to_owned()),
+                &operator(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            RevokeOutcome {
+                revoked: 1,
+                already_banned: 1,
                 unknown: 1
             }
         );
