@@ -284,9 +284,12 @@ async fn main() {
             "licenses banned".into(),
             format!("{base}/licenses?status=banned"),
         ),
-        ("license search".into(), format!("{base}/licenses?q={code}")),
+        (
+            "license search".into(),
+            format!("{base}/licenses?code={code}"),
+        ),
         ("users".into(), format!("{base}/users")),
-        ("user search".into(), format!("{base}/users?q=user_500000")),
+        ("user search".into(), format!("{base}/users?q=user_50")),
         ("user page".into(), format!("{base}/users/{user}")),
         ("bans".into(), format!("{base}/bans")),
         ("audit".into(), format!("{base}/audit")),
@@ -297,10 +300,19 @@ async fn main() {
         ("account".into(), "/console/account".into()),
     ];
     let users_list = console.get(&format!("{base}/users")).await;
-    if users_list.status == StatusCode::OK
-        && let Some(first) = link(&users_list.body, &format!("{base}/users/"))
+    if users_list.status == StatusCode::OK {
+        if let Some(first) = link(&users_list.body, &format!("{base}/users/")) {
+            pages.push(("user page (first listed)".into(), first));
+        }
+        if let Some(next) = link(&users_list.body, &format!("{base}/users?")) {
+            pages.push(("users, second page".into(), next));
+        }
+    }
+    let licenses_list = console.get(&format!("{base}/licenses")).await;
+    if licenses_list.status == StatusCode::OK
+        && let Some(next) = link(&licenses_list.body, &format!("{base}/licenses?"))
     {
-        pages.push(("user page (first listed)".into(), first));
+        pages.push(("licenses, second page".into(), next));
     }
 
     let mut results = Vec::with_capacity(pages.len());

@@ -12,7 +12,10 @@ mod driver;
 mod helpers;
 mod support;
 
+mod bans;
 mod csrf;
+mod licenses;
 mod roles;
 mod sign_in;
 mod tour;
+mod users;
