@@ -13,6 +13,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use domain::application::Application;
+use domain::ban::StoredBan;
 use domain::duration::{TypedDuration, format_minutes};
 use domain::errors::UserAdminError;
 use domain::operator_account::ConsoleAction;
@@ -761,15 +762,19 @@ async fn ban(
         reason: (!reason.is_empty()).then(|| reason.to_owned()),
         expiry: BanExpiry::Never,
     };
-    state
+    let stored = state
         .admin
         .create_ban(app.id, request, &who.changed_by(&state, &req))
         .await
         .map_err(|error| ConsoleError::Unknown(anyhow::Error::new(error)))?;
-    Ok(flash::redirect_with(
-        &back,
-        &format!("{} is banned.", details.user.username),
-    ))
+    let message = match stored {
+        StoredBan::Created(_) => format!("{} is banned.", details.user.username),
+        StoredBan::Existing(_) => format!(
+            "{} was banned already; that ban is kept as it is.",
+            details.user.username
+        ),
+    };
+    Ok(flash::redirect_with(&back, &message))
 }
 
 async fn delete(

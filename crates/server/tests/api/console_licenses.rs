@@ -234,6 +234,30 @@ async fn bad_mint_input_says_what_to_correct_and_mints_nothing(backend: Backend)
             "the typed count is shown again"
         );
     }
+    // Without the form's token, or from another origin, nothing is minted.
+    let no_token = browser
+        .post(
+            &format!("{path}/mint"),
+            &[("csrf", "forged"), ("count", "5"), ("duration", "30d")],
+        )
+        .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let foreign = browser
+        .post_from(
+            &format!("{path}/mint"),
+            &[("csrf", &csrf), ("count", "5"), ("duration", "30d")],
+            Some("http://attacker.example"),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    let selection = browser
+        .post_from(
+            &format!("{path}/selection"),
+            &[("csrf", &csrf), ("action", "delete"), ("confirm", "yes")],
+            Some("http://attacker.example"),
+        )
+        .await;
+    assert_eq!(selection.status, StatusCode::FORBIDDEN);
     assert!(api_licenses(&app, &credentials, "").await.is_empty());
     let lifetime = browser
         .post(

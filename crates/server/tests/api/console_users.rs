@@ -237,6 +237,27 @@ async fn bad_input_on_the_user_page_says_what_to_correct_and_changes_nothing(bac
     assert_eq!(variable.status, StatusCode::BAD_REQUEST);
     assert!(variable.body.contains("The variable is not usable"));
 
+    let forged = browser
+        .post(
+            &format!("{path}/adjust"),
+            &[("csrf", "forged"), ("duration", "1d"), ("direction", "add")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let bulk = browser
+        .post_from(
+            &format!("/console/apps/{}/users/adjust", credentials.id),
+            &[
+                ("csrf", &csrf),
+                ("id", &id),
+                ("duration", "1d"),
+                ("direction", "add"),
+            ],
+            Some("http://attacker.example"),
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::FORBIDDEN);
+
     let state = membership(&app, &credentials, "alice").await;
     assert_eq!(state["active_until"], Value::Null);
     let (_, found) = app.user(&credentials, "alice").await;
