@@ -10,6 +10,7 @@ mod login;
 mod overview;
 mod settings;
 mod variables;
+mod webhooks;
 mod users;
 
 use actix_web::web;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     settings::configure(cfg);
     variables::configure(cfg);
     audit::configure(cfg);
+    webhooks::configure(cfg);
     licenses::configure(cfg);
     users::configure(cfg);
 }

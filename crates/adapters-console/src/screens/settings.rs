@@ -287,20 +287,22 @@ impl SettingsForm {
     }
 }
 
-/// A new secret, shown once.
+/// A new secret, shown once (also the webhooks screen's).
 #[derive(Template)]
 #[template(path = "secret_once.html")]
-struct SecretOncePage {
-    layout: Layout,
-    app_id: String,
-    heading: String,
+pub struct SecretOncePage {
+    pub layout: Layout,
+    /// Where the page's only link leads, and its text.
+    pub back_href: String,
+    pub back_label: String,
+    pub heading: String,
     /// What the value is, and what to do with it.
-    explanation: String,
-    label: String,
-    value: String,
+    pub explanation: String,
+    pub label: String,
+    pub value: String,
     /// The value is a public key: no warning that it is shown once.
-    public: bool,
-    old_valid_until: Option<String>,
+    pub public: bool,
+    pub old_valid_until: Option<String>,
 }
 
 async fn update(
@@ -337,7 +339,8 @@ async fn update(
     let id = app.id.to_string();
     let page = SecretOncePage {
         layout: Layout::signed_in("Settings saved", &who, &state, &req, Some(id.clone())).await?,
-        app_id: id,
+        back_href: format!("/console/apps/{id}/settings"),
+        back_label: "Back to the settings".to_owned(),
         heading: "Settings saved: request signing is on".to_owned(),
         explanation: "Request signing needs a key pair; this is its private key, for your program to sign its requests with (docs/signing.md). Latchkey keeps only the public half.".to_owned(),
         label: "Request signing private key".to_owned(),
@@ -456,7 +459,8 @@ async fn rotate(
     };
     let page = SecretOncePage {
         layout: Layout::signed_in("Key rotated", &who, &state, &req, Some(id.clone())).await?,
-        app_id: id,
+        back_href: format!("/console/apps/{id}/settings"),
+        back_label: "Back to the settings".to_owned(),
         heading: format!("The {label} is rotated"),
         explanation: explanation.to_owned(),
         label: format!("New {label}"),

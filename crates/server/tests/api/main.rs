@@ -20,6 +20,7 @@ mod console_licenses;
 mod console_settings;
 mod console_users;
 mod console_variables;
+mod console_webhooks;
 mod faults;
 mod files;
 mod instances;
