@@ -16,6 +16,7 @@ mod bans;
 mod csrf;
 mod licenses;
 mod roles;
+mod settings;
 mod sign_in;
 mod tour;
 mod users;
