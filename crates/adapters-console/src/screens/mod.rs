@@ -5,6 +5,7 @@ mod account;
 mod applications;
 mod audit;
 mod bans;
+mod files;
 mod licenses;
 mod login;
 mod overview;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     variables::configure(cfg);
     audit::configure(cfg);
     webhooks::configure(cfg);
+    files::configure(cfg);
     licenses::configure(cfg);
     users::configure(cfg);
 }

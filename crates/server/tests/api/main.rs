@@ -15,6 +15,7 @@ mod client_sdk;
 mod console;
 mod console_audit;
 mod console_bans;
+mod console_files;
 mod console_helpers;
 mod console_licenses;
 mod console_settings;
