@@ -12,6 +12,7 @@ mod overview;
 mod settings;
 mod variables;
 mod webhooks;
+mod user;
 mod users;
 
 use actix_web::web;
