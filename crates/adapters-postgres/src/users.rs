@@ -286,6 +286,21 @@ impl UserStore for SeaOrmStore {
         Ok((users, total))
     }
 
+    async fn find_many(&self, app: ApplicationId, ids: &[UserId]) -> anyhow::Result<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Entity::find()
+            .filter(Column::ApplicationId.eq(app.as_uuid()))
+            .filter(Column::Id.is_in(ids.iter().map(|id| id.as_uuid())))
+            .all(&self.db)
+            .await
+            .or_unavailable("reading users by id")?
+            .into_iter()
+            .map(User::try_from)
+            .collect()
+    }
+
     async fn search(
         &self,
         app: ApplicationId,

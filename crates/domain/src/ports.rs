@@ -115,6 +115,8 @@ pub trait UserStore: Send + Sync {
         username: &Username,
     ) -> anyhow::Result<Option<User>>;
     async fn get(&self, app: ApplicationId, id: UserId) -> anyhow::Result<Option<User>>;
+    /// The application's users among `ids`, in one query (unknown ids are left out).
+    async fn find_many(&self, app: ApplicationId, ids: &[UserId]) -> anyhow::Result<Vec<User>>;
     /// Newest first.
     async fn list(&self, app: ApplicationId, page: &PageRequest) -> anyhow::Result<Page<User>>;
     /// The deprecated offset pages: `limit` users from `offset`, oldest first, and how many
@@ -591,6 +593,14 @@ pub trait FileStore: Send + Sync {
 #[async_trait]
 pub trait VariableStore: Send + Sync {
     async fn list(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>>;
+    /// Sorted by name: at most `limit` variables whose names sort after `after` (all of them
+    /// when `None`); one index range over the application's names.
+    async fn list_after(
+        &self,
+        app: ApplicationId,
+        after: Option<String>,
+        limit: u64,
+    ) -> anyhow::Result<Vec<Variable>>;
     /// Creates or replaces the variable of that name.
     async fn set(
         &self,

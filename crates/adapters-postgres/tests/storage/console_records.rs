@@ -55,6 +55,30 @@ async fn usernames_are_searched_by_canonical_prefix_in_code_point_order_by_pages
     }
     // By canonical name, by code point: '-' < '_' < 'c'.
     assert_eq!(seen, ["Ali-Baba", "ali_x", "Alice", "alicia"]);
+    let some: Vec<UserId> = store
+        .search(app, "ali", &PageRequest::first())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|user| user.id)
+        .collect();
+    let stranger = create_user(store, other, "stranger").await;
+    let mut asked = some.clone();
+    asked.extend([stranger, UserId::generate()]);
+    let mut got: Vec<UserId> = UserStore::find_many(store, app, &asked)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|user| user.id)
+        .collect();
+    got.sort_by_key(|id| id.as_uuid());
+    let mut expected = some;
+    expected.sort_by_key(|id| id.as_uuid());
+    assert_eq!(
+        got, expected,
+        "only this application's users, unknown ids left out"
+    );
     let none = store
         .search(app, "zz", &PageRequest::first())
         .await
@@ -151,9 +175,14 @@ async fn deleting_a_user_removes_their_rows_keeps_their_licenses_and_records_the
 
     let event = by().event(app, EventType::UserDeleted, EventTarget::user(user), now());
     assert!(
-        !UserStore::delete(store, other_app(store).await, user, std::slice::from_ref(&event))
-            .await
-            .unwrap(),
+        !UserStore::delete(
+            store,
+            other_app(store).await,
+            user,
+            std::slice::from_ref(&event)
+        )
+        .await
+        .unwrap(),
         "another application's user is not deleted"
     );
     assert!(

@@ -127,16 +127,14 @@ impl UserDirectoryApi for Latchkey {
         app: ApplicationId,
         users: &[UserId],
     ) -> anyhow::Result<Vec<(UserId, String)>> {
-        // One primary-key read each, at once: a page names at most a page of users.
-        let found = futures_util::future::try_join_all(
-            users[..users.len().min(MAX_SELECTED_USERS)]
-                .iter()
-                .map(|user| self.ports.users.get(app, *user)),
-        )
-        .await?;
+        // One query for a page's worth: a page names at most a page of users.
+        let found = self
+            .ports
+            .users
+            .find_many(app, &users[..users.len().min(MAX_SELECTED_USERS)])
+            .await?;
         Ok(found
             .into_iter()
-            .flatten()
             .map(|user| (user.id, user.username))
             .collect())
     }
