@@ -12,7 +12,8 @@ use domain::session::{NewSession, Session, Variable};
 use domain::values::{ApplicationId, DeviceId, Digest, SessionId, UserId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 impl From<session::Model> for Session {
@@ -180,6 +181,33 @@ impl VariableStore for SeaOrmStore {
             .await
             .or_unavailable("deleting a variable")?;
         Ok(deleted.rows_affected > 0)
+    }
+
+    async fn list_after(
+        &self,
+        app: ApplicationId,
+        after: Option<String>,
+        limit: u64,
+    ) -> anyhow::Result<Vec<Variable>> {
+        // The unique index on (application_id, name) serves both the range and the order.
+        let mut select =
+            variable::Entity::find().filter(variable::Column::ApplicationId.eq(app.as_uuid()));
+        if let Some(after) = after {
+            select = select.filter(variable::Column::Name.gt(after));
+        }
+        Ok(select
+            .order_by_asc(variable::Column::Name)
+            .limit(limit)
+            .all(&self.db)
+            .await
+            .or_unavailable("listing a page of variables")?
+            .into_iter()
+            .map(|model| Variable {
+                name: model.name,
+                value: model.value,
+                is_public: model.is_public,
+            })
+            .collect())
     }
 
     async fn list(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>> {

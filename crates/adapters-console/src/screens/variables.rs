@@ -1,4 +1,4 @@
-//! An application's variables: the list, setting one (create or replace, public or not) and
+//! An application's variables: the list (by name, 50 a page), setting one (create or replace, public or not) and
 //! deleting one after a confirmation, through the same service as `/api/admin/variables`
 //! ([`domain::services::UserAdminApi`]). Owners change them; `support` reads them.
 
@@ -12,6 +12,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use domain::operator_account::ConsoleAction;
+use domain::page::PageRequest;
 use domain::session::{Variable, VariableError};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -48,11 +49,19 @@ struct VariablesPage {
     error: Option<String>,
     can_set: bool,
     can_delete: bool,
+    /// The query string of the next page.
+    next: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 struct ListQuery {
     edit: Option<String>,
+    /// The name the page starts after.
+    after: Option<String>,
+}
+
+fn encode(raw: &str) -> String {
+    url::form_urlencoded::byte_serialize(raw.as_bytes()).collect()
 }
 
 async fn page(
@@ -60,18 +69,30 @@ async fn page(
     state: &ConsoleState,
     who: &SignedIn,
     raw_id: &str,
-    edit: Option<&str>,
+    query: &ListQuery,
     typed: Option<SetFields>,
     error: Option<String>,
 ) -> Result<HttpResponse, ConsoleError> {
     who.require(ConsoleAction::Read)?;
     let app = application(state, raw_id).await?;
-    let variables = state
+    let listed = state
         .user_admin
-        .list_variables(app.id)
+        .list_variables_page(app.id, query.after.clone(), PageRequest::DEFAULT_LIMIT)
         .await
         .map_err(ConsoleError::Unknown)?;
-    let edited = edit.and_then(|name| variables.iter().find(|variable| variable.name == name));
+    let variables = listed.variables;
+    let next = listed
+        .next_after
+        .map(|after| format!("after={}", encode(&after)));
+    // The edit link carries its page's `after`, so the variable is on this page.
+    let here = query
+        .after
+        .as_deref()
+        .map_or_else(String::new, |after| format!("after={}&", encode(after)));
+    let edited = query
+        .edit
+        .as_deref()
+        .and_then(|name| variables.iter().find(|variable| variable.name == name));
     let editing = typed.is_none() && edited.is_some();
     let form = typed.unwrap_or_else(|| {
         edited.map_or_else(SetFields::default, |variable| SetFields {
@@ -92,11 +113,7 @@ async fn page(
         variables: variables
             .into_iter()
             .map(|variable| VariableRow {
-                edit: format!(
-                    "edit={}",
-                    url::form_urlencoded::byte_serialize(variable.name.as_bytes())
-                        .collect::<String>()
-                ),
+                edit: format!("{here}edit={}", encode(&variable.name)),
                 name: variable.name,
                 value: variable.value,
                 is_public: variable.is_public,
@@ -107,6 +124,7 @@ async fn page(
         error,
         can_set: who.account.role.allows(ConsoleAction::Change),
         can_delete: who.account.role.allows(ConsoleAction::Delete),
+        next,
     };
     render_status(status, &page, &page.layout)
 }
@@ -118,7 +136,7 @@ async fn list(
     path: web::Path<String>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ConsoleError> {
-    page(&req, &state, &who, &path, query.edit.as_deref(), None, None).await
+    page(&req, &state, &who, &path, &query, None, None).await
 }
 
 #[derive(serde::Deserialize)]
@@ -164,7 +182,7 @@ async fn set(
                 &state,
                 &who,
                 &path,
-                None,
+                &ListQuery::default(),
                 Some(typed),
                 Some(message.to_owned()),
             )

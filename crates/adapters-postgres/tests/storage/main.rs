@@ -27,6 +27,7 @@ mod files;
 mod lists;
 mod operators;
 mod overview;
+mod variables;
 mod webhooks;
 
 /// Runs each named test body on both backends.

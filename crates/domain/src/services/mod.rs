@@ -67,13 +67,13 @@ pub use request_signing::{RequestSignatureError, RequestSigning, SignedRequest};
 pub use response_signing::MockResponseSigning;
 pub use response_signing::{ResponseKey, ResponseSigning};
 #[cfg(any(test, feature = "mocks"))]
-pub use webhooks::MockWebhookApi;
-pub use webhooks::{EndpointWithSecret, NewWebhookEndpoint, WebhookApi};
-#[cfg(any(test, feature = "mocks"))]
 pub use user_directory::MockUserDirectoryApi;
 pub use user_directory::{
     BulkAdjustment, MAX_SELECTED_USERS, ReasonTooLong, UserDirectoryApi, adjustment_reason,
 };
+#[cfg(any(test, feature = "mocks"))]
+pub use webhooks::MockWebhookApi;
+pub use webhooks::{EndpointWithSecret, NewWebhookEndpoint, WebhookApi};
 
 /// A sign-up with a username and password.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,6 +300,14 @@ pub enum DeviceResetTarget {
     Credentials(Credentials),
 }
 
+/// One page of an application's variables, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VariablePage {
+    pub variables: Vec<Variable>,
+    /// The last name of this page, when another page follows.
+    pub next_after: Option<String>,
+}
+
 /// One page of an application's users by the deprecated offset pages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserPage {
@@ -350,6 +358,14 @@ pub trait UserAdminApi: Send + Sync {
         per_page: u64,
     ) -> anyhow::Result<UserPage>;
     async fn list_variables(&self, app: ApplicationId) -> anyhow::Result<Vec<Variable>>;
+    /// One page of variables sorted by name, after the name `after`, at most `limit`
+    /// (1 to [`PageRequest::MAX_LIMIT`]); and the name the next page starts after, if any.
+    async fn list_variables_page(
+        &self,
+        app: ApplicationId,
+        after: Option<String>,
+        limit: u64,
+    ) -> anyhow::Result<VariablePage>;
     async fn list_user_variables(
         &self,
         app: ApplicationId,

@@ -2,7 +2,7 @@
 //! user list, and application variables. Changes to one user run in a transaction that locks
 //! the user's row, so they never interleave with that user's sign-ins or activations.
 
-use super::{DeviceResetTarget, Latchkey, UserAdminApi, UserPage, events};
+use super::{DeviceResetTarget, Latchkey, UserAdminApi, UserPage, VariablePage, events};
 use crate::application::Application;
 use crate::errors::UserAdminError;
 use crate::event::ChangedBy;
@@ -162,6 +162,30 @@ impl UserAdminApi for Latchkey {
         self.ports.variables.list(app).await
     }
 
+    async fn list_variables_page(
+        &self,
+        app: ApplicationId,
+        after: Option<String>,
+        limit: u64,
+    ) -> anyhow::Result<VariablePage> {
+        let limit = limit.clamp(1, PageRequest::MAX_LIMIT);
+        // One more than asked for says whether another page follows.
+        let mut variables = self
+            .ports
+            .variables
+            .list_after(app, after, limit + 1)
+            .await?;
+        let more = u64::try_from(variables.len()).unwrap_or(u64::MAX) > limit;
+        variables.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let next_after = more
+            .then(|| variables.last().map(|variable| variable.name.clone()))
+            .flatten();
+        Ok(VariablePage {
+            variables,
+            next_after,
+        })
+    }
+
     async fn list_user_variables(
         &self,
         app: ApplicationId,
@@ -221,6 +245,38 @@ mod tests {
     use crate::services::test_support::{Mocks, application, fixed_now, ip, password_user};
     use crate::user::{Membership, User};
     use chrono::Duration;
+
+    #[tokio::test]
+    async fn a_variables_page_asks_one_more_and_names_where_the_next_starts() {
+        let variable = |name: &str| Variable::parse(name, "v", false).unwrap();
+        let mut mocks = Mocks::default();
+        mocks
+            .variables
+            .expect_list_after()
+            .withf(|_, after, limit| after.as_deref() == Some("a") && *limit == 3)
+            .times(1)
+            .return_once(move |_, _, _| Ok(vec![variable("b"), variable("c"), variable("d")]));
+        mocks
+            .variables
+            .expect_list_after()
+            .withf(|_, after, limit| after.as_deref() == Some("c") && *limit == 3)
+            .times(1)
+            .return_once(move |_, _, _| Ok(vec![variable("d")]));
+        let service = mocks.service();
+        let app = application(false).id;
+        let first = service
+            .list_variables_page(app, Some("a".to_owned()), 2)
+            .await
+            .unwrap();
+        assert_eq!(first.variables.len(), 2);
+        assert_eq!(first.next_after.as_deref(), Some("c"));
+        let last = service
+            .list_variables_page(app, first.next_after, 2)
+            .await
+            .unwrap();
+        assert_eq!(last.variables, vec![variable("d")]);
+        assert_eq!(last.next_after, None);
+    }
 
     fn admin() -> ChangedBy {
         ChangedBy {

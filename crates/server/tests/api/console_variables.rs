@@ -13,6 +13,7 @@ on_both_backends!(
     an_owner_sets_replaces_and_deletes_a_variable,
     a_bad_name_or_value_is_refused_with_what_to_correct_and_stores_nothing,
     a_support_operator_reads_variables_but_cannot_change_them,
+    variables_page_by_name_and_an_edit_link_keeps_its_page,
 );
 
 const OWNER: &str = "owner@example.com";
@@ -167,4 +168,47 @@ async fn a_support_operator_reads_variables_but_cannot_change_them(backend: Back
     let variables = api_variables(&app, &credentials).await;
     assert_eq!(variables.len(), 1);
     assert_eq!(variables[0]["value"], "1.2.3");
+}
+
+async fn variables_page_by_name_and_an_edit_link_keeps_its_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    create_operator(&app, OWNER, OperatorRole::Owner).await;
+    let credentials = app.create_app(false).await;
+    for n in 0..53 {
+        let (status, _) = send(
+            app.admin(
+                &credentials,
+                Method::PUT,
+                &format!("/api/admin/variables/var_{n:02}"),
+            )
+            .json(&json!({"value": format!("value {n}")})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let mut browser = Browser::signed_in(&app, OWNER).await;
+    let path = format!("/console/apps/{}/variables", credentials.id);
+    let first = browser.get(&path).await;
+    assert_eq!(first.body.matches("<td><code>var_").count(), 50);
+    assert!(first.body.contains("var_00") && first.body.contains("var_49"));
+    assert!(!first.body.contains("<code>var_50</code>"));
+    assert!(
+        first.body.contains("?after=var_49\" rel=\"next\""),
+        "{}",
+        first.body
+    );
+    let second = browser.get(&format!("{path}?after=var_49")).await;
+    assert_eq!(second.body.matches("<td><code>var_").count(), 3);
+    assert!(!second.body.contains("rel=\"next\""));
+    assert!(
+        second.body.contains("?after=var_49&#38;edit=var_52")
+            || second.body.contains("?after=var_49&amp;edit=var_52"),
+        "{}",
+        second.body
+    );
+    let edit = browser
+        .get(&format!("{path}?after=var_49&edit=var_52"))
+        .await;
+    assert!(edit.body.contains("Change var_52"));
+    assert!(edit.body.contains("value 52</textarea>"));
 }
