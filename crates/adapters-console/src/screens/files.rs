@@ -30,11 +30,21 @@ use domain::values::FileId;
 use futures_util::StreamExt as _;
 use tokio::sync::{mpsc, oneshot};
 
+/// The upload progress script: vendored, tiny, served by the console (CSP `'self'`).
+const UPLOAD_SCRIPT: &str = include_str!("../../static/upload.js");
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/apps/{id}/files", web::get().to(list))
+    cfg.route("/static/upload.js", web::get().to(upload_script))
+        .route("/apps/{id}/files", web::get().to(list))
         .route("/apps/{id}/files", web::post().to(upload))
         .route("/apps/{id}/files/{file}/download", web::get().to(download))
         .route("/apps/{id}/files/{file}/delete", web::post().to(delete));
+}
+
+async fn upload_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(UPLOAD_SCRIPT)
 }
 
 /// The most a text field of the upload form may hold.

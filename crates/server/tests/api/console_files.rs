@@ -92,6 +92,15 @@ async fn an_owner_uploads_downloads_and_deletes_a_file(backend: Backend) {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("No file yet."));
     assert!(page.body.contains(r#"enctype="multipart/form-data""#));
+    // Progress is a progressive enhancement: a same-origin script, no inline script.
+    assert!(
+        page.body
+            .contains(r#"<script src="/console/static/upload.js" defer></script>"#)
+    );
+    assert_eq!(page.body.matches("<script").count(), 1);
+    let script = browser.get("/console/static/upload.js").await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.body.contains("upload-progress"));
     let csrf = page.csrf();
 
     // 200 KiB: well over the console's 16 KiB form limit.
