@@ -31,6 +31,8 @@ struct BanRow {
     id: String,
     kind: &'static str,
     value: String,
+    /// A user ban's value is the user's id: the user's page.
+    is_user: bool,
     reason: String,
     created: String,
     expires: String,
@@ -105,6 +107,7 @@ fn row(ban: Ban) -> BanRow {
         id: ban.id.to_string(),
         kind: kind_label(ban.target.kind()),
         value: ban.target.value(),
+        is_user: ban.target.kind() == BanKind::User,
         reason: ban.reason.unwrap_or_default(),
         created: ban.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         expires: ban.expires_at.map_or_else(

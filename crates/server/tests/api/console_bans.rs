@@ -164,6 +164,11 @@ async fn banning_a_user_by_name_refuses_their_sign_in_and_the_type_filter_finds_
     assert!(!users.body.contains("<td>IP address or range</td>"));
     let user_id = user_id.expect("the admin API finds the user");
     assert!(users.body.contains(&user_id), "{}", users.body);
+    let user_page = format!("/console/apps/{}/users/{user_id}", credentials.id);
+    assert!(
+        users.body.contains(&format!("href=\"{user_page}\"")),
+        "links the user's page"
+    );
     let all = browser.get(&path).await;
     assert!(
         all.body.contains("<td>IP address or range</td>"),
