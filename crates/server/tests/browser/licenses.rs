@@ -20,7 +20,12 @@ impl Browser {
             let done: Vec<PathBuf> = std::fs::read_dir(self.downloads())
                 .unwrap()
                 .map(|entry| entry.unwrap().path())
-                .filter(|path| path.extension().is_some_and(|ext| ext != "crdownload"))
+                // Chromium writes `.org.chromium.Chromium.*`, then `*.crdownload`, then
+                // renames the finished file.
+                .filter(|path| {
+                    let name = path.file_name().unwrap().to_string_lossy();
+                    !name.starts_with('.') && !name.ends_with(".crdownload")
+                })
                 .collect();
             if let [file] = done.as_slice() {
                 return file.clone();
@@ -97,7 +102,7 @@ async fn minted_codes_are_shown_once_downloaded_as_csv_and_one_is_found_by_its_c
     for code in &codes {
         assert!(!html.contains(code.as_str()), "the list shows {code}");
     }
-    browser.screenshot("licenses").await;
+    browser.screenshot("licenses-after-mint").await;
 
     // One is redeemed; the Used filter shows it alone, with its user.
     let (status, body) = app

@@ -22,7 +22,7 @@ async fn an_owner_rotates_the_api_secret_and_sees_the_new_one_once() {
     let html = browser.source().await;
     assert!(!html.contains(&credentials.api_secret));
     assert!(!html.contains(&credentials.admin_api_key));
-    browser.screenshot("settings").await;
+    browser.screenshot("settings-owner").await;
 
     browser
         .wait_for(Locator::Id("rotate-which"))

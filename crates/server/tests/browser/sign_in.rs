@@ -1,6 +1,6 @@
 //! Signing in through the browser: a wrong password's error, the session cookie as the
-//! browser stores it, a new id at every sign-in, sign-out, and the TOTP set-up followed by a
-//! sign-in that asks for the code.
+//! browser stores it, a new id at every sign-in (a planted one replaced), sign-out, failed
+//! sign-ins limited, and the TOTP set-up followed by a sign-in that asks for the code.
 
 use crate::console_helpers::{PASSWORD, SESSION_COOKIE, create_operator, totp_code};
 use crate::driver::Browser;
@@ -164,5 +164,61 @@ async fn totp_is_set_up_from_the_page_and_the_next_sign_in_asks_for_the_code() {
     browser.wait_for_heading("Applications").await;
     let full = browser.session_cookie().await.expect("a full session");
     assert_ne!(pending, full, "the code step ends in a new session id");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_session_cookie_is_replaced_at_sign_in() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    create_operator(&app, OWNER, OperatorRole::Owner).await;
+    let browser = Browser::start().await;
+    browser.open(&app, "/console/login").await;
+    browser.wait_for_heading("Sign in").await;
+    // What an attacker who can set a cookie for the site would plant (a script on the page
+    // here; WebDriver's add-cookie always sends a domain, which a `__Host-` cookie may not
+    // have).
+    browser
+        .client
+        .execute(
+            "document.cookie = arguments[0] + '=lk_con_planted; Path=/; Secure; SameSite=Strict'",
+            vec![SESSION_COOKIE.into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.session_cookie().await.as_deref(),
+        Some("lk_con_planted")
+    );
+    browser.open(&app, "/console").await;
+    browser.wait_for_heading("Sign in").await;
+
+    browser.sign_in(&app, OWNER, PASSWORD).await;
+    browser.wait_for_heading("Applications").await;
+    let session = browser.session_cookie().await.expect("a session");
+    assert_ne!(session, "lk_con_planted");
+    assert!(session.starts_with("lk_con_"), "{session}");
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_sign_ins_are_limited_and_the_page_says_when_to_retry() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |settings| {
+        settings.limits.enabled = true;
+        settings.limits.failed_attempts_per_minute = 3;
+    })
+    .await;
+    create_operator(&app, OWNER, OperatorRole::Owner).await;
+    let browser = Browser::start().await;
+    for _ in 0..3 {
+        browser.sign_in(&app, OWNER, "not the password").await;
+        browser.wait_for_text("p", "wrong").await;
+    }
+    // Even the right password now waits: the limit is checked first.
+    browser.sign_in(&app, OWNER, PASSWORD).await;
+    browser.wait_for_heading("Too many attempts").await;
+    let text = browser.main_text().await;
+    assert!(text.contains("Try again in"), "{text}");
+    assert_eq!(browser.session_cookie().await, None);
+    browser.screenshot("login-rate-limited").await;
     browser.close().await;
 }

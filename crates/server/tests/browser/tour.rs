@@ -81,7 +81,11 @@ async fn every_screen_of_an_application_opens_and_is_photographed() {
         assert_eq!(status, 200, "{body}");
     }
 
-    browser.follow("Open the application").await;
+    browser.open(&app, "/console").await;
+    browser.wait_for_heading("Applications").await;
+    assert!(browser.main_text().await.contains("Acme Editor"));
+    browser.screenshot("applications").await;
+    browser.follow("Acme Editor").await;
     browser.wait_for_heading("Acme Editor").await;
     assert_eq!(field("Users").await, "8");
     assert_eq!(field("Licenses used").await, "5");

@@ -51,7 +51,7 @@ async fn adjusting_a_users_time_by_3d_4h_moves_active_until_by_exactly_that() {
         .await;
     browser.wait_for_heading("Users of").await;
     assert_eq!(browser.texts("#users tbody tr").await.len(), 3);
-    browser.screenshot("users").await;
+    browser.screenshot("users-list").await;
     // The search is by the start of the name.
     browser.fill("Find users by name", "al").await;
     browser.press("Search").await;
