@@ -18,6 +18,7 @@ mod m20261206_000012_files;
 mod m20261206_000013_operator_accounts;
 mod m20261206_000014_overview_indexes;
 mod m20261206_000015_console_users_and_ledger;
+mod m20261206_000016_audit_actor_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_operator_accounts::Migration),
             Box::new(m20261206_000014_overview_indexes::Migration),
             Box::new(m20261206_000015_console_users_and_ledger::Migration),
+            Box::new(m20261206_000016_audit_actor_indexes::Migration),
         ]
     }
 }
