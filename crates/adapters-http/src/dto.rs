@@ -6,8 +6,8 @@ use crate::error::ApiError;
 use crate::pages::next_cursor;
 use chrono::{DateTime, Utc};
 use domain::application::{
-    Application, ApplicationName, ApplicationUpdate, CreatedApplication, RotatedSecret,
-    RotatedValue, SecretToRotate,
+    Application, ApplicationName, ApplicationSettings, ApplicationUpdate, CreatedApplication,
+    RotatedSecret, RotatedValue, SecretToRotate,
 };
 use domain::event::RequestContext;
 use domain::page::Page;
@@ -218,7 +218,11 @@ impl UpdateApplicationRequest {
             response_signing: self.response_signing,
             request_signing: self.request_signing,
             anonymous_access: self.anonymous_access,
-            max_user_variables: bounded("max_user_variables", self.max_user_variables, 1..=1000)?,
+            max_user_variables: bounded(
+                "max_user_variables",
+                self.max_user_variables,
+                ApplicationSettings::MAX_USER_VARIABLES,
+            )?,
             legacy_auth: self.legacy_auth,
             ..ApplicationUpdate::default()
         })
@@ -519,23 +523,27 @@ impl SettingsRequest {
             device_limit: bounded(
                 "allowed_number_of_devices",
                 self.allowed_number_of_devices,
-                1..=10_000,
+                ApplicationSettings::DEVICE_LIMITS,
             )?,
             session_limit: bounded(
                 "allowed_number_of_simultaneous_sessions",
                 self.allowed_number_of_simultaneous_sessions,
-                1..=10_000,
+                ApplicationSettings::SESSION_LIMITS,
             )?,
             session_lifetime_seconds: bounded(
                 "session_lifetime_seconds",
                 self.session_lifetime_seconds,
-                60..=31_536_000,
+                ApplicationSettings::SESSION_LIFETIME_SECONDS,
             )?,
             cross_banning: self.cross_banning,
             response_signing: self.response_signing,
             request_signing: self.request_signing,
             anonymous_access: self.anonymous_access,
-            max_user_variables: bounded("max_user_variables", self.max_user_variables, 1..=1000)?,
+            max_user_variables: bounded(
+                "max_user_variables",
+                self.max_user_variables,
+                ApplicationSettings::MAX_USER_VARIABLES,
+            )?,
             legacy_auth: self.legacy_auth,
             ..ApplicationUpdate::default()
         })
