@@ -11,6 +11,7 @@ mod login;
 mod overview;
 mod settings;
 mod variables;
+mod webhook_endpoint;
 mod webhooks;
 mod user;
 mod users;
