@@ -16,6 +16,7 @@ mod console;
 mod console_audit;
 mod console_bans;
 mod console_files;
+mod console_forms;
 mod console_helpers;
 mod console_licenses;
 mod console_settings;
