@@ -15,6 +15,7 @@ mod m20261202_000009_ip_ban_prefix_lengths;
 mod m20261202_000010_events;
 mod m20261206_000011_webhooks;
 mod m20261206_000012_files;
+mod m20261206_000020_webhook_fan_out;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_events::Migration),
             Box::new(m20261206_000011_webhooks::Migration),
             Box::new(m20261206_000012_files::Migration),
+            Box::new(m20261206_000020_webhook_fan_out::Migration),
         ]
     }
 }

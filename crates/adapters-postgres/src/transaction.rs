@@ -15,7 +15,9 @@ use domain::values::{
     ApplicationId, ClientIp, DeviceId, HardwareId, LicenseCode, PasswordHash, UserId,
 };
 use domain::values::{WebhookDeliveryId, WebhookEndpointId};
-use domain::webhook::{FinishedAttempt, Requeued, WebhookDelivery, WebhookEndpoint};
+use domain::webhook::{
+    FanOutPosition, FinishedAttempt, Requeued, WebhookDelivery, WebhookEndpoint,
+};
 use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -216,6 +218,16 @@ impl Transaction for SeaOrmTransaction {
         finished: &[FinishedAttempt],
     ) -> anyhow::Result<Vec<WebhookDeliveryId>> {
         webhooks::finish_attempts(&self.txn, lease, finished).await
+    }
+
+    async fn record_fan_out(
+        &mut self,
+        lease: Uuid,
+        through: FanOutPosition,
+        deliveries: &[WebhookDelivery],
+    ) -> anyhow::Result<bool> {
+        // Retries among them come due later: the dispatcher's polls find them.
+        crate::fan_out::record_fan_out(&self.txn, lease, through, deliveries).await
     }
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
