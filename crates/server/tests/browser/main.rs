@@ -27,6 +27,9 @@ async fn the_browser_loads_a_page_of_the_server() {
     assert!(body.contains("ok"), "the page reads {body:?}");
     browser.screenshot("harness-livez").await;
     assert!(driver::shots_dir().join("harness-livez.png").exists());
-    assert!(browser.downloads().is_dir(), "downloads land in the profile");
+    assert!(
+        browser.downloads().is_dir(),
+        "downloads land in the profile"
+    );
     browser.close().await;
 }
