@@ -148,8 +148,8 @@ impl SeaOrmStore {
     }
 
     /// After a commit: wakes this process's dispatcher when it has something to send.
-    pub(crate) fn committed(&self, queued_deliveries: bool) {
-        if queued_deliveries {
+    pub(crate) fn committed(&self, wake_dispatcher: bool) {
+        if wake_dispatcher {
             self.deliveries_queued.notify_one();
         }
     }

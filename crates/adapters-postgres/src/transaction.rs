@@ -26,8 +26,9 @@ use uuid::Uuid;
 /// Rolls back when dropped uncommitted (sea-orm's `DatabaseTransaction` does).
 struct SeaOrmTransaction {
     txn: DatabaseTransaction,
-    /// Whether this transaction queued webhook deliveries, and whom to wake when it commits.
-    queued_deliveries: bool,
+    /// Whether this transaction gave the webhook dispatcher work (an event an endpoint
+    /// subscribes to, a delivery due), and whom to wake when it commits.
+    wake_dispatcher: bool,
     deliveries_queued: Arc<Notify>,
     endpoints: Arc<EndpointCache>,
     /// Applications whose endpoints this transaction changed: their cached endpoints are
@@ -43,7 +44,7 @@ impl UnitOfWork for SeaOrmStore {
             .or_unavailable("starting a sign-up transaction")?;
         Ok(Box::new(SeaOrmTransaction {
             txn,
-            queued_deliveries: false,
+            wake_dispatcher: false,
             deliveries_queued: self.deliveries_queued.clone(),
             endpoints: self.endpoints.clone(),
             changed_endpoints_of: Vec::new(),
@@ -163,7 +164,7 @@ impl Transaction for SeaOrmTransaction {
     }
 
     async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()> {
-        self.queued_deliveries |= events::record(&self.txn, &self.endpoints, events).await?;
+        self.wake_dispatcher |= events::record(&self.txn, &self.endpoints, events).await?;
         Ok(())
     }
 
@@ -196,7 +197,7 @@ impl Transaction for SeaOrmTransaction {
 
     async fn insert_delivery(&mut self, delivery: &WebhookDelivery) -> anyhow::Result<()> {
         webhooks::insert_delivery(&self.txn, delivery).await?;
-        self.queued_deliveries = true;
+        self.wake_dispatcher = true;
         Ok(())
     }
 
@@ -208,7 +209,7 @@ impl Transaction for SeaOrmTransaction {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Requeued>> {
         let requeued = webhooks::requeue_delivery(&self.txn, app, endpoint, id, now).await?;
-        self.queued_deliveries |= matches!(requeued, Some(Requeued::Due(_)));
+        self.wake_dispatcher |= matches!(requeued, Some(Requeued::Due(_)));
         Ok(requeued)
     }
 
@@ -235,7 +236,7 @@ impl Transaction for SeaOrmTransaction {
         for app in self.changed_endpoints_of {
             self.endpoints.forget(app);
         }
-        if self.queued_deliveries {
+        if self.wake_dispatcher {
             self.deliveries_queued.notify_one();
         }
         Ok(())
