@@ -19,6 +19,7 @@ mod m20261206_000013_operator_accounts;
 mod m20261206_000014_overview_indexes;
 mod m20261206_000015_console_users_and_ledger;
 mod m20261206_000016_audit_actor_indexes;
+mod m20261206_000020_webhook_fan_out;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_overview_indexes::Migration),
             Box::new(m20261206_000015_console_users_and_ledger::Migration),
             Box::new(m20261206_000016_audit_actor_indexes::Migration),
+            Box::new(m20261206_000020_webhook_fan_out::Migration),
         ]
     }
 }

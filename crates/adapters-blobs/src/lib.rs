@@ -135,9 +135,14 @@ fn read_file(
                 .context("a piece larger than memory")?;
             let (file, piece) = tokio::task::spawn_blocking(move || {
                 use std::io::{Read as _, Seek as _, SeekFrom};
-                let mut piece = vec![0; len];
+                // Read into spare capacity: zeroing a piece first would write every byte
+                // once more.
+                let mut piece = Vec::with_capacity(len);
                 file.seek(SeekFrom::Start(start))?;
-                file.read_exact(&mut piece)?;
+                (&mut file).take(len as u64).read_to_end(&mut piece)?;
+                if piece.len() < len {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
                 Ok::<_, std::io::Error>((file, piece))
             })
             .await

@@ -20,8 +20,8 @@ use domain::page::{Page, PageRequest};
 use domain::ports::EventStore;
 use domain::values::{ApplicationId, ClientIp, EventId};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
-    Set,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, NotSet,
+    QueryFilter, Set, Statement,
 };
 use serde_json::{Map, Value};
 
@@ -110,19 +110,20 @@ fn row(event: &Event) -> ActiveModel {
         request_id: Set(context.and_then(|context| context.request_id.clone())),
         summary: Set(summary_json(&event.summary)),
         occurred_at: Set(event.occurred_at),
+        commit_order: NotSet,
     }
 }
 
-/// Records `events` in `txn`, the transaction of the changes they describe, with their
-/// webhook deliveries (the outbox); `true` when it queued deliveries, whose dispatcher the
-/// caller wakes after the commit ([`SeaOrmStore::committed`]).
+/// Records `events` in `txn`, the transaction of the changes they describe; they are the
+/// webhooks' outbox too. `true` when an enabled endpoint subscribes to one of them: the
+/// caller then wakes the dispatcher after the commit ([`SeaOrmStore::committed`]).
 pub(crate) async fn record(
     txn: &impl ConnectionTrait,
     endpoints: &EndpointCache,
     events: &[Event],
 ) -> anyhow::Result<bool> {
     insert(txn, events).await?;
-    crate::webhooks::queue_deliveries(txn, endpoints, events).await
+    crate::webhooks::subscribed(txn, endpoints, events).await
 }
 
 impl SeaOrmStore {
@@ -146,9 +147,9 @@ impl SeaOrmStore {
         Ok(Some(changed))
     }
 
-    /// After a commit: wakes this process's dispatcher when it queued deliveries.
-    pub(crate) fn committed(&self, queued_deliveries: bool) {
-        if queued_deliveries {
+    /// After a commit: wakes this process's dispatcher when it has something to send.
+    pub(crate) fn committed(&self, wake_dispatcher: bool) {
+        if wake_dispatcher {
             self.deliveries_queued.notify_one();
         }
     }
@@ -159,13 +160,39 @@ async fn insert(db: &impl ConnectionTrait, events: &[Event]) -> anyhow::Result<(
     if events.is_empty() {
         return Ok(());
     }
+    let commit_order = sqlite_commit_order(db).await?;
     for chunk in events.chunks(crate::MAX_ROWS_PER_INSERT) {
-        Entity::insert_many(chunk.iter().map(row))
-            .exec_without_returning(db)
-            .await
-            .or_unavailable("recording events")?;
+        Entity::insert_many(chunk.iter().map(|event| ActiveModel {
+            commit_order: commit_order.map_or(NotSet, Set),
+            ..row(event)
+        }))
+        .exec_without_returning(db)
+        .await
+        .or_unavailable("recording events")?;
     }
     Ok(())
+}
+
+/// On SQLite, the commit order of this transaction's events: one more than any before,
+/// and than the dispatcher's position (all events may have been purged). SQLite lets one
+/// transaction write at a time, so no other can take the same number before this one
+/// commits. `None` on PostgreSQL, which fills it in with the transaction's id.
+async fn sqlite_commit_order(db: &impl ConnectionTrait) -> anyhow::Result<Option<i64>> {
+    if db.get_database_backend() != DatabaseBackend::Sqlite {
+        return Ok(None);
+    }
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            "SELECT max(coalesce((SELECT max(commit_order) FROM events), 0), \
+                 coalesce((SELECT commit_order FROM webhook_fan_out), 0)) + 1 AS next",
+        ))
+        .await
+        .or_unavailable("ordering events")?
+        .context("the next commit order")?;
+    Ok(Some(
+        row.try_get("", "next").context("the next commit order")?,
+    ))
 }
 
 #[async_trait]

@@ -10,6 +10,7 @@ mod devices;
 mod endpoint_cache;
 mod entities;
 mod events;
+mod fan_out;
 mod files;
 mod licenses;
 mod nonces;

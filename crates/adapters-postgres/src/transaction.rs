@@ -15,7 +15,9 @@ use domain::values::{
     ApplicationId, ClientIp, DeviceId, HardwareId, LicenseCode, PasswordHash, UserId,
 };
 use domain::values::{WebhookDeliveryId, WebhookEndpointId};
-use domain::webhook::{FinishedAttempt, Requeued, WebhookDelivery, WebhookEndpoint};
+use domain::webhook::{
+    FanOutPosition, FinishedAttempt, Requeued, WebhookDelivery, WebhookEndpoint,
+};
 use sea_orm::DatabaseTransaction;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -24,8 +26,9 @@ use uuid::Uuid;
 /// Rolls back when dropped uncommitted (sea-orm's `DatabaseTransaction` does).
 struct SeaOrmTransaction {
     txn: DatabaseTransaction,
-    /// Whether this transaction queued webhook deliveries, and whom to wake when it commits.
-    queued_deliveries: bool,
+    /// Whether this transaction gave the webhook dispatcher work (an event an endpoint
+    /// subscribes to, a delivery due), and whom to wake when it commits.
+    wake_dispatcher: bool,
     deliveries_queued: Arc<Notify>,
     endpoints: Arc<EndpointCache>,
     /// Applications whose endpoints this transaction changed: their cached endpoints are
@@ -41,7 +44,7 @@ impl UnitOfWork for SeaOrmStore {
             .or_unavailable("starting a sign-up transaction")?;
         Ok(Box::new(SeaOrmTransaction {
             txn,
-            queued_deliveries: false,
+            wake_dispatcher: false,
             deliveries_queued: self.deliveries_queued.clone(),
             endpoints: self.endpoints.clone(),
             changed_endpoints_of: Vec::new(),
@@ -161,7 +164,7 @@ impl Transaction for SeaOrmTransaction {
     }
 
     async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()> {
-        self.queued_deliveries |= events::record(&self.txn, &self.endpoints, events).await?;
+        self.wake_dispatcher |= events::record(&self.txn, &self.endpoints, events).await?;
         Ok(())
     }
 
@@ -194,7 +197,7 @@ impl Transaction for SeaOrmTransaction {
 
     async fn insert_delivery(&mut self, delivery: &WebhookDelivery) -> anyhow::Result<()> {
         webhooks::insert_delivery(&self.txn, delivery).await?;
-        self.queued_deliveries = true;
+        self.wake_dispatcher = true;
         Ok(())
     }
 
@@ -206,7 +209,7 @@ impl Transaction for SeaOrmTransaction {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Requeued>> {
         let requeued = webhooks::requeue_delivery(&self.txn, app, endpoint, id, now).await?;
-        self.queued_deliveries |= matches!(requeued, Some(Requeued::Due(_)));
+        self.wake_dispatcher |= matches!(requeued, Some(Requeued::Due(_)));
         Ok(requeued)
     }
 
@@ -218,12 +221,22 @@ impl Transaction for SeaOrmTransaction {
         webhooks::finish_attempts(&self.txn, lease, finished).await
     }
 
+    async fn record_fan_out(
+        &mut self,
+        lease: Uuid,
+        through: FanOutPosition,
+        deliveries: &[WebhookDelivery],
+    ) -> anyhow::Result<bool> {
+        // Retries among them come due later: the dispatcher's polls find them.
+        crate::fan_out::record_fan_out(&self.txn, lease, through, deliveries).await
+    }
+
     async fn commit(self: Box<Self>) -> anyhow::Result<()> {
         self.txn.commit().await.or_unavailable("committing")?;
         for app in self.changed_endpoints_of {
             self.endpoints.forget(app);
         }
-        if self.queued_deliveries {
+        if self.wake_dispatcher {
             self.deliveries_queued.notify_one();
         }
         Ok(())

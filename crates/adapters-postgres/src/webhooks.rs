@@ -1,5 +1,5 @@
 //! [`WebhookStore`], and the writes the [`Transaction`](domain::ports::Transaction) makes for
-//! webhooks: endpoints, the outbox's deliveries (queued with their events), attempts.
+//! webhooks: endpoints, deliveries (those of new events: [`crate::fan_out`]), attempts.
 
 use crate::SeaOrmStore;
 use crate::connection::DbResultExt as _;
@@ -16,8 +16,8 @@ use domain::ports::WebhookStore;
 use domain::values::{ApplicationId, EventId, WebhookDeliveryId, WebhookEndpointId};
 use domain::webhook::{
     AttemptOutcome, ClaimedDelivery, DeliveryState, DisabledReason, EventTypePattern,
-    FinishedAttempt, NextStep, PreviousSecret, Requeued, WebhookAttempt, WebhookBacklog,
-    WebhookDelivery, WebhookEndpoint, WebhookUrl,
+    FinishedAttempt, NextStep, PreviousSecret, Requeued, TakenEvents, WebhookAttempt,
+    WebhookBacklog, WebhookDelivery, WebhookEndpoint, WebhookUrl,
 };
 use sea_orm::sea_query::{Condition, Expr, ExprTrait as _};
 use sea_orm::{
@@ -58,6 +58,7 @@ impl TryFrom<webhook_endpoint::Model> for WebhookEndpoint {
                 .transpose()?,
             created_at: model.created_at,
             updated_at: model.updated_at,
+            enabled_since: model.enabled_since.unwrap_or(model.created_at),
         })
     }
 }
@@ -93,6 +94,7 @@ fn endpoint_row(endpoint: &WebhookEndpoint) -> webhook_endpoint::ActiveModel {
         failing_since: Set(endpoint.failing_since),
         disabled_reason: Set(endpoint.disabled_reason.map(|r| r.as_str().to_owned())),
         created_at: Set(endpoint.created_at),
+        enabled_since: Set(Some(endpoint.enabled_since)),
         updated_at: Set(endpoint.updated_at),
     }
 }
@@ -116,7 +118,7 @@ fn delivery(
     })
 }
 
-fn delivery_row(delivery: &WebhookDelivery) -> webhook_delivery::ActiveModel {
+pub(crate) fn delivery_row(delivery: &WebhookDelivery) -> webhook_delivery::ActiveModel {
     webhook_delivery::ActiveModel {
         id: Set(delivery.id.as_uuid()),
         application_id: Set(delivery.application_id.as_uuid()),
@@ -148,9 +150,10 @@ impl TryFrom<webhook_attempt::Model> for WebhookAttempt {
     }
 }
 
-/// The outbox: a delivery of each event to every enabled endpoint of its application
-/// subscribed to its type. `true` when it queued any.
-pub(crate) async fn queue_deliveries(
+/// Whether an enabled endpoint of the events' applications subscribes to any of them: the
+/// dispatcher is woken then. Endpoints are cached per application, since this runs in every
+/// transaction that records events.
+pub(crate) async fn subscribed(
     db: &impl ConnectionTrait,
     cache: &EndpointCache,
     events: &[Event],
@@ -158,66 +161,43 @@ pub(crate) async fn queue_deliveries(
     let mut applications: Vec<ApplicationId> = events.iter().map(|e| e.application_id).collect();
     applications.sort_unstable();
     applications.dedup();
-    // Shared with the cache, not copied: this runs in every transaction that records events.
-    let mut by_application = Vec::new();
     for app in applications {
         let enabled = match cache.get(app) {
             Some(enabled) => enabled,
             None => {
-                let enabled: Arc<Vec<WebhookEndpoint>> = Arc::new(
-                    webhook_endpoint::Entity::find()
-                        .filter(webhook_endpoint::Column::ApplicationId.eq(app.as_uuid()))
-                        .filter(webhook_endpoint::Column::Enabled.eq(true))
-                        .all(db)
-                        .await
-                        .or_unavailable("finding the webhook endpoints of events")?
-                        .into_iter()
-                        .filter_map(usable_endpoint)
-                        .collect(),
-                );
+                let enabled: Arc<Vec<WebhookEndpoint>> =
+                    Arc::new(enabled_endpoints(db, &[app.as_uuid()]).await?);
                 cache.put(app, enabled.clone());
                 enabled
             }
         };
-        by_application.push(enabled);
+        let any = events.iter().any(|event| {
+            event.application_id == app
+                && enabled
+                    .iter()
+                    .any(|endpoint| endpoint.subscribes_to(event.event_type.as_str()))
+        });
+        if any {
+            return Ok(true);
+        }
     }
-    let endpoints: Vec<&WebhookEndpoint> = by_application.iter().flat_map(|e| e.iter()).collect();
-    let rows: Vec<_> = events
-        .iter()
-        .flat_map(|event| {
-            endpoints
-                .iter()
-                .filter(move |endpoint| {
-                    endpoint.application_id == event.application_id
-                        && endpoint.subscribes_to(event.event_type.as_str())
-                })
-                .map(move |endpoint| {
-                    delivery_row(&WebhookDelivery {
-                        id: WebhookDeliveryId::generate(),
-                        application_id: event.application_id,
-                        endpoint_id: endpoint.id,
-                        message_id: event.id.as_uuid(),
-                        event_id: Some(event.id),
-                        message_type: event.event_type.as_str().to_owned(),
-                        state: DeliveryState::Pending,
-                        attempts_in_run: 0,
-                        next_attempt_at: event.occurred_at,
-                        created_at: event.occurred_at,
-                        attempts: Vec::new(),
-                    })
-                })
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(false);
-    }
-    for chunk in rows.chunks(crate::MAX_ROWS_PER_INSERT) {
-        webhook_delivery::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await
-            .or_unavailable("queueing webhook deliveries")?;
-    }
-    Ok(true)
+    Ok(false)
+}
+
+/// The enabled endpoints of `applications`.
+pub(crate) async fn enabled_endpoints(
+    db: &impl ConnectionTrait,
+    applications: &[Uuid],
+) -> anyhow::Result<Vec<WebhookEndpoint>> {
+    Ok(webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::ApplicationId.is_in(applications.iter().copied()))
+        .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .all(db)
+        .await
+        .or_unavailable("finding the webhook endpoints of events")?
+        .into_iter()
+        .filter_map(usable_endpoint)
+        .collect())
 }
 
 pub(crate) async fn insert_endpoint(
@@ -425,7 +405,7 @@ fn storable(text: &str) -> String {
     text.replace('\0', "\u{fffd}")
 }
 
-fn attempt_row(
+pub(crate) fn attempt_row(
     delivery: WebhookDeliveryId,
     attempt: &WebhookAttempt,
 ) -> webhook_attempt::ActiveModel {
@@ -656,6 +636,15 @@ impl WebhookStore for SeaOrmStore {
         .await
     }
 
+    async fn take_new_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> anyhow::Result<TakenEvents> {
+        crate::fan_out::take_new_events(self, now, lease_until, limit).await
+    }
+
     async fn backlog(&self) -> anyhow::Result<WebhookBacklog> {
         use webhook_delivery::Column;
         let (pending, oldest): (i64, Option<DateTime<Utc>>) = webhook_delivery::Entity::find()
@@ -678,9 +667,10 @@ impl WebhookStore for SeaOrmStore {
             .await
             .or_unavailable("counting pending webhook deliveries")?
             .unwrap_or_default();
+        let (untaken, oldest_untaken) = crate::fan_out::untaken(&self.db).await?;
         Ok(WebhookBacklog {
-            pending: u64::try_from(pending).unwrap_or_default(),
-            oldest_created_at: oldest,
+            pending: u64::try_from(pending).unwrap_or_default() + untaken,
+            oldest_created_at: oldest.into_iter().chain(oldest_untaken).min(),
         })
     }
 }

@@ -29,8 +29,8 @@ use crate::values::{
     OperatorId, Password, PasswordHash, UserId, Username, WebhookDeliveryId, WebhookEndpointId,
 };
 use crate::webhook::{
-    ClaimedDelivery, FinishedAttempt, OutgoingWebhook, Requeued, WebhookAttempt, WebhookBacklog,
-    WebhookDelivery, WebhookEndpoint, WebhookUrl,
+    ClaimedDelivery, FanOutPosition, FinishedAttempt, OutgoingWebhook, Requeued, TakenEvents,
+    WebhookAttempt, WebhookBacklog, WebhookDelivery, WebhookEndpoint, WebhookUrl,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -360,8 +360,8 @@ pub trait Transaction: Send {
     ) -> anyhow::Result<()>;
 
     /// Records the events of the changes made in this transaction: they commit with the
-    /// changes, or roll back with them. It is also the outbox: it queues a delivery of each
-    /// event to every enabled webhook endpoint of its application subscribed to its type.
+    /// changes, or roll back with them. They are also the webhooks' outbox: once committed,
+    /// the dispatcher takes them ([`WebhookStore::take_new_events`]).
     async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()>;
 
     async fn insert_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()>;
@@ -407,6 +407,16 @@ pub trait Transaction: Send {
         lease: uuid::Uuid,
         finished: &[FinishedAttempt],
     ) -> anyhow::Result<Vec<WebhookDeliveryId>>;
+
+    /// Records the dispatcher's deliveries of the events it took under `lease`, each with its
+    /// first attempt, and moves its position to `through`; `false`, writing nothing, when
+    /// the lease is no longer `lease` (it ran out, and another replica took the events).
+    async fn record_fan_out(
+        &mut self,
+        lease: uuid::Uuid,
+        through: FanOutPosition,
+        deliveries: &[WebhookDelivery],
+    ) -> anyhow::Result<bool>;
 
     async fn commit(self: Box<Self>) -> anyhow::Result<()>;
 }
@@ -463,7 +473,16 @@ pub trait WebhookStore: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u64,
     ) -> anyhow::Result<Vec<ClaimedDelivery>>;
-    /// The pending deliveries of every application's enabled endpoints.
+    /// Takes up to `limit` events committed past the dispatcher's position, in commit order,
+    /// leased until `lease_until`.
+    async fn take_new_events(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> anyhow::Result<TakenEvents>;
+    /// What waits to be sent to enabled endpoints: pending deliveries, and events not yet
+    /// taken of applications with an enabled endpoint.
     async fn backlog(&self) -> anyhow::Result<WebhookBacklog>;
     /// Deletes up to `batch` deliveries, of any application, done (succeeded or failed) and
     /// queued before `before`, with their attempts; how many it deleted.

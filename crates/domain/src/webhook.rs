@@ -1,6 +1,6 @@
 //! Webhooks, Standard Webhooks v1 (standardwebhooks.com): endpoints an application's events
-//! are delivered to, the deliveries queued for them in the events' own transaction (the
-//! outbox), and the rules of signing, retrying and disabling.
+//! are delivered to, the deliveries the dispatcher makes of the committed events (the events
+//! table is the outbox), and the rules of signing, retrying and disabling.
 
 use crate::event::{Event, EventType};
 use crate::values::{ApplicationId, EventId, WebhookDeliveryId, WebhookEndpointId};
@@ -243,6 +243,9 @@ pub struct WebhookEndpoint {
     pub disabled_reason: Option<DisabledReason>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When it was last turned on (made enabled, or enabled again): it is sent the events
+    /// that occur from then on.
+    pub enabled_since: DateTime<Utc>,
 }
 
 impl WebhookEndpoint {
@@ -430,6 +433,92 @@ pub struct ClaimedDelivery {
     pub lease: Uuid,
 }
 
+/// Where the dispatcher stands in the events table, in commit order: every event up to here
+/// has been handed to the endpoints subscribed to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FanOutPosition {
+    /// The order of the event's transaction among commits (the store's notion).
+    pub commit_order: i64,
+    /// The event, among those of one transaction.
+    pub event: EventId,
+}
+
+/// Events committed past the dispatcher's position, taken under a lease: until
+/// `lease_until` no other replica takes them, and only this lease may move the position past
+/// them ([`crate::ports::Transaction::record_fan_out`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvents {
+    pub lease: Uuid,
+    /// In commit order.
+    pub events: Vec<Event>,
+    /// The enabled endpoints of the events' applications.
+    pub endpoints: Vec<WebhookEndpoint>,
+    /// The last event's position.
+    pub through: FanOutPosition,
+}
+
+/// What a taker of new events found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TakenEvents {
+    /// Nothing committed past the position.
+    Nothing,
+    /// Events wait, but cannot be taken yet: another replica holds them, or transactions
+    /// that began writing before they committed are still open (which may yet add events
+    /// before them).
+    NotYet,
+    Taken(NewEvents),
+}
+
+/// What one round of the dispatcher's new events did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FanOutRound {
+    Nothing,
+    NotYet,
+    /// `events` taken, and how each of their deliveries' attempts ended.
+    Delivered {
+        events: u64,
+        outcomes: Vec<AttemptOutcome>,
+    },
+}
+
+impl NewEvents {
+    /// A delivery of each event to every endpoint subscribed to its type that was on when it
+    /// occurred, not yet attempted.
+    #[must_use]
+    pub fn deliveries(&self) -> Vec<ClaimedDelivery> {
+        self.events
+            .iter()
+            .flat_map(|event| {
+                self.endpoints
+                    .iter()
+                    .filter(move |endpoint| {
+                        endpoint.application_id == event.application_id
+                            && endpoint.enabled_since <= event.occurred_at
+                            && endpoint.subscribes_to(event.event_type.as_str())
+                    })
+                    .map(move |endpoint| ClaimedDelivery {
+                        delivery: WebhookDelivery {
+                            id: WebhookDeliveryId::generate(),
+                            application_id: event.application_id,
+                            endpoint_id: endpoint.id,
+                            message_id: event.id.as_uuid(),
+                            event_id: Some(event.id),
+                            message_type: event.event_type.as_str().to_owned(),
+                            state: DeliveryState::Pending,
+                            attempts_in_run: 0,
+                            next_attempt_at: event.occurred_at,
+                            created_at: event.occurred_at,
+                            attempts: Vec::new(),
+                        },
+                        endpoint: endpoint.clone(),
+                        event: Some(event.clone()),
+                        lease: self.lease,
+                    })
+            })
+            .collect()
+    }
+}
+
 /// What the sender is asked to send: the message, signed with every key given.
 pub struct OutgoingWebhook<'a> {
     pub url: &'a WebhookUrl,
@@ -584,5 +673,58 @@ mod tests {
         assert_eq!(AttemptOutcome::of(Some(301)), AttemptOutcome::Failed);
         assert_eq!(AttemptOutcome::of(Some(500)), AttemptOutcome::Failed);
         assert_eq!(AttemptOutcome::of(None), AttemptOutcome::Failed);
+    }
+
+    #[test]
+    fn new_events_go_to_subscribed_endpoints_of_their_application_that_were_on_when_they_occurred()
+    {
+        let now = Utc::now();
+        let app = ApplicationId::generate();
+        let endpoint = |patterns: &[&str], application_id, enabled_since| WebhookEndpoint {
+            id: WebhookEndpointId::generate(),
+            application_id,
+            url: WebhookUrl::parse("https://hooks.example.com/").unwrap(),
+            event_types: EventTypePattern::parse_all(patterns).unwrap(),
+            enabled: true,
+            description: String::new(),
+            sealed_secret: Vec::new(),
+            previous_secret: None,
+            failing_since: None,
+            disabled_reason: None,
+            created_at: now - Duration::days(1),
+            updated_at: now,
+            enabled_since,
+        };
+        let all = endpoint(&["*"], app, now - Duration::days(1));
+        let licenses = endpoint(&["license.*"], app, now - Duration::days(1));
+        let turned_on_later = endpoint(&["*"], app, now + Duration::seconds(1));
+        let elsewhere = endpoint(&["*"], ApplicationId::generate(), now - Duration::days(1));
+        let event = crate::event::ChangedBy::system().event(
+            app,
+            EventType::UserCreated,
+            crate::event::EventTarget {
+                kind: "user".into(),
+                id: Uuid::now_v7(),
+            },
+            now,
+        );
+        let new = NewEvents {
+            lease: Uuid::now_v7(),
+            events: vec![event.clone()],
+            endpoints: vec![all.clone(), licenses, turned_on_later, elsewhere],
+            through: FanOutPosition {
+                commit_order: 1,
+                event: event.id,
+            },
+        };
+        let deliveries = new.deliveries();
+        assert_eq!(deliveries.len(), 1);
+        let claim = &deliveries[0];
+        assert_eq!(claim.endpoint.id, all.id);
+        assert_eq!(claim.delivery.message_id, event.id.as_uuid());
+        assert_eq!(claim.delivery.event_id, Some(event.id));
+        assert_eq!(claim.event.as_ref(), Some(&event));
+        assert_eq!(claim.lease, new.lease);
+        assert_eq!(claim.delivery.state, DeliveryState::Pending);
     }
 }

@@ -82,7 +82,9 @@ pub struct WebhooksSection {
     /// How long a claimed delivery is held by this replica; one it does not finish (it
     /// died) is sent again after this. Keep it above the 15 s send timeout.
     pub lease_seconds: u64,
-    /// Deliveries sent at once by this replica.
+    /// New events taken, or due deliveries claimed, per round, and sent at once, by this
+    /// replica. One replica takes new events at a time, a round after another: the round's
+    /// size sets how fast they are sent (docs/benchmarks.md, webhooks).
     pub concurrency: u64,
 }
 
@@ -210,7 +212,7 @@ impl Settings {
             .set_default("webhooks.allow_private_targets", false)?
             .set_default("webhooks.poll_interval_ms", 1000)?
             .set_default("webhooks.lease_seconds", 60)?
-            .set_default("webhooks.concurrency", 64)?
+            .set_default("webhooks.concurrency", 128)?
             .set_default("files.url", "file://./data/files")?
             .set_default("files.max_size_bytes", 512 * 1024 * 1024)?
             .set_default("log.format", "pretty")?

@@ -1,9 +1,12 @@
-//! The webhook dispatcher: one loop per replica that sends what the outbox queued. It wakes
-//! when this process commits a delivery, and polls for those of other replicas and for
-//! retries coming due. Replicas share the work through the store's claims
-//! ([`domain::ports::WebhookStore::claim_due`]).
+//! The webhook dispatcher: one loop per replica that delivers the committed events (the
+//! outbox) and the deliveries due again. It wakes when this process commits an event an
+//! endpoint subscribes to, and polls for those of other replicas and for retries coming due.
+//! Replicas share the work through leases: one takes the new events at a time
+//! ([`domain::ports::WebhookStore::take_new_events`]), and each claims its own due
+//! deliveries ([`domain::ports::WebhookStore::claim_due`]).
 
 use domain::Latchkey;
+use domain::webhook::FanOutRound;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -24,31 +27,37 @@ impl Dispatcher {
     /// replica claims it after its lease: receivers drop the duplicate by `webhook-id`.
     pub async fn run(self) {
         loop {
-            let full = match self
+            let (mut full, mut soon) = (false, false);
+            match self
+                .service
+                .deliver_new_events(self.lease, self.concurrency)
+                .await
+            {
+                Ok(FanOutRound::Delivered { events, outcomes }) => {
+                    count(&outcomes);
+                    full = events >= self.concurrency;
+                }
+                // Transactions begun before the last commits are still open: they end in
+                // milliseconds, and nothing else may wake this loop when they do.
+                Ok(FanOutRound::NotYet) => soon = true,
+                Ok(FanOutRound::Nothing) => {}
+                Err(error) => warn(&error),
+            }
+            match self
                 .service
                 .deliver_due_webhooks(self.lease, self.concurrency)
                 .await
             {
                 Ok(outcomes) => {
-                    for outcome in &outcomes {
-                        metrics::counter!(
-                            "latchkey_webhook_attempts_total",
-                            "outcome" => outcome.as_str()
-                        )
-                        .increment(1);
-                    }
-                    outcomes.len() as u64 >= self.concurrency
+                    count(&outcomes);
+                    full |= outcomes.len() as u64 >= self.concurrency;
                 }
-                Err(error) => {
-                    tracing::warn!(
-                        error = format!("{error:#}"),
-                        "delivering webhooks failed; retrying at the next poll"
-                    );
-                    false
-                }
-            };
-            // A full batch means more may be due: go on at once.
-            if !full {
+                Err(error) => warn(&error),
+            }
+            // A full batch of either means more may wait: go on at once.
+            if soon && !full {
+                tokio::time::sleep(LINGER).await;
+            } else if !full {
                 tokio::select! {
                     () = self.queued.notified() => {
                         // Under load, commits come a few per millisecond: lingering lets one
@@ -60,4 +69,18 @@ impl Dispatcher {
             }
         }
     }
+}
+
+fn count(outcomes: &[domain::webhook::AttemptOutcome]) {
+    for outcome in outcomes {
+        metrics::counter!("latchkey_webhook_attempts_total", "outcome" => outcome.as_str())
+            .increment(1);
+    }
+}
+
+fn warn(error: &anyhow::Error) {
+    tracing::warn!(
+        error = format!("{error:#}"),
+        "delivering webhooks failed; retrying at the next poll"
+    );
 }

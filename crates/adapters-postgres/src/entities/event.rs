@@ -19,6 +19,10 @@ pub struct Model {
     /// A JSON object of the redacted summary.
     pub summary: String,
     pub occurred_at: DateTimeUtc,
+    /// Where the event's transaction stands among commits: the webhooks' dispatcher reads
+    /// events in this order (migration `m20261206_000020_webhook_fan_out`). PostgreSQL
+    /// fills it in; on SQLite the writer does.
+    pub commit_order: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

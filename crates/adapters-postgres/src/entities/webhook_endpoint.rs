@@ -20,6 +20,9 @@ pub struct Model {
     pub disabled_reason: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Added by migration `m20261206_000020_webhook_fan_out`; `None` on rows made before
+    /// it, which were on since their creation.
+    pub enabled_since: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,5 @@
-//! Webhook endpoints (the admin API) and the dispatcher that delivers what the outbox queued.
+//! Webhook endpoints (the admin API) and the dispatcher that delivers the committed events
+//! (the outbox) and the deliveries due again.
 
 use super::{Latchkey, events};
 use crate::errors::WebhookError;
@@ -7,9 +8,9 @@ use crate::page::{Page, PageRequest};
 use crate::values::{ApplicationId, WebhookDeliveryId, WebhookEndpointId};
 use crate::webhook::{
     AttemptOutcome, ClaimedDelivery, DISABLE_AFTER_FAILING, DeliveryState, DisabledReason,
-    EventTypePattern, FinishedAttempt, NextStep, OutgoingWebhook, PreviousSecret, Requeued,
-    WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEndpointChange, WebhookSecret,
-    WebhookUrl, retry_at,
+    EventTypePattern, FanOutPosition, FanOutRound, FinishedAttempt, NextStep, OutgoingWebhook,
+    PreviousSecret, Requeued, TakenEvents, WebhookAttempt, WebhookDelivery, WebhookEndpoint,
+    WebhookEndpointChange, WebhookSecret, WebhookUrl, retry_at,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -148,8 +149,12 @@ impl Latchkey {
             .lock_webhook_endpoint(app, id)
             .await?
             .ok_or(WebhookError::UnknownEndpoint)?;
+        let was_enabled = endpoint.enabled;
         let event_type = change(&mut endpoint)?;
         endpoint.updated_at = self.ports.clock.now();
+        if endpoint.enabled && !was_enabled {
+            endpoint.enabled_since = endpoint.updated_at;
+        }
         tx.update_webhook_endpoint(&endpoint).await?;
         let event = events::webhook_endpoint(event_type, &endpoint, by, endpoint.updated_at);
         tx.record_events(&[event]).await?;
@@ -225,9 +230,45 @@ impl Latchkey {
         Ok(changed.then_some(resealed))
     }
 
-    /// Sends up to `batch` due deliveries, claimed until `now + lease`, concurrently, and
-    /// records their attempts in one transaction; how each attempt ended. The caller loops
-    /// on it.
+    /// Sends the deliveries of up to `batch` events committed since the dispatcher's
+    /// position, taken until `now + lease`, concurrently, and records them with their
+    /// attempts and the new position in one transaction. The caller loops on it while it
+    /// takes full batches, and comes back soon when it answers [`FanOutRound::NotYet`].
+    ///
+    /// # Errors
+    /// When the store fails; an attempt that fails is an outcome, not an error.
+    pub async fn deliver_new_events(
+        &self,
+        lease: chrono::Duration,
+        batch: u64,
+    ) -> anyhow::Result<FanOutRound> {
+        let now = self.ports.clock.now();
+        let new = match self
+            .ports
+            .webhooks
+            .take_new_events(now, now + lease, batch)
+            .await?
+        {
+            TakenEvents::Nothing => return Ok(FanOutRound::Nothing),
+            TakenEvents::NotYet => return Ok(FanOutRound::NotYet),
+            TakenEvents::Taken(new) => new,
+        };
+        let claimed = new.deliveries();
+        let finished = self.attempt_all(&claimed).await;
+        let recording = Recording::FannedOut {
+            lease: new.lease,
+            through: new.through,
+        };
+        self.record_attempts(recording, &claimed, &finished).await?;
+        Ok(FanOutRound::Delivered {
+            events: new.events.len() as u64,
+            outcomes: finished.iter().map(|done| done.attempt.outcome).collect(),
+        })
+    }
+
+    /// Sends up to `batch` due deliveries (retries, redeliveries, test messages), claimed
+    /// until `now + lease`, concurrently, and records their attempts in one transaction; how
+    /// each attempt ended. The caller loops on it.
     ///
     /// # Errors
     /// When the store fails; an attempt that fails is an outcome, not an error.
@@ -245,9 +286,17 @@ impl Latchkey {
         let Some(lease) = claimed.first().map(|claim| claim.lease) else {
             return Ok(Vec::new());
         };
+        let finished = self.attempt_all(&claimed).await;
+        self.record_attempts(Recording::Claimed { lease }, &claimed, &finished)
+            .await?;
+        Ok(finished.iter().map(|done| done.attempt.outcome).collect())
+    }
+
+    /// One attempt of each delivery, all at once.
+    async fn attempt_all(&self, claimed: &[ClaimedDelivery]) -> Vec<FinishedAttempt> {
         let attempts =
             futures_util::future::join_all(claimed.iter().map(|claim| self.attempt(claim))).await;
-        let finished: Vec<FinishedAttempt> = claimed
+        claimed
             .iter()
             .zip(attempts)
             .map(|(claim, (attempt, next))| FinishedAttempt {
@@ -255,9 +304,7 @@ impl Latchkey {
                 attempt,
                 next,
             })
-            .collect();
-        self.record_attempts(lease, &claimed, &finished).await?;
-        Ok(finished.iter().map(|done| done.attempt.outcome).collect())
+            .collect()
     }
 
     /// One attempt of a claimed delivery, and where the delivery stands after it.
@@ -312,7 +359,7 @@ impl Latchkey {
     /// writer of an endpoint and its deliveries does, so none waits on another in a cycle.
     async fn record_attempts(
         &self,
-        lease: uuid::Uuid,
+        recording: Recording,
         claimed: &[ClaimedDelivery],
         finished: &[FinishedAttempt],
     ) -> anyhow::Result<()> {
@@ -334,11 +381,25 @@ impl Latchkey {
         for (id, (app, _)) in &health {
             locked.extend(tx.lock_webhook_endpoint(*app, *id).await?);
         }
-        let recorded: HashSet<_> = tx
-            .finish_attempts(lease, finished)
-            .await?
-            .into_iter()
-            .collect();
+        let recorded: HashSet<_> = match recording {
+            Recording::Claimed { lease } => tx
+                .finish_attempts(lease, finished)
+                .await?
+                .into_iter()
+                .collect(),
+            Recording::FannedOut { lease, through } => {
+                let deliveries: Vec<WebhookDelivery> = claimed
+                    .iter()
+                    .zip(finished)
+                    .map(|(claim, done)| after_attempt(claim.delivery.clone(), done))
+                    .collect();
+                if tx.record_fan_out(lease, through, &deliveries).await? {
+                    deliveries.iter().map(|delivery| delivery.id).collect()
+                } else {
+                    HashSet::new()
+                }
+            }
+        };
         if recorded.len() < finished.len() {
             tracing::warn!(
                 lost = finished.len() - recorded.len(),
@@ -376,6 +437,33 @@ impl Latchkey {
         }
         tx.commit().await
     }
+}
+
+/// How a batch's attempts are stored: over the rows of the deliveries a claim holds, or as
+/// the new deliveries of the events the dispatcher took, moving its position past them.
+#[derive(Debug, Clone, Copy)]
+enum Recording {
+    Claimed {
+        lease: uuid::Uuid,
+    },
+    FannedOut {
+        lease: uuid::Uuid,
+        through: FanOutPosition,
+    },
+}
+
+/// A delivery as its first attempt leaves it: done, or pending its retry.
+fn after_attempt(mut delivery: WebhookDelivery, done: &FinishedAttempt) -> WebhookDelivery {
+    delivery.attempts_in_run += 1;
+    match done.next {
+        NextStep::Done(state) => delivery.state = state,
+        NextStep::RetryAt(at) => {
+            delivery.state = DeliveryState::Pending;
+            delivery.next_attempt_at = at;
+        }
+    }
+    delivery.attempts = vec![done.attempt.clone()];
+    delivery
 }
 
 /// A delivery whose event the audit retention purged before it was sent.
@@ -446,6 +534,7 @@ impl WebhookApi for Latchkey {
             disabled_reason: None,
             created_at: now,
             updated_at: now,
+            enabled_since: now,
         };
         let mut tx = self.ports.unit_of_work.begin().await?;
         tx.insert_webhook_endpoint(&endpoint).await?;
@@ -601,7 +690,7 @@ mod tests {
     use crate::event::Actor;
     use crate::ports::MockTransaction;
     use crate::services::test_support::{Mocks, application, fixed_now};
-    use crate::webhook::{RETRY_DELAYS, WebhookAttempt, WebhookDelivery};
+    use crate::webhook::{NewEvents, RETRY_DELAYS, WebhookAttempt, WebhookDelivery};
     use uuid::Uuid;
 
     fn endpoint(failing_since: Option<DateTime<Utc>>) -> WebhookEndpoint {
@@ -622,6 +711,7 @@ mod tests {
             disabled_reason: None,
             created_at: fixed_now(),
             updated_at: fixed_now(),
+            enabled_since: fixed_now(),
         }
     }
 
@@ -805,5 +895,162 @@ mod tests {
             .create_webhook(application(false).id, new, &by)
             .await;
         assert!(matches!(refused, Err(WebhookError::TargetRefused(why)) if why == "private"));
+    }
+
+    /// `count` user.created events of the endpoint's application, taken with the endpoint.
+    fn new_events(endpoint: &WebhookEndpoint, count: usize) -> NewEvents {
+        let events: Vec<_> = (0..count)
+            .map(|_| {
+                ChangedBy::system().event(
+                    endpoint.application_id,
+                    EventType::UserCreated,
+                    crate::event::EventTarget {
+                        kind: "user".into(),
+                        id: Uuid::now_v7(),
+                    },
+                    fixed_now(),
+                )
+            })
+            .collect();
+        let last = events.last().map(|event| event.id).unwrap();
+        NewEvents {
+            lease: Uuid::now_v7(),
+            events,
+            endpoints: vec![endpoint.clone()],
+            through: FanOutPosition {
+                commit_order: 7,
+                event: last,
+            },
+        }
+    }
+
+    /// `new` taken, and each of its deliveries' attempts answered with `status`.
+    fn mocks_taking(new: &NewEvents, status: u16) -> Mocks {
+        let mut mocks = Mocks::default();
+        let taken = new.clone();
+        mocks
+            .webhooks
+            .expect_take_new_events()
+            .times(1)
+            .return_once(move |_, _, _| Ok(TakenEvents::Taken(taken)));
+        mocks
+            .webhook_sender
+            .expect_send()
+            .times(new.events.len())
+            .returning(move |_| WebhookAttempt {
+                attempted_at: fixed_now(),
+                status: Some(status),
+                duration_ms: 3,
+                response: String::new(),
+                error: None,
+                outcome: AttemptOutcome::of(Some(status)),
+            });
+        mocks
+    }
+
+    async fn fan_out(mocks: Mocks) -> FanOutRound {
+        mocks
+            .service()
+            .deliver_new_events(chrono::Duration::seconds(60), 16)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn new_events_are_sent_and_recorded_with_the_position_in_one_transaction() {
+        let endpoint = endpoint(None);
+        let new = new_events(&endpoint, 2);
+        let mut mocks = mocks_taking(&new, 200);
+        let mut tx = MockTransaction::new();
+        let (lease, through) = (new.lease, new.through);
+        let ids: Vec<Uuid> = new.events.iter().map(|event| event.id.as_uuid()).collect();
+        tx.expect_record_fan_out()
+            .withf(move |at_lease, at, deliveries| {
+                *at_lease == lease
+                    && *at == through
+                    && deliveries.iter().map(|d| d.message_id).collect::<Vec<_>>() == ids
+                    && deliveries.iter().all(|delivery| {
+                        delivery.state == DeliveryState::Succeeded
+                            && delivery.attempts_in_run == 1
+                            && delivery.attempts.len() == 1
+                    })
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        tx.expect_commit().times(1).returning(|| Ok(()));
+        mocks.expect_transaction(tx);
+        assert_eq!(
+            fan_out(mocks).await,
+            FanOutRound::Delivered {
+                events: 2,
+                outcomes: vec![AttemptOutcome::Succeeded; 2]
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_first_attempt_is_recorded_pending_its_retry_and_starts_a_run_of_failures() {
+        let endpoint = endpoint(None);
+        let new = new_events(&endpoint, 1);
+        let mut mocks = mocks_taking(&new, 500);
+        let mut tx = MockTransaction::new();
+        expect_locked(&mut tx, &endpoint);
+        tx.expect_record_fan_out()
+            .withf(|_, _, deliveries| {
+                let first = RETRY_DELAYS[0].num_milliseconds();
+                let delivery = &deliveries[0];
+                delivery.state == DeliveryState::Pending
+                    && ((delivery.next_attempt_at - fixed_now()).num_milliseconds() - first).abs()
+                        <= first / 10
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        tx.expect_update_webhook_endpoint()
+            .withf(|stored| stored.enabled && stored.failing_since == Some(fixed_now()))
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.expect_commit().times(1).returning(|| Ok(()));
+        mocks.expect_transaction(tx);
+        assert!(matches!(
+            fan_out(mocks).await,
+            FanOutRound::Delivered { events: 1, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_lost_lease_on_new_events_records_nothing_and_changes_no_endpoint() {
+        let endpoint = endpoint(None);
+        let new = new_events(&endpoint, 1);
+        let mut mocks = mocks_taking(&new, 410);
+        let mut tx = MockTransaction::new();
+        expect_locked(&mut tx, &endpoint);
+        tx.expect_record_fan_out()
+            .times(1)
+            .returning(|_, _, _| Ok(false));
+        tx.expect_update_webhook_endpoint().times(0);
+        tx.expect_record_events().times(0);
+        tx.expect_commit().times(1).returning(|| Ok(()));
+        mocks.expect_transaction(tx);
+        assert!(matches!(
+            fan_out(mocks).await,
+            FanOutRound::Delivered { events: 1, .. }
+        ));
+    }
+
+    #[tokio::test]
+    async fn nothing_new_or_not_yet_sends_nothing() {
+        for (taken, round) in [
+            (TakenEvents::Nothing, FanOutRound::Nothing),
+            (TakenEvents::NotYet, FanOutRound::NotYet),
+        ] {
+            let mut mocks = Mocks::default();
+            mocks
+                .webhooks
+                .expect_take_new_events()
+                .times(1)
+                .return_once(move |_, _, _| Ok(taken));
+            mocks.webhook_sender.expect_send().times(0);
+            assert_eq!(fan_out(mocks).await, round);
+        }
     }
 }
