@@ -10,11 +10,11 @@ mod licenses;
 mod login;
 mod overview;
 mod settings;
+mod user;
+mod users;
 mod variables;
 mod webhook_endpoint;
 mod webhooks;
-mod user;
-mod users;
 
 use actix_web::web;
 
