@@ -34,7 +34,7 @@ async fn every_form_refuses_a_missing_token_or_a_foreign_origin_and_changes_noth
             get("/api/admin/bans").await.1,
             get("/api/admin/settings").await.1,
             get("/api/admin/variables").await.1,
-            get("/api/admin/webhooks").await.1,
+            without_delivery_health(get("/api/admin/webhooks").await.1),
         )
     };
     let before = snapshot().await;
@@ -109,4 +109,18 @@ async fn every_form_refuses_a_missing_token_or_a_foreign_origin_and_changes_noth
         assert!(!foreign.body.contains("lk_adm_") && !foreign.body.contains("whsec_"));
     }
     assert_eq!(snapshot().await, before, "nothing changed");
+}
+
+/// The endpoints as the forms could change them: the dispatcher's attempts at them (the
+/// endpoint's own creation is one of its events, sent in the background to a target that
+/// does not answer) move `failing_since` whatever the forms do.
+fn without_delivery_health(mut webhooks: serde_json::Value) -> serde_json::Value {
+    if let Some(endpoints) = webhooks["webhooks"].as_array_mut() {
+        for endpoint in endpoints {
+            if let Some(fields) = endpoint.as_object_mut() {
+                fields.remove("failing_since");
+            }
+        }
+    }
+    webhooks
 }
