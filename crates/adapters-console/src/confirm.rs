@@ -3,12 +3,13 @@
 //! `confirm=yes`; only that second POST acts. Both POSTs pass the CSRF check.
 //!
 //! ```ignore
-//! async fn delete_ban(req: HttpRequest, who: SignedIn, form: web::Form<DeleteBanForm>, ...) {
+//! async fn lift(req: HttpRequest, state: web::Data<ConsoleState>, who: SignedIn, …) {
 //!     who.verify_csrf(&req, &form.csrf)?;
 //!     who.require(ConsoleAction::Delete)?;
 //!     if !confirm::confirmed(form.confirm.as_deref()) {
-//!         return confirm::ask(&layout, "Lift this ban?", "The IP 203.0.113.7 can sign in again.",
-//!             "/console/apps/…/bans/…/delete", &[("id", &form.id)], "Lift the ban");
+//!         let layout = Layout::signed_in("Lift a ban", &who, &state, &req, Some(app_id)).await?;
+//!         return confirm::ask(layout, "Lift this ban?", "203.0.113.7 can sign in again.",
+//!             &format!("{back}/lift"), &[], "Lift the ban", &back);
 //!     }
 //!     // act, then flash::redirect_with(…)
 //! }

@@ -19,6 +19,22 @@ use tokio::sync::Notify;
 
 /// Marks the failures that mean "the database is unreachable now" with
 /// [`StoreUnavailable`], so the API answers 503 with `Retry-After`, not 500.
+/// A raw statement written with PostgreSQL's `$n` placeholders, each used once and in
+/// order, for either backend (SQLite takes `?`).
+pub(crate) fn raw_statement(
+    backend: DbBackend,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> sea_orm::Statement {
+    let sql = match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => (1..=values.len())
+            .rev()
+            .fold(sql.to_owned(), |sql, n| sql.replace(&format!("${n}"), "?")),
+    };
+    sea_orm::Statement::from_sql_and_values(backend, sql, values)
+}
+
 pub(crate) fn store_error(error: DbErr, what: &'static str) -> anyhow::Error {
     let unavailable = is_unavailable(&error);
     let error = anyhow::Error::new(error).context(what);

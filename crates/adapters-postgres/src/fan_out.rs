@@ -5,7 +5,7 @@
 //! events.
 
 use crate::SeaOrmStore;
-use crate::connection::DbResultExt as _;
+use crate::connection::{DbResultExt as _, raw_statement};
 use crate::entities::{event, webhook_attempt, webhook_delivery};
 use crate::webhooks::{attempt_row, delivery_row, enabled_endpoints};
 use anyhow::Context as _;
@@ -13,20 +13,8 @@ use chrono::{DateTime, Utc};
 use domain::event::Event;
 use domain::values::EventId;
 use domain::webhook::{FanOutPosition, NewEvents, TakenEvents, WebhookDelivery};
-use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, Statement};
 use uuid::Uuid;
-
-/// A statement written with PostgreSQL's `$n` placeholders, each used once and in order, for
-/// either backend.
-fn statement(backend: DatabaseBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DatabaseBackend::Postgres => sql.to_owned(),
-        _ => (1..=values.len())
-            .rev()
-            .fold(sql.to_owned(), |sql, n| sql.replace(&format!("${n}"), "?")),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
 
 /// Whether an event `e` is settled: no event can be committed before it any more. On
 /// PostgreSQL, below the oldest transaction still running every transaction has ended, so
@@ -56,7 +44,7 @@ pub(crate) async fn take_new_events(
     // is bound as values: compared with a joined row's columns, the row comparison would not
     // be an index range.
     let (after, after_event) = position(db).await?;
-    let first = statement(
+    let first = raw_statement(
         backend,
         &format!(
             "SELECT {settled} AS settled FROM events e \
@@ -75,7 +63,7 @@ pub(crate) async fn take_new_events(
         return Ok(TakenEvents::NotYet);
     }
     let lease = Uuid::now_v7();
-    let take = statement(
+    let take = raw_statement(
         backend,
         "UPDATE webhook_fan_out SET lease = $1, lease_until = $2 \
          WHERE id = 1 AND (lease_until IS NULL OR lease_until <= $3) \
@@ -92,7 +80,7 @@ pub(crate) async fn take_new_events(
     };
     let after: i64 = row.try_get("", "commit_order").context("the position")?;
     let after_event: Uuid = row.try_get("", "event_id").context("the position")?;
-    let read = statement(
+    let read = raw_statement(
         backend,
         &format!(
             "SELECT e.* FROM events e WHERE (e.commit_order, e.id) > ($1, $2) AND {settled} \
@@ -154,7 +142,7 @@ async fn position(db: &impl ConnectionTrait) -> anyhow::Result<(i64, Uuid)> {
 }
 
 async fn release(db: &impl ConnectionTrait, lease: Uuid) -> anyhow::Result<()> {
-    let release = statement(
+    let release = raw_statement(
         db.get_database_backend(),
         "UPDATE webhook_fan_out SET lease = NULL, lease_until = NULL WHERE id = 1 AND lease = $1",
         vec![lease.into()],
@@ -171,7 +159,7 @@ pub(crate) async fn record_fan_out(
     through: FanOutPosition,
     deliveries: &[WebhookDelivery],
 ) -> anyhow::Result<bool> {
-    let advance = statement(
+    let advance = raw_statement(
         txn.get_database_backend(),
         "UPDATE webhook_fan_out SET commit_order = $1, event_id = $2, lease = NULL, \
              lease_until = NULL \
@@ -220,7 +208,7 @@ pub(crate) async fn untaken(
     db: &impl ConnectionTrait,
 ) -> anyhow::Result<(u64, Option<DateTime<Utc>>)> {
     let (after, after_event) = position(db).await?;
-    let count = statement(
+    let count = raw_statement(
         db.get_database_backend(),
         "SELECT count(*) AS waiting, min(e.occurred_at) AS oldest FROM events e \
          WHERE (e.commit_order, e.id) > ($1, $2) \

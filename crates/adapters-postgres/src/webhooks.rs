@@ -2,7 +2,7 @@
 //! webhooks: endpoints, deliveries (those of new events: [`crate::fan_out`]), attempts.
 
 use crate::SeaOrmStore;
-use crate::connection::DbResultExt as _;
+use crate::connection::{DbResultExt as _, raw_statement};
 use crate::endpoint_cache::EndpointCache;
 use crate::entities::{event, webhook_attempt, webhook_delivery, webhook_endpoint};
 use crate::pages::keyset;
@@ -464,28 +464,23 @@ fn claim_statement(
     lease: Uuid,
     limit: u64,
 ) -> Statement {
-    let (p, lock): (&dyn Fn(usize) -> String, &str) = match backend {
-        DatabaseBackend::Postgres => (&|n| format!("${n}"), "FOR UPDATE OF d SKIP LOCKED"),
-        _ => (&|_| "?".to_owned(), ""),
+    let lock = match backend {
+        DatabaseBackend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
+        _ => "",
     };
     let sql = format!(
-        "UPDATE webhook_deliveries SET lease_until = {}, lease = {} \
+        "UPDATE webhook_deliveries SET lease_until = $1, lease = $2 \
          WHERE id IN (SELECT d.id FROM webhook_deliveries d \
              JOIN webhook_endpoints e ON e.id = d.endpoint_id \
-             WHERE d.state = 'pending' AND d.next_attempt_at <= {} \
-                 AND (d.lease_until IS NULL OR d.lease_until <= {}) AND e.enabled \
-             ORDER BY d.next_attempt_at LIMIT {} {lock}) \
-         RETURNING *",
-        p(1),
-        p(2),
-        p(3),
-        p(4),
-        p(5),
+             WHERE d.state = 'pending' AND d.next_attempt_at <= $3 \
+                 AND (d.lease_until IS NULL OR d.lease_until <= $4) AND e.enabled \
+             ORDER BY d.next_attempt_at LIMIT $5 {lock}) \
+         RETURNING *"
     );
-    Statement::from_sql_and_values(
+    raw_statement(
         backend,
-        sql,
-        [
+        &sql,
+        vec![
             lease_until.into(),
             lease.into(),
             now.into(),

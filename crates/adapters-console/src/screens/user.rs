@@ -23,7 +23,7 @@ use domain::services::{
     BanExpiry, BanRequest, BanSubject, DeviceResetTarget, MAX_BAN_REASON_CHARS, adjustment_reason,
 };
 use domain::session::UserVariable;
-use domain::user::{AdjustmentKind, Credential, UserLimits};
+use domain::user::{AdjustmentKind, Credential, UserDetails, UserLimits};
 use domain::values::{UserId, Username};
 
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
@@ -100,6 +100,20 @@ struct ShowQuery {
     ledger_after: Option<String>,
 }
 
+/// The user of `app`, or the not-found page.
+async fn found_user(
+    state: &ConsoleState,
+    app: &Application,
+    user: UserId,
+) -> Result<UserDetails, ConsoleError> {
+    state
+        .users
+        .user(app.id, user)
+        .await
+        .map_err(ConsoleError::Unknown)?
+        .ok_or(ConsoleError::NotFound)
+}
+
 async fn user_page(
     req: &HttpRequest,
     state: &ConsoleState,
@@ -109,12 +123,7 @@ async fn user_page(
     ledger_after: Option<&str>,
     error: Option<String>,
 ) -> Result<UserPage, ConsoleError> {
-    let details = state
-        .users
-        .user(app.id, user)
-        .await
-        .map_err(ConsoleError::Unknown)?
-        .ok_or(ConsoleError::NotFound)?;
+    let details = found_user(state, app, user).await?;
     let after = ledger_after
         .and_then(|raw| uuid::Uuid::parse_str(raw).ok())
         .map(Cursor::after);
@@ -505,12 +514,7 @@ async fn ban(
         let message = format!("The reason must be at most {MAX_BAN_REASON_CHARS} characters.");
         return refuse(&req, &state, &who, &app, user, message).await;
     }
-    let details = state
-        .users
-        .user(app.id, user)
-        .await
-        .map_err(ConsoleError::Unknown)?
-        .ok_or(ConsoleError::NotFound)?;
+    let details = found_user(&state, &app, user).await?;
     if !confirm::confirmed(form.confirm.as_deref()) {
         let layout =
             Layout::signed_in("Confirm", &who, &state, &req, Some(app.id.to_string())).await?;
@@ -559,12 +563,7 @@ async fn delete(
     let app = application(&state, &path.0).await?;
     let user = parse_user(&path.1)?;
     let back = user_location(&app, user);
-    let details = state
-        .users
-        .user(app.id, user)
-        .await
-        .map_err(ConsoleError::Unknown)?
-        .ok_or(ConsoleError::NotFound)?;
+    let details = found_user(&state, &app, user).await?;
     if !confirm::confirmed(form.confirm.as_deref()) {
         let layout =
             Layout::signed_in("Confirm", &who, &state, &req, Some(app.id.to_string())).await?;
