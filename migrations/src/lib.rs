@@ -20,6 +20,7 @@ mod m20261206_000014_overview_indexes;
 mod m20261206_000015_console_users_and_ledger;
 mod m20261206_000016_audit_actor_indexes;
 mod m20261206_000020_webhook_fan_out;
+mod m20261207_000023_redemption_cannot_scan;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_console_users_and_ledger::Migration),
             Box::new(m20261206_000016_audit_actor_indexes::Migration),
             Box::new(m20261206_000020_webhook_fan_out::Migration),
+            Box::new(m20261207_000023_redemption_cannot_scan::Migration),
         ]
     }
 }

@@ -5,12 +5,13 @@ use crate::connection::DbResultExt as _;
 use crate::entities::device::{self, ActiveModel, Column, Entity};
 use anyhow::Context as _;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use domain::ports::DeviceStore;
 use domain::user::Device;
 use domain::values::{ApplicationId, DeviceId, HardwareId, UserId};
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QueryTrait as _, Set,
 };
 
 impl TryFrom<device::Model> for Device {
@@ -25,30 +26,20 @@ impl TryFrom<device::Model> for Device {
     }
 }
 
-pub(crate) async fn insert<C: ConnectionTrait>(
-    db: &C,
+/// The insert of a device, for the transaction that sends it ([`crate::transaction`]).
+pub(crate) fn insert_statement(
     app: ApplicationId,
     user: UserId,
-    hardware_id: &HardwareId,
-    at: DateTime<Utc>,
-) -> anyhow::Result<Device> {
-    let id = DeviceId::generate();
+    device: &Device,
+) -> InsertStatement {
     let model = ActiveModel {
-        id: Set(id.as_uuid()),
+        id: Set(device.id.as_uuid()),
         application_id: Set(app.as_uuid()),
         user_id: Set(user.as_uuid()),
-        hardware_id: Set(hardware_id.as_str().to_owned()),
-        registered_at: Set(at),
+        hardware_id: Set(device.hardware_id.as_str().to_owned()),
+        registered_at: Set(device.registered_at),
     };
-    Entity::insert(model)
-        .exec_without_returning(db)
-        .await
-        .or_unavailable("registering a device")?;
-    Ok(Device {
-        id,
-        hardware_id: hardware_id.clone(),
-        registered_at: at,
-    })
+    Entity::insert(model).into_query()
 }
 
 pub(crate) async fn find<C: ConnectionTrait>(

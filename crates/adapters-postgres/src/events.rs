@@ -19,9 +19,10 @@ use domain::event::{
 use domain::page::{Page, PageRequest};
 use domain::ports::EventStore;
 use domain::values::{ApplicationId, ClientIp, EventId};
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, NotSet,
-    QueryFilter, Set, Statement,
+    QueryFilter, QueryTrait as _, Set, Statement,
 };
 use serde_json::{Map, Value};
 
@@ -156,28 +157,41 @@ impl SeaOrmStore {
 }
 
 /// Inserts `events` in batches small enough for any database's limit on bound values.
-async fn insert(db: &impl ConnectionTrait, events: &[Event]) -> anyhow::Result<()> {
+pub(crate) async fn insert(db: &impl ConnectionTrait, events: &[Event]) -> anyhow::Result<()> {
     if events.is_empty() {
         return Ok(());
     }
     let commit_order = sqlite_commit_order(db).await?;
-    for chunk in events.chunks(crate::MAX_ROWS_PER_INSERT) {
-        Entity::insert_many(chunk.iter().map(|event| ActiveModel {
-            commit_order: commit_order.map_or(NotSet, Set),
-            ..row(event)
-        }))
-        .exec_without_returning(db)
-        .await
-        .or_unavailable("recording events")?;
+    for statement in insert_statements(events, commit_order) {
+        db.execute(&statement)
+            .await
+            .or_unavailable("recording events")?;
     }
     Ok(())
+}
+
+/// The inserts of `events`, a batch each; `commit_order` as [`sqlite_commit_order`] gives it.
+pub(crate) fn insert_statements(
+    events: &[Event],
+    commit_order: Option<i64>,
+) -> Vec<InsertStatement> {
+    events
+        .chunks(crate::MAX_ROWS_PER_INSERT)
+        .map(|chunk| {
+            Entity::insert_many(chunk.iter().map(|event| ActiveModel {
+                commit_order: commit_order.map_or(NotSet, Set),
+                ..row(event)
+            }))
+            .into_query()
+        })
+        .collect()
 }
 
 /// On SQLite, the commit order of this transaction's events: one more than any before,
 /// and than the dispatcher's position (all events may have been purged). SQLite lets one
 /// transaction write at a time, so no other can take the same number before this one
 /// commits. `None` on PostgreSQL, which fills it in with the transaction's id.
-async fn sqlite_commit_order(db: &impl ConnectionTrait) -> anyhow::Result<Option<i64>> {
+pub(crate) async fn sqlite_commit_order(db: &impl ConnectionTrait) -> anyhow::Result<Option<i64>> {
     if db.get_database_backend() != DatabaseBackend::Sqlite {
         return Ok(None);
     }

@@ -5,6 +5,7 @@
 
 mod applications;
 mod bans;
+mod batch;
 mod connection;
 mod devices;
 mod endpoint_cache;

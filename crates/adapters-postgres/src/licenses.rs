@@ -15,9 +15,9 @@ use domain::license::{License, LicenseDetails, LicenseDuration, LicenseFilter, N
 use domain::page::{Page, PageRequest};
 use domain::ports::LicenseStore;
 use domain::values::{ApplicationId, LicenseCode, LicenseId, UserId};
-use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Condition, Expr, Query, SelectStatement, UpdateStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select, Set, SqlErr,
+    ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait as _, Select, Set, SqlErr,
 };
 use std::collections::HashSet;
 use uuid::Uuid;
@@ -42,29 +42,26 @@ impl TryFrom<license::Model> for License {
     }
 }
 
-/// Marks the license used in one conditional `UPDATE … WHERE activated_at IS NULL
-/// RETURNING …`: the database, not this process, decides which of concurrent callers wins.
-pub(crate) async fn redeem<C: ConnectionTrait>(
-    db: &C,
+/// The claim of a license: one conditional `UPDATE … WHERE id = … AND activated_at IS NULL`
+/// by primary key (the id was found through the unique (application, code digest) index), so
+/// the database, not this process, decides which of concurrent claims wins, and no index but
+/// the primary key's can serve it (docs/architecture.md, "Hot paths"). It returns the id,
+/// for the statement that makes the rest of a sign-up conditional on it.
+pub(crate) fn claim_statement(
     app: ApplicationId,
-    code: &LicenseCode,
+    license: LicenseId,
     user: UserId,
     at: DateTime<Utc>,
-) -> anyhow::Result<Option<License>> {
-    let updated = Entity::update_many()
+) -> UpdateStatement {
+    let mut update = Entity::update_many()
         .col_expr(Column::ActivatedAt, Expr::value(at))
         .col_expr(Column::ActivatedByUserId, Expr::value(user.as_uuid()))
+        .filter(Column::Id.eq(license.as_uuid()))
         .filter(Column::ApplicationId.eq(app.as_uuid()))
-        .filter(Column::CodeDigest.eq(code.digest().as_bytes().to_vec()))
         .filter(Column::ActivatedAt.is_null())
-        .exec_with_returning(db)
-        .await
-        .or_unavailable("redeeming a license")?;
-    updated
-        .into_iter()
-        .next()
-        .map(License::try_from)
-        .transpose()
+        .into_query();
+    update.returning_col(Column::Id);
+    update
 }
 
 /// The application's license bans in force at `now`.

@@ -10,10 +10,10 @@ use chrono::{DateTime, Utc};
 use domain::ports::{SessionStore, VariableStore};
 use domain::session::{NewSession, Session, Variable};
 use domain::values::{ApplicationId, DeviceId, Digest, SessionId, UserId};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, InsertStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, QueryTrait as _, Set,
 };
 
 impl From<session::Model> for Session {
@@ -27,11 +27,8 @@ impl From<session::Model> for Session {
     }
 }
 
-pub(crate) async fn insert<C: ConnectionTrait>(
-    db: &C,
-    app: ApplicationId,
-    new: &NewSession,
-) -> anyhow::Result<()> {
+/// The insert of a session, for the transaction that sends it ([`crate::transaction`]).
+pub(crate) fn insert_statement(app: ApplicationId, new: &NewSession) -> InsertStatement {
     let model = ActiveModel {
         id: Set(new.id.as_uuid()),
         application_id: Set(app.as_uuid()),
@@ -42,11 +39,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         expires_at: Set(new.expires_at),
         revoked_at: Set(None),
     };
-    Entity::insert(model)
-        .exec_without_returning(db)
-        .await
-        .or_unavailable("creating a session")?;
-    Ok(())
+    Entity::insert(model).into_query()
 }
 
 pub(crate) async fn revoke_device<C: ConnectionTrait>(

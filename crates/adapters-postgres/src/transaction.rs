@@ -1,31 +1,42 @@
-//! [`UnitOfWork`]: a sign-up's writes in one database transaction.
+//! [`UnitOfWork`]: a request's writes, all or nothing, in as few round trips as the database
+//! allows. Inserts and the license claim are held back ([`crate::batch`]) until a call that
+//! reads or updates (which opens the database transaction first) or the commit; a unit that
+//! only inserts and claims, as a sign-up does, is one statement on PostgreSQL.
 
+use crate::batch::{self, Write};
 use crate::connection::DbResultExt as _;
 use crate::endpoint_cache::EndpointCache;
-use crate::{SeaOrmStore, devices, events, licenses, sessions, users, webhooks};
+use crate::{SeaOrmStore, devices, licenses, sessions, users, webhooks};
+use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::errors::CreateUserError;
+use domain::errors::CommitConflict;
 use domain::event::Event;
-use domain::license::License;
 use domain::ports::{Transaction, UnitOfWork};
 use domain::session::NewSession;
 use domain::user::{Adjustment, Device, Membership, NewUser, User};
 use domain::values::{
-    ApplicationId, ClientIp, DeviceId, HardwareId, LicenseCode, PasswordHash, UserId,
+    ApplicationId, ClientIp, DeviceId, HardwareId, LicenseId, PasswordHash, UserId,
 };
 use domain::values::{WebhookDeliveryId, WebhookEndpointId};
 use domain::webhook::{
     FanOutPosition, FinishedAttempt, Requeued, WebhookDelivery, WebhookEndpoint,
 };
-use sea_orm::DatabaseTransaction;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-/// Rolls back when dropped uncommitted (sea-orm's `DatabaseTransaction` does).
+/// Rolls back when dropped uncommitted: the held-back writes were never sent, and sea-orm's
+/// `DatabaseTransaction` rolls back what was.
 struct SeaOrmTransaction {
-    txn: DatabaseTransaction,
+    db: DatabaseConnection,
+    /// Opened by the first call that reads or updates.
+    txn: Option<DatabaseTransaction>,
+    /// Writes not sent yet, in the order they were made.
+    pending: Vec<Write>,
+    /// A claim sent in the open transaction lost: the commit rolls back.
+    claim_lost: bool,
     /// Whether this transaction gave the webhook dispatcher work (an event an endpoint
     /// subscribes to, a delivery due), and whom to wake when it commits.
     wake_dispatcher: bool,
@@ -39,11 +50,11 @@ struct SeaOrmTransaction {
 #[async_trait]
 impl UnitOfWork for SeaOrmStore {
     async fn begin(&self) -> anyhow::Result<Box<dyn Transaction>> {
-        let txn = crate::connection::begin_write(&self.db)
-            .await
-            .or_unavailable("starting a sign-up transaction")?;
         Ok(Box::new(SeaOrmTransaction {
-            txn,
+            db: self.db.clone(),
+            txn: None,
+            pending: Vec::new(),
+            claim_lost: false,
             wake_dispatcher: false,
             deliveries_queued: self.deliveries_queued.clone(),
             endpoints: self.endpoints.clone(),
@@ -52,24 +63,75 @@ impl UnitOfWork for SeaOrmStore {
     }
 }
 
-#[async_trait]
-impl Transaction for SeaOrmTransaction {
-    async fn create_user(
-        &mut self,
-        app: ApplicationId,
-        user: &NewUser,
-    ) -> Result<User, CreateUserError> {
-        users::insert(&self.txn, app, user).await
+fn claim_lost() -> anyhow::Error {
+    anyhow::Error::new(CommitConflict::LicenseClaimed)
+}
+
+impl SeaOrmTransaction {
+    /// The open database transaction, with every held-back write sent in it: for the calls
+    /// that read or update.
+    async fn open(&mut self) -> anyhow::Result<&DatabaseTransaction> {
+        if self.txn.is_none() {
+            let txn = crate::connection::begin_write(&self.db)
+                .await
+                .or_unavailable("starting a transaction")?;
+            self.txn = Some(txn);
+        }
+        let writes = std::mem::take(&mut self.pending);
+        let txn = self.txn.as_ref().context("the open transaction")?;
+        if !batch::send(txn, writes).await? {
+            self.claim_lost = true;
+        }
+        self.txn.as_ref().context("the open transaction")
     }
 
-    async fn redeem_license(
+    /// Sends what is held back and commits; `false` when a claim lost (nothing is kept).
+    async fn send_and_commit(&mut self) -> anyhow::Result<bool> {
+        let writes = std::mem::take(&mut self.pending);
+        if let Some(txn) = self.txn.take() {
+            if !batch::send(&txn, writes).await? || self.claim_lost {
+                return Ok(false); // dropping `txn` rolls back
+            }
+            txn.commit().await.or_unavailable("committing")?;
+            return Ok(true);
+        }
+        if writes.is_empty() {
+            return Ok(true);
+        }
+        // One statement is a transaction of its own.
+        if batch::is_one_statement(self.db.get_database_backend(), &writes) {
+            return batch::send(&self.db, writes).await;
+        }
+        let txn = crate::connection::begin_write(&self.db)
+            .await
+            .or_unavailable("starting a transaction")?;
+        if !batch::send(&txn, writes).await? {
+            return Ok(false);
+        }
+        txn.commit().await.or_unavailable("committing")?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl Transaction for SeaOrmTransaction {
+    async fn create_user(&mut self, app: ApplicationId, user: &NewUser) -> anyhow::Result<User> {
+        self.pending
+            .push(Write::User(users::insert_statement(app, user)));
+        Ok(user.created())
+    }
+
+    async fn claim_license(
         &mut self,
         app: ApplicationId,
-        code: &LicenseCode,
+        license: LicenseId,
         user: UserId,
         at: DateTime<Utc>,
-    ) -> anyhow::Result<Option<License>> {
-        licenses::redeem(&self.txn, app, code, user, at).await
+    ) -> anyhow::Result<()> {
+        self.pending.push(Write::Claim(licenses::claim_statement(
+            app, license, user, at,
+        )));
+        Ok(())
     }
 
     async fn register_device(
@@ -79,7 +141,16 @@ impl Transaction for SeaOrmTransaction {
         hardware_id: &HardwareId,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Device> {
-        devices::insert(&self.txn, app, user, hardware_id, at).await
+        let device = Device {
+            id: DeviceId::generate(),
+            hardware_id: hardware_id.clone(),
+            registered_at: at,
+        };
+        self.pending.push(Write::Insert(
+            devices::insert_statement(app, user, &device),
+            "registering a device",
+        ));
+        Ok(device)
     }
 
     async fn lock_user(
@@ -88,7 +159,7 @@ impl Transaction for SeaOrmTransaction {
         user: UserId,
         ip: Option<ClientIp>,
     ) -> anyhow::Result<Option<User>> {
-        users::lock(&self.txn, app, user, ip).await
+        users::lock(self.open().await?, app, user, ip).await
     }
 
     async fn set_password_hash(
@@ -97,11 +168,11 @@ impl Transaction for SeaOrmTransaction {
         user: UserId,
         hash: &PasswordHash,
     ) -> anyhow::Result<()> {
-        users::set_password_hash(&self.txn, app, user, hash).await
+        users::set_password_hash(self.open().await?, app, user, hash).await
     }
 
     async fn delete_devices(&mut self, app: ApplicationId, user: UserId) -> anyhow::Result<u64> {
-        devices::delete_all(&self.txn, app, user).await
+        devices::delete_all(self.open().await?, app, user).await
     }
 
     async fn find_device(
@@ -110,11 +181,11 @@ impl Transaction for SeaOrmTransaction {
         user: UserId,
         hardware_id: &HardwareId,
     ) -> anyhow::Result<Option<Device>> {
-        devices::find(&self.txn, app, user, hardware_id).await
+        devices::find(self.open().await?, app, user, hardware_id).await
     }
 
     async fn count_devices(&mut self, app: ApplicationId, user: UserId) -> anyhow::Result<u64> {
-        devices::count(&self.txn, app, user).await
+        devices::count(self.open().await?, app, user).await
     }
 
     async fn revoke_device_sessions(
@@ -124,7 +195,7 @@ impl Transaction for SeaOrmTransaction {
         device: DeviceId,
         at: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        sessions::revoke_device(&self.txn, app, user, device, at).await
+        sessions::revoke_device(self.open().await?, app, user, device, at).await
     }
 
     async fn count_live_sessions(
@@ -133,7 +204,7 @@ impl Transaction for SeaOrmTransaction {
         user: UserId,
         now: DateTime<Utc>,
     ) -> anyhow::Result<u64> {
-        sessions::count_live(&self.txn, app, user, now).await
+        sessions::count_live(self.open().await?, app, user, now).await
     }
 
     async fn create_session(
@@ -141,7 +212,11 @@ impl Transaction for SeaOrmTransaction {
         app: ApplicationId,
         session: &NewSession,
     ) -> anyhow::Result<()> {
-        sessions::insert(&self.txn, app, session).await
+        self.pending.push(Write::Insert(
+            sessions::insert_statement(app, session),
+            "creating a session",
+        ));
+        Ok(())
     }
 
     async fn adjust_membership(
@@ -151,7 +226,7 @@ impl Transaction for SeaOrmTransaction {
         membership: Membership,
         adjustment: &Adjustment,
     ) -> anyhow::Result<()> {
-        users::adjust_membership(&self.txn, app, user, membership, adjustment).await
+        users::adjust_membership(self.open().await?, app, user, membership, adjustment).await
     }
 
     async fn record_adjustment(
@@ -160,17 +235,26 @@ impl Transaction for SeaOrmTransaction {
         user: UserId,
         adjustment: &Adjustment,
     ) -> anyhow::Result<()> {
-        users::record_adjustment(&self.txn, app, user, adjustment).await
+        self.pending.push(Write::Insert(
+            users::adjustment_statement(app, user, adjustment),
+            "recording a membership adjustment",
+        ));
+        Ok(())
     }
 
     async fn record_events(&mut self, events: &[Event]) -> anyhow::Result<()> {
-        self.wake_dispatcher |= events::record(&self.txn, &self.endpoints, events).await?;
+        // Which endpoints subscribe is read from committed state (usually the cache).
+        self.wake_dispatcher |= match &self.txn {
+            Some(txn) => webhooks::subscribed(txn, &self.endpoints, events).await?,
+            None => webhooks::subscribed(&self.db, &self.endpoints, events).await?,
+        };
+        self.pending.push(Write::Events(events.to_vec()));
         Ok(())
     }
 
     async fn insert_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()> {
         self.changed_endpoints_of.push(endpoint.application_id);
-        webhooks::insert_endpoint(&self.txn, endpoint).await
+        webhooks::insert_endpoint(self.open().await?, endpoint).await
     }
 
     async fn lock_webhook_endpoint(
@@ -178,12 +262,12 @@ impl Transaction for SeaOrmTransaction {
         app: ApplicationId,
         id: WebhookEndpointId,
     ) -> anyhow::Result<Option<WebhookEndpoint>> {
-        webhooks::lock_endpoint(&self.txn, app, id).await
+        webhooks::lock_endpoint(self.open().await?, app, id).await
     }
 
     async fn update_webhook_endpoint(&mut self, endpoint: &WebhookEndpoint) -> anyhow::Result<()> {
         self.changed_endpoints_of.push(endpoint.application_id);
-        webhooks::update_endpoint(&self.txn, endpoint).await
+        webhooks::update_endpoint(self.open().await?, endpoint).await
     }
 
     async fn delete_webhook_endpoint(
@@ -192,11 +276,11 @@ impl Transaction for SeaOrmTransaction {
         id: WebhookEndpointId,
     ) -> anyhow::Result<bool> {
         self.changed_endpoints_of.push(app);
-        webhooks::delete_endpoint(&self.txn, app, id).await
+        webhooks::delete_endpoint(self.open().await?, app, id).await
     }
 
     async fn insert_delivery(&mut self, delivery: &WebhookDelivery) -> anyhow::Result<()> {
-        webhooks::insert_delivery(&self.txn, delivery).await?;
+        webhooks::insert_delivery(self.open().await?, delivery).await?;
         self.wake_dispatcher = true;
         Ok(())
     }
@@ -208,7 +292,8 @@ impl Transaction for SeaOrmTransaction {
         id: WebhookDeliveryId,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<Requeued>> {
-        let requeued = webhooks::requeue_delivery(&self.txn, app, endpoint, id, now).await?;
+        let requeued =
+            webhooks::requeue_delivery(self.open().await?, app, endpoint, id, now).await?;
         self.wake_dispatcher |= matches!(requeued, Some(Requeued::Due(_)));
         Ok(requeued)
     }
@@ -218,7 +303,7 @@ impl Transaction for SeaOrmTransaction {
         lease: Uuid,
         finished: &[FinishedAttempt],
     ) -> anyhow::Result<Vec<WebhookDeliveryId>> {
-        webhooks::finish_attempts(&self.txn, lease, finished).await
+        webhooks::finish_attempts(self.open().await?, lease, finished).await
     }
 
     async fn record_fan_out(
@@ -228,13 +313,15 @@ impl Transaction for SeaOrmTransaction {
         deliveries: &[WebhookDelivery],
     ) -> anyhow::Result<bool> {
         // Retries among them come due later: the dispatcher's polls find them.
-        crate::fan_out::record_fan_out(&self.txn, lease, through, deliveries).await
+        crate::fan_out::record_fan_out(self.open().await?, lease, through, deliveries).await
     }
 
-    async fn commit(self: Box<Self>) -> anyhow::Result<()> {
-        self.txn.commit().await.or_unavailable("committing")?;
-        for app in self.changed_endpoints_of {
-            self.endpoints.forget(app);
+    async fn commit(mut self: Box<Self>) -> anyhow::Result<()> {
+        if !self.send_and_commit().await? {
+            return Err(claim_lost());
+        }
+        for app in &self.changed_endpoints_of {
+            self.endpoints.forget(*app);
         }
         if self.wake_dispatcher {
             self.deliveries_queued.notify_one();

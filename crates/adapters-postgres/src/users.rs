@@ -8,7 +8,6 @@ use crate::entities::user::{self, ActiveModel, Column, Entity};
 use crate::pages::keyset;
 use anyhow::Context as _;
 use async_trait::async_trait;
-use domain::errors::CreateUserError;
 use domain::event::Event;
 use domain::page::{Page, PageRequest};
 use domain::ports::UserStore;
@@ -16,10 +15,10 @@ use domain::user::{Adjustment, AdjustmentKind, Credential, Membership, NewUser, 
 use domain::values::{
     AdjustmentId, ApplicationId, ClientIp, LicenseId, PasswordHash, UserId, Username,
 };
-use sea_orm::sea_query::{Expr, ExprTrait as _};
+use sea_orm::sea_query::{Expr, ExprTrait as _, InsertStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, SqlErr,
+    QueryOrder, QuerySelect, QueryTrait as _, Set,
 };
 
 const PASSWORD: &str = "username_password";
@@ -110,11 +109,9 @@ fn past_prefix(prefix: &str) -> Option<String> {
 }
 
 /// Inserts a user; the unique index on (application, canonical username) decides races.
-pub(crate) async fn insert<C: ConnectionTrait>(
-    db: &C,
-    app: ApplicationId,
-    user: &NewUser,
-) -> Result<User, CreateUserError> {
+/// The insert of a new user, for the transaction that sends it
+/// ([`crate::transaction`]); a taken canonical username is a unique violation.
+pub(crate) fn insert_statement(app: ApplicationId, user: &NewUser) -> InsertStatement {
     let (credential_type, password_hash) = match &user.credential {
         Credential::Password(hash) => (PASSWORD, Some(hash.as_str().to_owned())),
         Credential::LicenseCode => (LICENSE_CODE, None),
@@ -134,13 +131,7 @@ pub(crate) async fn insert<C: ConnectionTrait>(
         allowed_number_of_devices: Set(None),
         allowed_number_of_simultaneous_sessions: Set(None),
     };
-    match Entity::insert(active).exec_without_returning(db).await {
-        Ok(_) => Ok(user.created()),
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(CreateUserError::UsernameTaken)
-        }
-        Err(error) => Err(crate::connection::store_error(error, "inserting a user").into()),
-    }
+    Entity::insert(active).into_query()
 }
 
 /// Records `ip` as the user's last IP with an `UPDATE` that also locks the row until the
@@ -215,6 +206,18 @@ pub(crate) async fn record_adjustment<C: ConnectionTrait>(
     user: UserId,
     adjustment: &Adjustment,
 ) -> anyhow::Result<()> {
+    db.execute(&adjustment_statement(app, user, adjustment))
+        .await
+        .or_unavailable("recording a membership adjustment")?;
+    Ok(())
+}
+
+/// The insert of a membership adjustment's ledger row.
+pub(crate) fn adjustment_statement(
+    app: ApplicationId,
+    user: UserId,
+    adjustment: &Adjustment,
+) -> InsertStatement {
     let row = adjustment_entity::ActiveModel {
         id: Set(adjustment.id.as_uuid()),
         application_id: Set(app.as_uuid()),
@@ -227,11 +230,7 @@ pub(crate) async fn record_adjustment<C: ConnectionTrait>(
         license_id: Set(adjustment.license_id.map(|id| id.as_uuid())),
         reason: Set(adjustment.reason.clone()),
     };
-    adjustment_entity::Entity::insert(row)
-        .exec_without_returning(db)
-        .await
-        .or_unavailable("recording a membership adjustment")?;
-    Ok(())
+    adjustment_entity::Entity::insert(row).into_query()
 }
 
 #[async_trait]

@@ -17,13 +17,23 @@ impl StoreUnavailable {
     }
 }
 
-/// Creating a user in storage.
-#[derive(Debug, Error)]
-pub enum CreateUserError {
-    #[error("the username is taken")]
+/// What a transaction can lose to a concurrent writer. It is found in the error chain of
+/// [`Transaction::commit`](crate::ports::Transaction::commit), and nothing of that transaction
+/// was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum CommitConflict {
+    #[error("the canonical username is taken")]
     UsernameTaken,
-    #[error(transparent)]
-    Unknown(#[from] anyhow::Error),
+    #[error("the license was used, by this claim's rival or before")]
+    LicenseClaimed,
+}
+
+impl CommitConflict {
+    /// The conflict that made `error`, if a conflict did.
+    #[must_use]
+    pub fn of(error: &anyhow::Error) -> Option<Self> {
+        error.downcast_ref::<Self>().copied()
+    }
 }
 
 /// Storing licenses.

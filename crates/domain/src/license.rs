@@ -63,6 +63,16 @@ impl License {
     pub const fn is_used(&self) -> bool {
         self.activated_at.is_some()
     }
+
+    /// The license as its claim by `user` at `at` stores it.
+    #[must_use]
+    pub const fn used_by(self, user: UserId, at: DateTime<Utc>) -> Self {
+        Self {
+            activated_at: Some(at),
+            activated_by: Some(user),
+            ..self
+        }
+    }
 }
 
 impl crate::user::Adjustment {

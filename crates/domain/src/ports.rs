@@ -12,9 +12,7 @@ use crate::application::{
     Application, ApplicationUpdate, RequestSigningKeys, ResponseSigningKeys, Rotation,
 };
 use crate::ban::{Ban, BanFilter, BanKind, BanProbe, IpPrefixLengths, NewBan, StoredBan};
-use crate::errors::{
-    CreateFileError, CreateUserError, HashError, SetUserVariableError, StoreLicensesError,
-};
+use crate::errors::{CreateFileError, HashError, SetUserVariableError, StoreLicensesError};
 use crate::event::{Event, EventFilter};
 use crate::file::{BlobKey, FileName, StoredFile};
 use crate::license::{License, LicenseDetails, LicenseFilter, NewLicense};
@@ -258,27 +256,36 @@ pub trait UnitOfWork: Send + Sync {
 
 /// The writes of one request (a sign-up, a sign-in, an activation), all or nothing.
 /// Dropping it without [`Transaction::commit`] rolls back.
+///
+/// Inserts ([`create_user`](Self::create_user), [`claim_license`](Self::claim_license),
+/// [`register_device`](Self::register_device), [`record_adjustment`](Self::record_adjustment),
+/// [`create_session`](Self::create_session), [`record_events`](Self::record_events)) MAY be
+/// held back and sent with the next call that reads, or with the commit, as few statements as
+/// the database allows: a license sign-up is one statement on PostgreSQL. So a conflict with
+/// a concurrent writer surfaces from [`commit`](Self::commit), as a [`CommitConflict`](crate::errors::CommitConflict) in its
+/// error chain, and nothing of the transaction is kept.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait Transaction: Send {
-    /// # Errors
-    /// - MUST return [`CreateUserError::UsernameTaken`] when the canonical username exists.
-    async fn create_user(
-        &mut self,
-        app: ApplicationId,
-        user: &NewUser,
-    ) -> Result<User, CreateUserError>;
+    /// Creates the user. A taken canonical username MUST fail the commit with
+    /// [`CommitConflict::UsernameTaken`](crate::errors::CommitConflict::UsernameTaken) (or
+    /// this call with that error).
+    async fn create_user(&mut self, app: ApplicationId, user: &NewUser) -> anyhow::Result<User>;
 
-    /// Marks an unused license as used by `user`, in one conditional update: of any number of
-    /// concurrent calls for one code, exactly one gets `Some`. `None` for an unknown or used
-    /// code.
-    async fn redeem_license(
+    /// Marks the unused license `license` used by `user` at `at`, in one conditional update
+    /// by primary key: of any number of concurrent claims of one license, exactly one
+    /// transaction commits; the others MUST fail their commit with
+    /// [`CommitConflict::LicenseClaimed`](crate::errors::CommitConflict::LicenseClaimed) and
+    /// keep nothing. So does a claim of a license that
+    /// is used, or of no license of `app`. `user` may be created in the same transaction,
+    /// before or after this call.
+    async fn claim_license(
         &mut self,
         app: ApplicationId,
-        code: &LicenseCode,
+        license: LicenseId,
         user: UserId,
         at: DateTime<Utc>,
-    ) -> anyhow::Result<Option<License>>;
+    ) -> anyhow::Result<()>;
 
     async fn register_device(
         &mut self,
@@ -418,6 +425,8 @@ pub trait Transaction: Send {
         deliveries: &[WebhookDelivery],
     ) -> anyhow::Result<bool>;
 
+    /// Sends what is held back and commits. A lost race fails it with a
+    /// [`CommitConflict`](crate::errors::CommitConflict) in the error chain.
     async fn commit(self: Box<Self>) -> anyhow::Result<()>;
 }
 

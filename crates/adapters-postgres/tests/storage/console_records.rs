@@ -150,10 +150,11 @@ async fn deleting_a_user_removes_their_rows_keeps_their_licenses_and_records_the
     let store = &db.store;
     let app = application(store).await.application.id;
     let user = create_user(store, app, "leaving").await;
-    let code = LicenseCode::parse("GONE-USER").unwrap();
     let license_id = license(store, app, "GONE-USER").await;
     let mut tx = store.begin().await.unwrap();
-    tx.redeem_license(app, &code, user, now()).await.unwrap();
+    tx.claim_license(app, license_id, user, now())
+        .await
+        .unwrap();
     tx.register_device(app, user, &HardwareId::parse("hw-1").unwrap(), now())
         .await
         .unwrap();
@@ -221,9 +222,7 @@ async fn only_unused_licenses_are_deleted_and_only_then_is_the_event_recorded(db
     let used = license(store, app, "DEL-USED").await;
     let user = create_user(store, app, "redeemer").await;
     let mut tx = store.begin().await.unwrap();
-    tx.redeem_license(app, &LicenseCode::parse("DEL-USED").unwrap(), user, now())
-        .await
-        .unwrap();
+    tx.claim_license(app, used, user, now()).await.unwrap();
     tx.commit().await.unwrap();
     let elsewhere = other_app(store).await;
     let found = store

@@ -81,10 +81,7 @@ async fn licenses_are_filtered_by_use_ban_creation_time_and_code(db: TestDatabas
     let user = new_user("redeemer");
     let mut tx = store.begin().await.unwrap();
     tx.create_user(app, &user).await.unwrap();
-    let code_b = LicenseCode::parse("LIST-B").unwrap();
-    tx.redeem_license(app, &code_b, user.id, now())
-        .await
-        .unwrap();
+    tx.claim_license(app, ids[1], user.id, now()).await.unwrap();
     tx.commit().await.unwrap();
     let ban = |id: LicenseId, expires_at| NewBan {
         id: BanId::generate(),

@@ -6,7 +6,7 @@ use adapters_postgres::SeaOrmStore;
 use adapters_postgres::testing::{TestDatabase, fresh_postgres};
 use chrono::{DateTime, Utc};
 use domain::application::{ApplicationName, CreatedApplication};
-use domain::errors::{CreateUserError, StoreLicensesError};
+use domain::errors::{CommitConflict, StoreLicensesError};
 use domain::license::{LicenseDuration, NewLicense};
 use domain::page::PageRequest;
 use domain::ports::{
@@ -165,12 +165,13 @@ async fn usernames_are_unique_per_application_on_their_canonical_form(db: TestDa
     tx.commit().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    let taken = tx.create_user(a, &new_user("ＡＬＩＣＥ")).await;
-    assert!(
-        matches!(taken, Err(CreateUserError::UsernameTaken)),
+    tx.create_user(a, &new_user("ＡＬＩＣＥ")).await.unwrap();
+    let taken = tx.commit().await.unwrap_err();
+    assert_eq!(
+        CommitConflict::of(&taken),
+        Some(CommitConflict::UsernameTaken),
         "{taken:?}"
     );
-    drop(tx);
 
     let mut tx = store.begin().await.unwrap();
     tx.create_user(b, &new_user("alice")).await.unwrap();
@@ -195,10 +196,11 @@ async fn concurrent_sign_ups_of_one_canonical_name_create_exactly_one_user(db: T
                 let user = new_user(if i % 2 == 0 { "name" } else { "NAME" });
                 barrier.wait().await;
                 let mut tx = store.begin().await?;
-                match tx.create_user(app, &user).await {
-                    Ok(_) => tx.commit().await.map(|()| true),
-                    Err(CreateUserError::UsernameTaken) => Ok(false),
-                    Err(CreateUserError::Unknown(error)) => Err(error),
+                tx.create_user(app, &user).await?;
+                match tx.commit().await {
+                    Ok(()) => Ok(true),
+                    Err(error) if CommitConflict::of(&error).is_some() => Ok(false),
+                    Err(error) => Err(error),
                 }
             })
         })
@@ -213,25 +215,28 @@ async fn concurrent_sign_ups_of_one_canonical_name_create_exactly_one_user(db: T
 async fn concurrent_redemptions_of_one_code_have_exactly_one_winner(db: TestDatabase) {
     let store = Arc::new(db.store.clone());
     let app = application(&store).await.application.id;
-    license(&store, app, "RACE-CODE-0001").await;
+    let license_id = license(&store, app, "RACE-CODE-0001").await;
     let barrier = Arc::new(Barrier::new(32));
     let tasks: Vec<_> = (0..32)
         .map(|i| {
             let (store, barrier) = (store.clone(), barrier.clone());
             tokio::spawn(async move {
                 let user = new_user(&format!("racer{i}"));
-                let code = LicenseCode::parse("race-code-0001").unwrap();
                 barrier.wait().await;
                 let mut tx = store.begin().await?;
                 tx.create_user(app, &user).await?;
-                let won = tx
-                    .redeem_license(app, &code, user.id, now())
-                    .await?
-                    .is_some();
-                if won {
-                    tx.commit().await?;
+                tx.claim_license(app, license_id, user.id, now()).await?;
+                match tx.commit().await {
+                    Ok(()) => anyhow::Ok(true),
+                    Err(error)
+                        if CommitConflict::of(&error) == Some(CommitConflict::LicenseClaimed) =>
+                    {
+                        // The loser kept nothing, its user included.
+                        assert_eq!(UserStore::get(&*store, app, user.id).await?, None);
+                        Ok(false)
+                    }
+                    Err(error) => Err(error),
                 }
-                anyhow::Ok(won)
             })
         })
         .collect();
@@ -255,17 +260,14 @@ async fn concurrent_redemptions_of_one_code_have_exactly_one_winner(db: TestData
 async fn an_uncommitted_sign_up_leaves_no_user_and_the_code_unused(db: TestDatabase) {
     let store = &db.store;
     let app = application(store).await.application.id;
-    license(store, app, "ROLLBACK1").await;
+    let license_id = license(store, app, "ROLLBACK1").await;
     let user = new_user("rolled_back");
     let mut tx = store.begin().await.unwrap();
     tx.create_user(app, &user).await.unwrap();
     let code = LicenseCode::parse("ROLLBACK1").unwrap();
-    assert!(
-        tx.redeem_license(app, &code, user.id, now())
-            .await
-            .unwrap()
-            .is_some()
-    );
+    tx.claim_license(app, license_id, user.id, now())
+        .await
+        .unwrap();
     tx.register_device(app, user.id, &HardwareId::parse("hw").unwrap(), now())
         .await
         .unwrap();
@@ -306,7 +308,7 @@ async fn ledger(db: &TestDatabase, kind: AdjustmentKind) -> (i64, i64) {
 async fn membership_ledger_rows_are_written_with_or_without_a_membership_update(db: TestDatabase) {
     let store = &db.store;
     let app = application(store).await.application.id;
-    license(store, app, "LEDGER1").await;
+    let license_id = license(store, app, "LEDGER1").await;
     let opening = Membership {
         is_lifetime: false,
         active_until: Some(now() + chrono::Duration::minutes(60)),
@@ -318,11 +320,12 @@ async fn membership_ledger_rows_are_written_with_or_without_a_membership_update(
     let mut tx = store.begin().await.unwrap();
     tx.create_user(app, &user).await.unwrap();
     let code = LicenseCode::parse("LEDGER1").unwrap();
-    let redeemed = tx
-        .redeem_license(app, &code, user.id, now())
+    let license_found = store.find_by_code(app, &code).await.unwrap().unwrap();
+    assert_eq!(license_found.id, license_id);
+    tx.claim_license(app, license_id, user.id, now())
         .await
-        .unwrap()
         .unwrap();
+    let redeemed = license_found.used_by(user.id, now());
     tx.record_adjustment(app, user.id, &Adjustment::for_license(&redeemed, now()))
         .await
         .unwrap();
@@ -435,14 +438,27 @@ async fn license_codes_are_scoped_by_application_and_unique_within_one(db: TestD
     assert_eq!(store.find_by_code(b, &code).await.unwrap(), None);
 
     let user = new_user("other_app_user");
+    let a_license = store.find_by_code(a, &code).await.unwrap().unwrap().id;
     let mut tx = store.begin().await.unwrap();
     tx.create_user(b, &user).await.unwrap();
+    tx.claim_license(b, a_license, user.id, now())
+        .await
+        .unwrap();
+    let lost = tx.commit().await.unwrap_err();
     assert_eq!(
-        tx.redeem_license(b, &code, user.id, now()).await.unwrap(),
-        None,
-        "another app's code"
+        CommitConflict::of(&lost),
+        Some(CommitConflict::LicenseClaimed),
+        "another app's license cannot be claimed"
     );
-    drop(tx);
+    assert!(
+        !store
+            .find_by_code(a, &code)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_used()
+    );
+    assert_eq!(UserStore::get(store, b, user.id).await.unwrap(), None);
 
     let again = NewLicense {
         id: LicenseId::generate(),

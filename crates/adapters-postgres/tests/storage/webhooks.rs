@@ -339,6 +339,10 @@ async fn postgres_events_committed_out_of_order_are_all_taken() {
     slow.record_events(std::slice::from_ref(&early))
         .await
         .unwrap();
+    // A read opens the transaction and sends the event held back: written, not committed.
+    slow.count_devices(app, domain::values::UserId::generate())
+        .await
+        .unwrap();
     let mut fast = db.store.begin().await.unwrap();
     fast.record_events(std::slice::from_ref(&late))
         .await

@@ -12,7 +12,8 @@ use super::{
 use crate::application::Application;
 use crate::ban::BanProbe;
 use crate::errors::{
-    ActivateLicenseError, AppContextError, HashError, LoginError, SetUserVariableError,
+    ActivateLicenseError, AppContextError, CommitConflict, HashError, LoginError,
+    SetUserVariableError,
 };
 use crate::event::{ChangedBy, EventType};
 use crate::session::{NewSession, UserVariable};
@@ -148,9 +149,10 @@ impl SignInApi for Latchkey {
         if let Some(kind) = self.refusal(app, &probe).await? {
             return Err(ActivateLicenseError::Banned(kind));
         }
-        if license.is_none_or(|license| license.is_used()) {
-            return Err(ActivateLicenseError::InvalidCode);
-        }
+        let license = match license {
+            Some(license) if !license.is_used() => license,
+            _ => return Err(ActivateLicenseError::InvalidCode),
+        };
 
         let now = self.ports.clock.now();
         let mut tx = self.ports.unit_of_work.begin().await?;
@@ -159,10 +161,9 @@ impl SignInApi for Latchkey {
             .lock_user(app.id, user.id, Some(ip))
             .await?
             .ok_or(ActivateLicenseError::InvalidCredentials)?;
-        let license = tx
-            .redeem_license(app.id, &code, user.id, now)
-            .await?
-            .ok_or(ActivateLicenseError::InvalidCode)?;
+        // The claim decides between rivals for the code: the loser's commit keeps nothing.
+        tx.claim_license(app.id, license.id, user.id, now).await?;
+        let license = license.used_by(user.id, now);
         let adjustment = Adjustment::for_license(&license, now);
         let membership = user.membership.after(&adjustment, now);
         tx.adjust_membership(app.id, user.id, membership, &adjustment)
@@ -178,7 +179,12 @@ impl SignInApi for Latchkey {
         );
         let adjusted = events::membership_adjusted(app.id, user.id, &adjustment, &by);
         tx.record_events(&[activated, adjusted]).await?;
-        tx.commit().await?;
+        tx.commit()
+            .await
+            .map_err(|error| match CommitConflict::of(&error) {
+                Some(CommitConflict::LicenseClaimed) => ActivateLicenseError::InvalidCode,
+                _ => ActivateLicenseError::Unknown(error),
+            })?;
         Ok(adjustment)
     }
 

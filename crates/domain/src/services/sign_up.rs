@@ -6,7 +6,7 @@
 use super::{IntegrationApi, Latchkey, LicenseSignUp, PasswordSignUp, events};
 use crate::application::Application;
 use crate::ban::BanProbe;
-use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
+use crate::errors::{AuthenticateError, CommitConflict, LicenseSignUpError, SignUpError};
 use crate::event::{ChangedBy, EventType};
 use crate::user::{Adjustment, Credential, Membership, NewUser, User};
 use crate::values::{Digest, UserId, Username};
@@ -70,14 +70,10 @@ impl IntegrationApi for Latchkey {
             signup_ip: ip,
             created_at: now,
         };
+        // One statement on PostgreSQL: the user, the device and the events are sent together
+        // at the commit.
         let mut tx = self.ports.unit_of_work.begin().await?;
-        let user = tx
-            .create_user(app.id, &new_user)
-            .await
-            .map_err(|error| match error {
-                CreateUserError::UsernameTaken => SignUpError::UsernameTaken,
-                CreateUserError::Unknown(error) => SignUpError::Unknown(error),
-            })?;
+        let user = tx.create_user(app.id, &new_user).await?;
         let by = ChangedBy::end_user(user.id, context);
         let mut events = vec![events::user_created(app.id, &user, &by)];
         if let Some(hardware_id) = &hardware_id {
@@ -87,7 +83,12 @@ impl IntegrationApi for Latchkey {
             events.push(events::device_registered(app.id, &device, user.id, &by));
         }
         tx.record_events(&events).await?;
-        tx.commit().await?;
+        tx.commit()
+            .await
+            .map_err(|error| match CommitConflict::of(&error) {
+                Some(CommitConflict::UsernameTaken) => SignUpError::UsernameTaken,
+                _ => SignUpError::Unknown(error),
+            })?;
         Ok(user)
     }
 
@@ -131,21 +132,13 @@ impl IntegrationApi for Latchkey {
             signup_ip: ip,
             created_at: now,
         };
+        // Everything below is decided from the license read above and sent at the commit, as
+        // one statement on PostgreSQL; the claim, a conditional update by primary key, makes
+        // the whole of it conditional: a rival that used the code first leaves nothing here.
         let mut tx = self.ports.unit_of_work.begin().await?;
-        // The user row comes first because the license records who used it.
-        let user = tx
-            .create_user(app.id, &new_user)
-            .await
-            .map_err(|error| match error {
-                // 130 random bits collided: not the client's fault, and not worth a retry loop.
-                CreateUserError::UsernameTaken => {
-                    LicenseSignUpError::Unknown(anyhow::anyhow!("generated username collided"))
-                }
-                CreateUserError::Unknown(error) => LicenseSignUpError::Unknown(error),
-            })?;
-        let Some(license) = tx.redeem_license(app.id, &code, user.id, now).await? else {
-            return Err(LicenseSignUpError::InvalidCode); // dropping `tx` rolls the user back
-        };
+        let user = tx.create_user(app.id, &new_user).await?;
+        tx.claim_license(app.id, license.id, user.id, now).await?;
+        let license = license.used_by(user.id, now);
         // The membership was set with the user; the ledger row says where it came from.
         let adjustment = Adjustment::for_license(&license, now);
         tx.record_adjustment(app.id, user.id, &adjustment).await?;
@@ -168,7 +161,13 @@ impl IntegrationApi for Latchkey {
             events.push(events::device_registered(app.id, &device, user.id, &by));
         }
         tx.record_events(&events).await?;
-        tx.commit().await?;
+        tx.commit()
+            .await
+            .map_err(|error| match CommitConflict::of(&error) {
+                Some(CommitConflict::LicenseClaimed) => LicenseSignUpError::InvalidCode,
+                // 130 random bits collided: not the client's fault, and not worth a retry loop.
+                _ => LicenseSignUpError::Unknown(error),
+            })?;
         Ok(user)
     }
 }

@@ -415,10 +415,6 @@ async fn activation_adds_minutes_to_the_end_of_an_active_membership_and_records_
     let mut mocks = Mocks::default();
     known_user(&mut mocks, &user);
     let license = unused_license(LicenseDuration::Minutes(60));
-    let redeemed = License {
-        activated_at: Some(fixed_now()),
-        ..license.clone()
-    };
     let license_id = license.id;
     mocks
         .licenses
@@ -429,9 +425,10 @@ async fn activation_adds_minutes_to_the_end_of_an_active_membership_and_records_
     tx.expect_lock_user()
         .times(1)
         .return_once(move |_, _, _| Ok(Some(user)));
-    tx.expect_redeem_license()
+    tx.expect_claim_license()
+        .withf(move |_, license, _, at| *license == license_id && *at == fixed_now())
         .times(1)
-        .return_once(move |_, _, _, _| Ok(Some(redeemed)));
+        .return_once(|_, _, _, _| Ok(()));
     tx.expect_adjust_membership()
         .withf(move |_, _, membership, adjustment| {
             membership.active_until == Some(until + Duration::minutes(60))

@@ -3,7 +3,7 @@ use super::super::test_support::{
 };
 use super::super::{IntegrationApi, LicenseSignUp, PasswordSignUp};
 use crate::ban::BanKind;
-use crate::errors::{AuthenticateError, CreateUserError, LicenseSignUpError, SignUpError};
+use crate::errors::{AuthenticateError, CommitConflict, LicenseSignUpError, SignUpError};
 use crate::event::{EventType, RequestContext};
 use crate::license::{License, LicenseDuration};
 use crate::ports::MockTransaction;
@@ -213,8 +213,11 @@ async fn losing_the_username_race_in_storage_is_username_taken_and_nothing_commi
     let mut tx = MockTransaction::new();
     tx.expect_create_user()
         .times(1)
-        .return_once(|_, _| Err(CreateUserError::UsernameTaken));
-    tx.expect_commit().never();
+        .returning(|_, user| Ok(stored(user)));
+    expect_events(&mut tx, &[EventType::UserCreated]);
+    tx.expect_commit()
+        .times(1)
+        .return_once(|| Err(anyhow::Error::new(CommitConflict::UsernameTaken)));
     mocks.expect_transaction(tx);
     let result = mocks
         .service()
@@ -330,11 +333,20 @@ async fn losing_the_redemption_race_rolls_the_new_user_back() {
     tx.expect_create_user()
         .times(1)
         .returning(|_, user| Ok(stored(user)));
-    tx.expect_redeem_license()
+    tx.expect_claim_license()
         .times(1)
-        .return_once(|_, _, _, _| Ok(None));
-    tx.expect_register_device().never();
-    tx.expect_commit().never();
+        .return_once(|_, _, _, _| Ok(()));
+    tx.expect_record_adjustment()
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    expect_events(
+        &mut tx,
+        &[EventType::UserCreated, EventType::LicenseRedeemed],
+    );
+    // The claim lost at the commit: the store kept nothing, the user included.
+    tx.expect_commit()
+        .times(1)
+        .return_once(|| Err(anyhow::Error::new(CommitConflict::LicenseClaimed)));
     mocks.expect_transaction(tx);
     let result = mocks
         .service()
@@ -346,10 +358,7 @@ async fn losing_the_redemption_race_rolls_the_new_user_back() {
 #[tokio::test]
 async fn a_license_sign_up_starts_the_time_now_and_commits_user_license_and_device_together() {
     let license = unused_license(LicenseDuration::Minutes(43_200));
-    let redeemed = License {
-        activated_at: Some(fixed_now()),
-        ..license.clone()
-    };
+    let license_id = license.id;
     let mut mocks = Mocks::default();
     mocks
         .licenses
@@ -370,12 +379,10 @@ async fn a_license_sign_up_starts_the_time_now_and_commits_user_license_and_devi
         })
         .times(1)
         .returning(|_, user| Ok(stored(user)));
-    tx.expect_redeem_license()
-        .withf(|_, code, _, at| {
-            *code == LicenseCode::parse("abc-123-xyz-789").unwrap() && *at == fixed_now()
-        })
+    tx.expect_claim_license()
+        .withf(move |_, license, _, at| *license == license_id && *at == fixed_now())
         .times(1)
-        .return_once(|_, _, _, _| Ok(Some(redeemed)));
+        .return_once(|_, _, _, _| Ok(()));
     tx.expect_register_device()
         .times(1)
         .returning(|_, _, hardware_id, at| {
