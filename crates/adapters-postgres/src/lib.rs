@@ -26,6 +26,8 @@ mod users;
 mod webhooks;
 
 #[cfg(feature = "testing")]
+pub mod plans;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 pub use connection::{DatabaseSettings, SeaOrmStore};

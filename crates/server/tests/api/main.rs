@@ -32,6 +32,7 @@ mod limits;
 mod lists;
 mod metrics;
 mod operator;
+mod plans;
 mod races;
 mod request_signing;
 mod rfc9421;

@@ -1,0 +1,351 @@
+//! Plan guards: every statement of every hot path, captured from the storage adapter exactly as
+//! the domain service (wired as the server wires it) sends it, uses the index it was designed
+//! for on a database that was never analysed: tens of thousands of rows, autovacuum off, no
+//! statistics. On PostgreSQL no `Seq Scan` and no step that throws away more than a handful of
+//! rows; on SQLite a `SEARCH` on an index, never a `SCAN`. And each hot path is exactly the
+//! statements listed below, so a new query or a new index that changes a plan fails here until
+//! its guard says what it uses (docs/architecture.md, "Hot paths").
+
+use crate::helpers::{Backend, settings};
+use crate::on_both_backends;
+use adapters_postgres::SeaOrmStore;
+use adapters_postgres::plans::{Access, StatementLog, explain};
+use adapters_postgres::testing::{TestDatabase, fresh_postgres, fresh_sqlite};
+use chrono::{Duration, Utc};
+use domain::application::ApplicationName;
+use domain::ban::{BanTarget, NewBan};
+use domain::event::RequestContext;
+use domain::license::{LicenseDuration, NewLicense};
+use domain::ports::{BanStore, LicenseStore, NonceStore, UnitOfWork};
+use domain::services::{
+    ActivateLicense, Caller, Credentials, IntegrationApi, LicenseSignUp, Login, OperatorApi,
+    PasswordSignUp, SignInApi,
+};
+use domain::user::{Credential, Membership, NewUser};
+use domain::values::{
+    BanId, ClientIp, HardwareId, LicenseCode, LicenseId, Password, UserId, Username,
+};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+/// The statements of each hot path, as `summary` prints them, on PostgreSQL.
+const POSTGRES: &[(&str, &[&str])] = &[
+    ("application lookup", &[]),
+    ("password sign-up", &[]),
+    ("license sign-up", &[]),
+    ("license activation", &[]),
+    ("sign-in", &[]),
+    ("app context (session lookup)", &[]),
+    ("request-signing nonce", &[]),
+];
+
+/// The same on SQLite, which sends a transaction's writes one statement at a time.
+const SQLITE: &[(&str, &[&str])] = &[
+    ("application lookup", &[]),
+    ("password sign-up", &[]),
+    ("license sign-up", &[]),
+    ("license activation", &[]),
+    ("sign-in", &[]),
+    ("app context (session lookup)", &[]),
+    ("request-signing nonce", &[]),
+];
+
+/// Rows of each large table.
+const ROWS: usize = 20_000;
+const PASSWORD: &str = "plan-guard-password-1";
+
+/// `VERB table, table…`: the statement's verb and the tables it names, in order.
+fn label(sql: &str) -> String {
+    let verb = sql.split_whitespace().next().unwrap_or_default().to_owned();
+    let mut tables: Vec<String> = Vec::new();
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    for pair in words.windows(2) {
+        if matches!(pair[0], "FROM" | "INTO" | "UPDATE" | "JOIN")
+            && let Some(table) = pair[1].strip_prefix('"')
+            && let Some(table) = table.split('"').next()
+            && !tables.iter().any(|seen| seen == table)
+        {
+            tables.push(table.to_owned());
+        }
+    }
+    format!("{verb} {}", tables.join(", "))
+}
+
+fn summary(statement: &Statement, accesses: &[Access]) -> String {
+    let accesses: Vec<String> = accesses.iter().map(ToString::to_string).collect();
+    if accesses.is_empty() {
+        label(&statement.sql)
+    } else {
+        format!("{}: {}", label(&statement.sql), accesses.join(", "))
+    }
+}
+
+fn context() -> RequestContext {
+    RequestContext::from_ip(ClientIp::parse("203.0.113.7").unwrap())
+}
+
+/// Keeps autovacuum (and its analyses) off every table of this database.
+async fn autovacuum_off(db: &TestDatabase) {
+    let connection = db.store.connection();
+    let tables = connection
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+        ))
+        .await
+        .unwrap();
+    for row in tables {
+        let table: String = row.try_get("", "tablename").unwrap();
+        connection
+            .execute_unprepared(&format!(
+                "ALTER TABLE \"{table}\" SET (autovacuum_enabled = false)"
+            ))
+            .await
+            .unwrap();
+    }
+}
+
+async fn never_analysed(db: &TestDatabase) {
+    let row = db
+        .store
+        .connection()
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS analysed FROM pg_stat_user_tables \
+             WHERE last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let analysed: i64 = row.try_get("", "analysed").unwrap();
+    assert_eq!(analysed, 0, "no table was analysed");
+}
+
+/// `ROWS` licenses (half of them used), as many users, and some bans.
+async fn seed(store: &SeaOrmStore, app: domain::values::ApplicationId, users: usize) {
+    let now = Utc::now();
+    for batch in 0..ROWS / 1000 {
+        let licenses: Vec<NewLicense> = (0..1000)
+            .map(|n| NewLicense {
+                id: LicenseId::generate(),
+                code: LicenseCode::parse(&format!("SEED-{batch:04}-{n:04}")).unwrap(),
+                duration: LicenseDuration::Minutes(60),
+                created_at: now,
+            })
+            .collect();
+        store.create_many(app, &licenses, &[]).await.unwrap();
+    }
+    store
+        .connection()
+        .execute_unprepared(&format!(
+            "UPDATE licenses SET activated_at = created_at WHERE id IN \
+             (SELECT id FROM licenses ORDER BY id LIMIT {})",
+            ROWS / 2
+        ))
+        .await
+        .unwrap();
+    for chunk in 0..users / 2000 {
+        let mut tx = store.begin().await.unwrap();
+        for n in 0..2000 {
+            let user = NewUser {
+                id: UserId::generate(),
+                username: Username::parse(&format!("seed_{chunk}_{n}")).unwrap(),
+                credential: Credential::LicenseCode,
+                membership: Membership::default(),
+                signup_ip: ClientIp::parse("198.51.100.1").unwrap(),
+                created_at: now,
+            };
+            tx.create_user(app, &user).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    for n in 0..100 {
+        let ban = NewBan {
+            id: BanId::generate(),
+            target: BanTarget::HardwareId(HardwareId::parse(&format!("banned-{n}")).unwrap()),
+            reason: None,
+            created_at: now,
+            expires_at: None,
+        };
+        BanStore::create(store, app, &ban, &[]).await.unwrap();
+    }
+}
+
+async fn plan_guards(backend: Backend) {
+    let db = match backend {
+        Backend::Postgres => fresh_postgres().await,
+        Backend::Sqlite => fresh_sqlite().await,
+    }
+    .unwrap();
+    let postgres = matches!(backend, Backend::Postgres);
+    if postgres {
+        autovacuum_off(&db).await;
+    }
+    let log = StatementLog::default();
+    let recording = db.store.clone().recording_into(&log);
+    let mut settings = settings(&db.url);
+    // Every lookup reaches the database, as on a cold cache.
+    settings.database.application_cache_ms = 0;
+    let service = server::service(&recording, &settings).await.unwrap();
+    let created = service
+        .create_application(ApplicationName::parse("Plans").unwrap(), false)
+        .await
+        .unwrap();
+    let app_id = created.application.id;
+    seed(&db.store, app_id, if postgres { ROWS } else { ROWS / 4 }).await;
+    let fresh = |n: usize| LicenseCode::parse(&format!("FRESH-CODE-{n:04}")).unwrap();
+    let fresh_licenses: Vec<NewLicense> = (0..2)
+        .map(|n| NewLicense {
+            id: LicenseId::generate(),
+            code: fresh(n),
+            duration: LicenseDuration::Minutes(60),
+            created_at: Utc::now(),
+        })
+        .collect();
+    db.store
+        .create_many(app_id, &fresh_licenses, &[])
+        .await
+        .unwrap();
+    if postgres {
+        never_analysed(&db).await;
+    }
+
+    let mut planned: Vec<(&str, Vec<(Statement, Vec<Access>)>)> = Vec::new();
+    let mut record = async |name: &'static str, statements: Vec<Statement>| {
+        let mut explained = Vec::new();
+        for statement in statements {
+            let accesses = explain(&db.store, &statement).await.unwrap();
+            explained.push((statement, accesses));
+        }
+        planned.push((name, explained));
+    };
+
+    log.start();
+    let app = service
+        .authenticate(
+            &created.application.api_key,
+            created.api_secret.expose(),
+        )
+        .await
+        .unwrap();
+    record("application lookup", log.stop()).await;
+
+    let username = Username::parse("planner").unwrap();
+    log.start();
+    service
+        .sign_up(
+            &app,
+            PasswordSignUp {
+                username: username.clone(),
+                password: Password::parse(PASSWORD).unwrap(),
+                hardware_id: None,
+                context: context(),
+            },
+        )
+        .await
+        .unwrap();
+    record("password sign-up", log.stop()).await;
+
+    log.start();
+    service
+        .sign_up_with_license_code(
+            &app,
+            LicenseSignUp {
+                code: fresh(0),
+                hardware_id: None,
+                context: context(),
+            },
+        )
+        .await
+        .unwrap();
+    record("license sign-up", log.stop()).await;
+
+    log.start();
+    service
+        .activate_license(
+            &app,
+            ActivateLicense {
+                code: fresh(1),
+                username: username.clone(),
+                password: Password::parse(PASSWORD).unwrap(),
+                context: context(),
+            },
+        )
+        .await
+        .unwrap();
+    record("license activation", log.stop()).await;
+
+    log.start();
+    let signed_in = service
+        .login(
+            &app,
+            Login {
+                credentials: Credentials::Password {
+                    username: username.clone(),
+                    password: Password::parse(PASSWORD).unwrap(),
+                },
+                hardware_id: Some(HardwareId::parse("planner-device").unwrap()),
+                origin: context(),
+            },
+        )
+        .await
+        .unwrap();
+    record("sign-in", log.stop()).await;
+
+    log.start();
+    service
+        .app_context(
+            &app,
+            Caller::Session(signed_in.token.expose().to_owned()),
+            context().client_ip,
+        )
+        .await
+        .unwrap();
+    record("app context (session lookup)", log.stop()).await;
+
+    log.start();
+    assert!(
+        NonceStore::record(&recording, app_id, "a-nonce", Utc::now() + Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    record("request-signing nonce", log.stop()).await;
+
+    let mut problems = Vec::new();
+    let mut actual = String::new();
+    for (name, statements) in &planned {
+        actual.push_str(&format!("    (\"{name}\", &[\n"));
+        for (statement, accesses) in statements {
+            actual.push_str(&format!("        \"{}\",\n", summary(statement, accesses)));
+            for access in accesses {
+                let scans = if postgres {
+                    access.kind == "Seq Scan" || access.index.is_none()
+                } else {
+                    access.kind == "SCAN"
+                };
+                if scans || access.rows_removed > 5 {
+                    problems.push(format!(
+                        "{name}: {access} (rows removed: {}; {}) in {}",
+                        access.rows_removed, access.conditions, statement.sql
+                    ));
+                }
+            }
+        }
+        actual.push_str("    ]),\n");
+    }
+    assert!(problems.is_empty(), "statements that scan:\n{}", problems.join("\n"));
+    let expected = if postgres { POSTGRES } else { SQLITE };
+    let mut listed = String::new();
+    for (name, statements) in expected {
+        listed.push_str(&format!("    (\"{name}\", &[\n"));
+        for statement in *statements {
+            listed.push_str(&format!("        \"{statement}\",\n"));
+        }
+        listed.push_str("    ]),\n");
+    }
+    assert_eq!(
+        listed, actual,
+        "the hot paths' statements changed: check the plans, then list them in plans.rs"
+    );
+}
+
+on_both_backends!(plan_guards);
