@@ -9,7 +9,7 @@ use domain::ports::{EventStore, LicenseStore, SessionStore, UnitOfWork, UserStor
 use domain::session::NewSession;
 use domain::user::{Adjustment, AdjustmentKind, Membership};
 use domain::values::{
-    AdjustmentId, ApplicationId, Digest, HardwareId, LicenseCode, LicenseId, SessionId, UserId,
+    AdjustmentId, ApplicationId, Digest, HardwareId, LicenseId, SessionId, UserId,
 };
 
 crate::on_both_backends!(

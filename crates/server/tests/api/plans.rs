@@ -185,6 +185,9 @@ const KNOWN_SCANS: &[(&str, &str)] = &[
     ("bans", "bans_application_subject_id"),
 ];
 
+/// A statement as sent, and what the database plans for it.
+type Explained = (Statement, Vec<Access>);
+
 /// Rows of each large table.
 const ROWS: usize = 20_000;
 const PASSWORD: &str = "plan-guard-password-1";
@@ -347,7 +350,7 @@ async fn plan_guards(backend: Backend) {
         never_analysed(&db).await;
     }
 
-    let mut planned: Vec<(&str, Vec<(Statement, Vec<Access>)>)> = Vec::new();
+    let mut planned: Vec<(&str, Vec<Explained>)> = Vec::new();
     let mut record = async |name: &'static str, statements: Vec<Statement>| {
         let mut explained = Vec::new();
         for statement in statements {
