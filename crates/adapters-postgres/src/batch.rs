@@ -29,24 +29,40 @@ pub(crate) enum Write {
 }
 
 /// Sends `writes` on `conn`, in order. `Ok(false)` when the claim among them lost, in which
-/// case the caller must not commit what was sent (on PostgreSQL's single statement, nothing
-/// was written). `conn` is the open transaction, or on PostgreSQL the pool when the batch is
-/// one statement ([`is_one_statement`]).
+/// case the caller must not commit what was sent. `conn` is an open transaction.
 pub(crate) async fn send(conn: &impl ConnectionTrait, writes: Vec<Write>) -> anyhow::Result<bool> {
-    if writes.is_empty() {
-        return Ok(true);
+    match send_alone(conn, writes).await? {
+        Sent::Alone(won) => Ok(won),
+        Sent::NeedsTransaction(writes) => send_each(conn, &writes).await,
     }
-    let has_user = writes.iter().any(|write| matches!(write, Write::User(_)));
-    let outcome = match one_statement(conn.get_database_backend(), &writes) {
-        Some(statement) => send_one(conn, statement).await,
-        None => send_each(conn, writes).await,
-    };
-    outcome.map_err(|error| conflict_or(error, has_user))
 }
 
-/// Whether `writes` go as one statement on `backend`, which needs no transaction around it.
-pub(crate) fn is_one_statement(backend: DbBackend, writes: &[Write]) -> bool {
-    one_statement(backend, writes).is_some()
+/// What [`send_alone`] did.
+pub(crate) enum Sent {
+    /// As one statement, a transaction of its own; `false` when its claim lost (nothing was
+    /// written).
+    Alone(bool),
+    /// Nothing: these writes go one after another, inside a transaction.
+    NeedsTransaction(Vec<Write>),
+}
+
+/// Sends `writes` as one statement when the database allows it (PostgreSQL), on `conn`,
+/// which may be the pool; else hands them back for [`send`] in a transaction.
+pub(crate) async fn send_alone(
+    conn: &impl ConnectionTrait,
+    writes: Vec<Write>,
+) -> anyhow::Result<Sent> {
+    if writes.is_empty() {
+        return Ok(Sent::Alone(true));
+    }
+    let Some(statement) = one_statement(conn.get_database_backend(), &writes) else {
+        return Ok(Sent::NeedsTransaction(writes));
+    };
+    let has_user = writes.iter().any(|write| matches!(write, Write::User(_)));
+    send_one(conn, statement)
+        .await
+        .map(Sent::Alone)
+        .map_err(|error| conflict_or(error, has_user))
 }
 
 /// What a failed send means: a unique violation in a batch that creates a user is the
@@ -83,17 +99,28 @@ async fn send_one(conn: &impl ConnectionTrait, statement: Statement) -> Result<b
     Ok(claimed > 0)
 }
 
-async fn send_each(conn: &impl ConnectionTrait, writes: Vec<Write>) -> Result<bool, Failure> {
+/// The writes one after another; a failure is named as [`send_alone`]'s are.
+pub(crate) async fn send_each(
+    conn: &impl ConnectionTrait,
+    writes: &[Write],
+) -> anyhow::Result<bool> {
+    let has_user = writes.iter().any(|write| matches!(write, Write::User(_)));
+    each(conn, writes)
+        .await
+        .map_err(|error| conflict_or(error, has_user))
+}
+
+async fn each(conn: &impl ConnectionTrait, writes: &[Write]) -> Result<bool, Failure> {
     for write in writes {
         match write {
             Write::User(insert) => {
-                conn.execute(&insert)
+                conn.execute(insert)
                     .await
                     .map_err(|error| Failure::Db(error, "inserting a user"))?;
             }
             Write::Claim(claim) => {
                 let result = conn
-                    .execute(&claim)
+                    .execute(claim)
                     .await
                     .map_err(|error| Failure::Db(error, "claiming a license"))?;
                 if result.rows_affected() == 0 {
@@ -101,12 +128,12 @@ async fn send_each(conn: &impl ConnectionTrait, writes: Vec<Write>) -> Result<bo
                 }
             }
             Write::Insert(insert, what) => {
-                conn.execute(&insert)
+                conn.execute(insert)
                     .await
                     .map_err(|error| Failure::Db(error, what))?;
             }
             Write::Events(list) => {
-                events::insert(conn, &list).await.map_err(Failure::Other)?;
+                events::insert(conn, list).await.map_err(Failure::Other)?;
             }
         }
     }

@@ -95,17 +95,15 @@ impl SeaOrmTransaction {
             txn.commit().await.or_unavailable("committing")?;
             return Ok(true);
         }
-        if writes.is_empty() {
-            return Ok(true);
-        }
         // One statement is a transaction of its own.
-        if batch::is_one_statement(self.db.get_database_backend(), &writes) {
-            return batch::send(&self.db, writes).await;
-        }
+        let writes = match batch::send_alone(&self.db, writes).await? {
+            batch::Sent::Alone(won) => return Ok(won),
+            batch::Sent::NeedsTransaction(writes) => writes,
+        };
         let txn = crate::connection::begin_write(&self.db)
             .await
             .or_unavailable("starting a transaction")?;
-        if !batch::send(&txn, writes).await? {
+        if !batch::send_each(&txn, &writes).await? {
             return Ok(false);
         }
         txn.commit().await.or_unavailable("committing")?;
