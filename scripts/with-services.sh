@@ -48,7 +48,13 @@ cleanup() {
     kill "$moto_pid" 2>/dev/null || true
     wait "$moto_pid" 2>/dev/null || true
   fi
-  [ -z "$moto_log" ] || rm -f "$moto_log"
+  if [ -n "$moto_log" ]; then
+    # A failing run shows what the S3 server said: its errors (a full disk, say) are ours to read.
+    if [ "$status" -ne 0 ] && grep -q ' 500 \|Traceback' "$moto_log"; then
+      log "moto_server's log (last 40 lines):"; tail -n 40 "$moto_log" >&2
+    fi
+    rm -f "$moto_log"
+  fi
   if [ -n "$redis_dir" ]; then
     redis-cli -u "$REDIS_URL" shutdown nosave >/dev/null 2>&1 || true
     rm -rf "$redis_dir"

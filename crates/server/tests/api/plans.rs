@@ -36,7 +36,7 @@ const POSTGRES: &[(&str, &[&str])] = &[
     (
         "password sign-up",
         &[
-            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT bans: Index Scan bans using bans_application_match_key",
             "SELECT users: Index Scan users using users_application_canonical_username",
             "SELECT webhook_endpoints: Index Scan webhook_endpoints using webhook_endpoints_application_id",
             "WITH users, events",
@@ -46,7 +46,7 @@ const POSTGRES: &[(&str, &[&str])] = &[
         "license sign-up",
         &[
             "SELECT licenses: Index Scan licenses using licenses_application_code_digest",
-            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT bans: Index Scan bans using bans_application_match_key",
             "SELECT webhook_endpoints: Index Scan webhook_endpoints using webhook_endpoints_application_id",
             "WITH licenses, users, membership_adjustments, events: Index Scan licenses using licenses_application_unused",
         ],
@@ -54,10 +54,10 @@ const POSTGRES: &[(&str, &[&str])] = &[
     (
         "license activation",
         &[
-            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT bans: Index Scan bans using bans_application_match_key",
             "SELECT users: Index Scan users using users_application_canonical_username",
             "SELECT licenses: Index Scan licenses using licenses_application_code_digest",
-            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT bans: Index Scan bans using bans_application_match_key",
             "UPDATE users: Index Scan users using users_pkey",
             "SELECT users: Index Scan users using users_pkey",
             "WITH licenses: Index Scan licenses using licenses_application_unused",
@@ -70,9 +70,9 @@ const POSTGRES: &[(&str, &[&str])] = &[
     (
         "sign-in",
         &[
-            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT bans: Index Scan bans using bans_application_match_key",
             "SELECT users: Index Scan users using users_application_canonical_username",
-            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT bans: Index Scan bans using bans_application_match_key",
             "UPDATE users: Index Scan users using users_pkey",
             "SELECT users: Index Scan users using users_pkey",
             "SELECT devices: Index Scan devices using devices_user_hardware_id",
@@ -88,7 +88,7 @@ const POSTGRES: &[(&str, &[&str])] = &[
         &[
             "SELECT sessions: Index Scan sessions using sessions_token_digest_key",
             "SELECT users: Index Scan users using users_pkey",
-            "SELECT bans: Bitmap Heap Scan bans using bans_application_subject_id",
+            "SELECT bans: Index Scan bans using bans_application_match_key",
             "SELECT application_variables: Bitmap Heap Scan application_variables using application_variables_name",
             "SELECT files: Index Scan files using files_application_id_name",
         ],
@@ -176,14 +176,13 @@ const SQLITE: &[(&str, &[&str])] = &[
 
 /// Scans allowed, each with why: `(table, index or "")`.
 /// - `webhook_fan_out` holds one row by construction (the dispatcher's position).
-/// - The ban check on PostgreSQL: on a never-analysed table the planner reads the
-///   application's bans through `bans_application_subject_id` and filters them, instead of
-///   probing the unique (application, match key) index. Known and not fixed yet (issue 21's
-///   note): listed here so that this guard holds everything else, and fails if it spreads.
-const KNOWN_SCANS: &[(&str, &str)] = &[
-    ("webhook_fan_out", ""),
-    ("bans", "bans_application_subject_id"),
-];
+const KNOWN_SCANS: &[(&str, &str)] = &[("webhook_fan_out", "")];
+
+/// Bans of the application: enough pages that reading them whole costs more than probing the
+/// unique index, as for an application under abuse (a table of a few pages is rightly read
+/// whole). With `application_id = $1 AND match_key IN (…)` a never-analysed PostgreSQL read
+/// every one of them through `bans_application_subject_id` on each check.
+const BANS: usize = 2_000;
 
 /// A statement as sent, and what the database plans for it.
 type Explained = (Statement, Vec<Access>);
@@ -299,7 +298,7 @@ async fn seed(store: &SeaOrmStore, app: domain::values::ApplicationId, users: us
         }
         tx.commit().await.unwrap();
     }
-    for n in 0..100 {
+    for n in 0..BANS {
         let ban = NewBan {
             id: BanId::generate(),
             target: BanTarget::HardwareId(HardwareId::parse(&format!("banned-{n}")).unwrap()),
@@ -459,29 +458,7 @@ async fn plan_guards(backend: Backend) {
         actual.push_str(&format!("    (\"{name}\", &[\n"));
         for (statement, accesses) in statements {
             actual.push_str(&format!("        \"{}\",\n", summary(statement, accesses)));
-            for access in accesses {
-                // SQLite's `SCAN 2-ROW` is a VALUES list, not a table.
-                if access.table.ends_with("-ROW") {
-                    continue;
-                }
-                let known = KNOWN_SCANS.iter().any(|(table, index)| {
-                    access.table == *table && access.index.as_deref().unwrap_or_default() == *index
-                });
-                if known {
-                    continue;
-                }
-                let scans = if postgres {
-                    access.kind == "Seq Scan" || access.index.is_none()
-                } else {
-                    access.kind == "SCAN"
-                };
-                if scans || access.rows_removed > 5 {
-                    problems.push(format!(
-                        "{name}: {access} (rows removed: {}; {}) in {}",
-                        access.rows_removed, access.conditions, statement.sql
-                    ));
-                }
-            }
+            problems.extend(scans(postgres, statement, accesses).map(|p| format!("{name}: {p}")));
         }
         actual.push_str("    ]),\n");
     }
@@ -506,6 +483,83 @@ async fn plan_guards(backend: Backend) {
         listed, actual,
         "the hot paths' statements changed: check the plans, then list them in plans.rs"
     );
+    if postgres {
+        the_launch_day_capture_is_caught(&db, app_id, &planned).await;
+    }
+}
+
+/// What in `accesses` reads more than the index it was designed for: a scan, a read without an
+/// index, a step that throws away more than a handful of rows (`KNOWN_SCANS` excepted).
+fn scans<'a>(
+    postgres: bool,
+    statement: &'a Statement,
+    accesses: &'a [Access],
+) -> impl Iterator<Item = String> + 'a {
+    accesses.iter().filter_map(move |access| {
+        // SQLite's `SCAN 2-ROW` is a VALUES list, not a table.
+        let known = access.table.ends_with("-ROW")
+            || KNOWN_SCANS.iter().any(|(table, index)| {
+                access.table == *table && access.index.as_deref().unwrap_or_default() == *index
+            });
+        let scans = if postgres {
+            access.kind == "Seq Scan" || access.index.is_none()
+        } else {
+            access.kind == "SCAN"
+        };
+        (!known && (scans || access.rows_removed > 5)).then(|| {
+            format!(
+                "{access} (rows removed: {}; {}) in {}",
+                access.rows_removed, access.conditions, statement.sql
+            )
+        })
+    })
+}
+
+/// The guard against the launch-day regression itself: with the console's index restored in its
+/// old form (`(application_id, activated_at)`, before migration 23), the claim of that day
+/// (`… WHERE application_id = $ AND code_digest = $ AND activated_at IS NULL`) walks the unused
+/// licenses, and the guard's rule says so; the license sign-up's statements as the adapter sends
+/// them now still use the index they were designed for.
+async fn the_launch_day_capture_is_caught(
+    db: &TestDatabase,
+    app: domain::values::ApplicationId,
+    planned: &[(&str, Vec<Explained>)],
+) {
+    db.store
+        .connection()
+        .execute_unprepared(
+            "DROP INDEX licenses_application_activated_at; \
+             DROP INDEX licenses_application_unused; \
+             CREATE INDEX licenses_application_activated_at ON licenses (application_id, activated_at)",
+        )
+        .await
+        .unwrap();
+    let code = LicenseCode::parse("NEVER-MINTED-CODE").unwrap();
+    let launch_day_claim = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "UPDATE licenses SET activated_at = $1 WHERE application_id = $2 \
+         AND code_digest = $3 AND activated_at IS NULL",
+        [
+            Utc::now().into(),
+            app.as_uuid().into(),
+            code.digest().as_bytes().to_vec().into(),
+        ],
+    );
+    let accesses = explain(&db.store, &launch_day_claim).await.unwrap();
+    let caught: Vec<String> = scans(true, &launch_day_claim, &accesses).collect();
+    assert!(
+        !caught.is_empty(),
+        "the launch-day claim with the old index should fail the guard: {accesses:?}"
+    );
+    let (_, sign_up) = planned
+        .iter()
+        .find(|(name, _)| *name == "license sign-up")
+        .unwrap();
+    for (statement, _) in sign_up {
+        let accesses = explain(&db.store, statement).await.unwrap();
+        let found: Vec<String> = scans(true, statement, &accesses).collect();
+        assert!(found.is_empty(), "with the old index: {found:?}");
+    }
 }
 
 on_both_backends!(plan_guards);
