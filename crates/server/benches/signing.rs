@@ -13,8 +13,8 @@
 //! process, no HTTP). One answer of each side is checked: signed, covering the nonce, or not
 //! signed at all. The last lines printed are the figures with their goal. The goal is
 //! reported, not asserted; every request must succeed. Run with `make bench`. Needs
-//! PostgreSQL (`BENCH_PGHOST`, `BENCH_PGPORT`, `BENCH_PGUSER`; default the local Unix socket,
-//! else 127.0.0.1; 5432, postgres, trust auth) and `psql`.
+//! PostgreSQL (`BENCH_PGHOST`, `BENCH_PGPORT`, `BENCH_PGUSER`; default
+//! 127.0.0.1; 5432, postgres, trust auth) and `psql`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 mod support;

@@ -198,12 +198,14 @@ pub async fn mint(
     codes
 }
 
-/// What a closed-loop run did: successes, failures and the wall time.
+/// What a closed-loop run did: successes, failures, the wall time and each successful
+/// request's latency in ms.
 #[derive(Default)]
 pub struct Run {
     pub ok: usize,
     pub failed: usize,
     pub secs: f64,
+    pub latencies: Vec<f64>,
 }
 
 impl Run {
@@ -215,6 +217,18 @@ impl Run {
         self.ok += other.ok;
         self.failed += other.failed;
         self.secs += other.secs;
+        self.latencies.extend_from_slice(&other.latencies);
+    }
+
+    /// `p50 … ms p99 … ms` of the successful requests.
+    pub fn latency(&self) -> String {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_by(f64::total_cmp);
+        format!(
+            "p50 {:.2} ms p99 {:.2} ms",
+            percentile(&sorted, 0.5),
+            percentile(&sorted, 0.99)
+        )
     }
 }
 
@@ -309,11 +323,15 @@ pub async fn closed_loop(
                 counter.clone(),
             );
             tokio::spawn(async move {
-                let (mut ok, mut failed) = (0, 0);
+                let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
                 while Instant::now() < deadline {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let sent = Instant::now();
                     match sign_up(&client, &server, &app, &kind, n).await {
-                        Some(200) => ok += 1,
+                        Some(200) => {
+                            ok += 1;
+                            latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                        }
                         Some(status) => {
                             if failed == 0 {
                                 eprintln!("a sign-up was answered {status}");
@@ -323,20 +341,22 @@ pub async fn closed_loop(
                         None => break,
                     }
                 }
-                (ok, failed)
+                (ok, failed, latencies)
             })
         })
         .collect();
-    let (mut ok, mut failed) = (0, 0);
+    let (mut ok, mut failed, mut latencies) = (0, 0, Vec::new());
     for task in tasks {
-        let (task_ok, task_failed) = task.await.unwrap();
+        let (task_ok, task_failed, task_latencies) = task.await.unwrap();
         ok += task_ok;
         failed += task_failed;
+        latencies.extend(task_latencies);
     }
     Run {
         ok,
         failed,
         secs: started.elapsed().as_secs_f64(),
+        latencies,
     }
 }
 
@@ -453,20 +473,14 @@ pub struct Postgres {
 }
 
 impl Postgres {
-    /// `BENCH_PGHOST` (default: the local Unix socket when there is one, as a co-located
-    /// deployment would connect, else 127.0.0.1), `BENCH_PGPORT`, `BENCH_PGUSER`.
+    /// `BENCH_PGHOST` (default 127.0.0.1: over TCP, as a server and its database on two hosts
+    /// talk, and as the limit it is compared with, pgbench, is measured), `BENCH_PGPORT`,
+    /// `BENCH_PGUSER`.
     pub fn from_env() -> Self {
         let var = |name: &str, default: &str| std::env::var(name).unwrap_or(default.to_owned());
-        let port = var("BENCH_PGPORT", "5432");
-        let socket_dir = "/var/run/postgresql";
-        let local = if std::path::Path::new(&format!("{socket_dir}/.s.PGSQL.{port}")).exists() {
-            socket_dir
-        } else {
-            "127.0.0.1"
-        };
         Self {
-            host: var("BENCH_PGHOST", local),
-            port,
+            host: var("BENCH_PGHOST", "127.0.0.1"),
+            port: var("BENCH_PGPORT", "5432"),
             user: var("BENCH_PGUSER", "postgres"),
         }
     }
@@ -539,6 +553,30 @@ impl Postgres {
             sql,
         ];
         self.run("psql", &args)
+    }
+
+    /// Turns autovacuum off for every table of `database`, so that nothing analyses them
+    /// behind the bench's back: the launch-day case (codes minted and redeemed at once, before
+    /// autovacuum has looked) on purpose, not by luck of its timing.
+    pub fn never_analyse(&self, database: &Database<'_>) {
+        let tables = self.psql(
+            &database.name,
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+        );
+        let sql: String = tables
+            .lines()
+            .map(|table| format!("ALTER TABLE \"{table}\" SET (autovacuum_enabled = false); "))
+            .collect();
+        self.psql(&database.name, &sql);
+    }
+
+    /// How many times `table` of `database` has been analysed, by hand or by autovacuum.
+    pub fn times_analysed(&self, database: &Database<'_>, table: &str) -> u64 {
+        let sql = format!(
+            "SELECT analyze_count + autoanalyze_count FROM pg_stat_user_tables \
+             WHERE relname = '{table}'"
+        );
+        self.psql(&database.name, &sql).trim().parse().unwrap()
     }
 
     /// A fresh, empty database (dropped first if a previous run left it).

@@ -3,7 +3,7 @@ use super::super::test_support::{
 };
 use super::super::{ActivateLicense, Credentials, Login, SignInApi};
 use crate::ban::BanKind;
-use crate::errors::{ActivateLicenseError, AppContextError, LoginError};
+use crate::errors::{ActivateLicenseError, AppContextError, CommitConflict, LoginError};
 use crate::event::{EventType, RequestContext};
 use crate::license::{License, LicenseDuration};
 use crate::ports::MockTransaction;
@@ -451,6 +451,46 @@ async fn activation_adds_minutes_to_the_end_of_an_active_membership_and_records_
         .unwrap();
     assert_eq!(adjustment.minutes, 60);
     assert!(!adjustment.grants_lifetime_access);
+}
+
+#[tokio::test]
+async fn an_activation_that_loses_the_claim_at_the_commit_is_an_invalid_code() {
+    let user = member(active());
+    let mut mocks = Mocks::default();
+    known_user(&mut mocks, &user);
+    mocks
+        .licenses
+        .expect_find_by_code()
+        .times(1)
+        .return_once(|_, _| Ok(Some(unused_license(LicenseDuration::Minutes(60)))));
+    let mut tx = MockTransaction::new();
+    tx.expect_lock_user()
+        .times(1)
+        .return_once(move |_, _, _| Ok(Some(user)));
+    tx.expect_claim_license()
+        .times(1)
+        .return_once(|_, _, _, _| Ok(()));
+    tx.expect_adjust_membership()
+        .times(1)
+        .returning(|_, _, _, _| Ok(()));
+    expect_events(
+        &mut tx,
+        &[EventType::LicenseActivated, EventType::MembershipAdjusted],
+    );
+    // Another request redeemed the code between the lookup and the commit: the store kept
+    // nothing of this unit, the membership's extension included.
+    tx.expect_commit()
+        .times(1)
+        .return_once(|| Err(anyhow::Error::new(CommitConflict::LicenseClaimed)));
+    mocks.expect_transaction(tx);
+    let result = mocks
+        .service()
+        .activate_license(&application(false), activation())
+        .await;
+    assert!(
+        matches!(result, Err(ActivateLicenseError::InvalidCode)),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
