@@ -500,8 +500,12 @@ fn one_of(listed: &str, actual: &str) -> String {
     let actual = actual.trim().trim_end_matches(',').trim_matches('"');
     if let Some((prefix, alternatives)) = listed.split_once("using ")
         && alternatives.contains(" | ")
-        && let Some(index) = actual.strip_prefix(prefix).and_then(|a| a.strip_prefix("using "))
-        && alternatives.split(" | ").any(|alternative| alternative == index)
+        && let Some(index) = actual
+            .strip_prefix(prefix)
+            .and_then(|a| a.strip_prefix("using "))
+        && alternatives
+            .split(" | ")
+            .any(|alternative| alternative == index)
     {
         return actual.to_owned();
     }
@@ -596,5 +600,8 @@ fn a_listed_tie_accepts_either_index_and_nothing_else() {
         one_of(listed, &line("users_pkey")),
         "UPDATE users: Index Scan users using users_pkey"
     );
-    assert_eq!(one_of(listed, &line("users_application_canonical_username")), listed);
+    assert_eq!(
+        one_of(listed, &line("users_application_canonical_username")),
+        listed
+    );
 }
