@@ -227,6 +227,13 @@ fn report(label: &str, run: &Run) {
     );
 }
 
+/// [`report`], then the run's latency and its CPU per request.
+fn report_with_cost(label: &str, run: &Run, cpu: Cpu) {
+    report(label, run);
+    println!("  {}", run.latency());
+    println!("  {}", cpu.per_request(run.ok, run.secs));
+}
+
 fn list(limits: &[f64]) -> String {
     let each: Vec<String> = limits.iter().map(|limit| format!("{limit:.1}")).collect();
     format!("{} (mean {:.1})", each.join(", "), mean(limits))
@@ -352,26 +359,16 @@ async fn main() {
         list(&launch_tpcb),
         list(&grown_tpcb)
     );
-    report("postgres password sign-ups", &password);
-    println!("  {}", password.latency());
-    println!("  {}", password_cpu.per_request(password.ok, password.secs));
-    report(
+    report_with_cost("postgres password sign-ups", &password, password_cpu);
+    report_with_cost(
         "postgres license sign-ups, launch day (fresh codes, never analysed)",
         &measured_license,
+        license_cpu,
     );
-    println!("  {}", measured_license.latency());
-    println!(
-        "  {}",
-        license_cpu.per_request(measured_license.ok, measured_license.secs)
-    );
-    report(
+    report_with_cost(
         "postgres license sign-ups, grown and analysed",
         &grown_license,
-    );
-    println!("  {}", grown_license.latency());
-    println!(
-        "  {}",
-        grown_cpu.per_request(grown_license.ok, grown_license.secs)
+        grown_cpu,
     );
     println!(
         "postgres license sign-ups paced at {half_rate:.1}/s (half the maximum): {} succeeded, {paced_failed} failed; p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
@@ -391,8 +388,7 @@ async fn main() {
         "server rss (postgres): idle {idle_rss:.1} MiB, peak after the password storm {storm_peak_rss:.1} MiB, peak over the run {peak_rss:.1} MiB"
     );
     report("sqlite password sign-ups", &sqlite.0);
-    report("sqlite license sign-ups", &sqlite.1);
-    println!("  {}", sqlite.2.per_request(sqlite.1.ok, sqlite.1.secs));
+    report_with_cost("sqlite license sign-ups", &sqlite.1, sqlite.2);
     println!(
         "ratio sqlite: password sign-ups/argon2 limit = {:.2}, license sign-ups/pgbench tpcb = {:.2} (no goal)",
         sqlite.0.rate() / argon2_mean,
