@@ -1,8 +1,9 @@
 //! [`BanStore`]: bans, each stored under its one match key, and the check of all of a
-//! request's identifiers as one query on the unique (application, match key) index. Beside the bans, the prefix lengths of each application's IP bans.
+//! request's identifiers as one query on the unique (application, match key) index. Beside
+//! the bans, the prefix lengths of each application's IP bans.
 
 use crate::SeaOrmStore;
-use crate::connection::DbResultExt as _;
+use crate::connection::{DbResultExt as _, raw_statement};
 use crate::entities::ban::{self, ActiveModel, Column, Entity};
 use crate::entities::ip_ban_prefix_length;
 use crate::pages::keyset;
@@ -76,7 +77,7 @@ fn ban_check_by_key(app: ApplicationId, keys: Vec<String>, now: DateTime<Utc>) -
     );
     let mut values: Vec<sea_orm::Value> = vec![app.as_uuid().into(), now.into()];
     values.extend(keys.into_iter().map(sea_orm::Value::from));
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+    raw_statement(DbBackend::Postgres, &sql, values)
 }
 
 /// Bans in force at `now`: a ban stops matching at the instant it expires.
