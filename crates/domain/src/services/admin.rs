@@ -93,7 +93,7 @@ impl Latchkey {
         let ips: HashSet<_> = stored.signup_ip.into_iter().chain(stored.last_ip).collect();
         let targets = ips
             .into_iter()
-            .map(|ip| BanTarget::Ip(IpBanRange::single(ip)))
+            .map(|ip| BanTarget::Ip(IpBanRange::network_of(ip, self.ipv6_prefix)))
             .chain(
                 (self.ports.devices.list_for_user(app, user).await?)
                     .into_iter()
