@@ -1,9 +1,11 @@
-//! The rate limiters: fixed windows counted per (limit, application, client IP), in this
+//! The rate limiters: fixed windows counted per (limit, application, client network), in this
 //! process's memory or, with `limits.redis_url`, in Redis so that every instance shares them.
+//! A client network is an IPv4 address or an IPv6 `/limits.ipv6_prefix` (64): one IPv6
+//! subscriber holds a whole /64, so counting each /128 on its own limits nobody.
 
 use async_trait::async_trait;
 use domain::ports::{Limited, RateLimit, RateLimiter};
-use domain::values::{ApplicationId, ClientIp};
+use domain::values::{ApplicationId, ClientIp, IpBanRange};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,9 +16,16 @@ pub struct Limits {
     pub requests_per_second: u32,
     pub sign_ups_per_hour: u32,
     pub failed_attempts_per_minute: u32,
+    /// The IPv6 prefix length a client is counted by; IPv4 counts each address.
+    pub ipv6_prefix: u8,
 }
 
 impl Limits {
+    /// The one place an address becomes what every limit counts it as.
+    fn network(&self, ip: ClientIp) -> IpBanRange {
+        IpBanRange::network_of(ip, self.ipv6_prefix)
+    }
+
     fn of(&self, limit: RateLimit) -> (u32, Duration) {
         match limit {
             RateLimit::Requests => (self.requests_per_second, Duration::from_secs(1)),
@@ -26,7 +35,7 @@ impl Limits {
     }
 }
 
-type Key = (RateLimit, ApplicationId, ClientIp);
+type Key = (RateLimit, ApplicationId, IpBanRange);
 
 /// Counters in this process: each instance limits on its own.
 pub struct MemoryLimiter {
@@ -63,7 +72,9 @@ impl MemoryLimiter {
                 now.duration_since(*started) < self.limits.of(*limit).1
             });
         }
-        let entry = windows.entry((limit, app, ip)).or_insert((now, 0));
+        let entry = windows
+            .entry((limit, app, self.limits.network(ip)))
+            .or_insert((now, 0));
         if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
@@ -140,7 +151,8 @@ impl RedisLimiter {
         add: u32,
     ) -> Result<(), Limited> {
         let (allowed, window) = self.limits.of(limit);
-        let key = format!("latchkey:limit:{limit:?}:{app}:{ip}");
+        let network = self.limits.network(ip).prefix();
+        let key = format!("latchkey:limit:{limit:?}:{app}:{network}");
         let mut connection = self.connection.clone();
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
         let answer: redis::RedisResult<(u64, i64)> = self
@@ -200,6 +212,7 @@ mod tests {
             requests_per_second: 100,
             sign_ups_per_hour: 2,
             failed_attempts_per_minute: 3,
+            ipv6_prefix: 64,
         }
     }
 
@@ -263,6 +276,62 @@ mod tests {
         exercise(&MemoryLimiter::new(limits())).await;
     }
 
+    async fn exercise_ipv6_networks(limiter: &dyn RateLimiter) {
+        let app = ApplicationId::generate();
+        let same_64 = |n: u32| ClientIp::parse(&format!("2001:db8:7:7:{n:x}::1")).unwrap();
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, same_64(1))
+                .await
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, same_64(2))
+                .await
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, same_64(3))
+                .await
+                .is_err(),
+            "three addresses of one /64 are one client"
+        );
+        let next_64 = ClientIp::parse("2001:db8:7:8::1").unwrap();
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, next_64)
+                .await
+                .is_ok()
+        );
+        let v4 = |n: u8| ClientIp::parse(&format!("198.51.100.{n}")).unwrap();
+        for n in 1..=4 {
+            assert!(
+                limiter.count(RateLimit::SignUps, app, v4(n)).await.is_ok(),
+                "IPv4 counts each address"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_counters_count_an_ipv6_64_as_one_client() {
+        exercise_ipv6_networks(&MemoryLimiter::new(limits())).await;
+    }
+
+    #[tokio::test]
+    async fn a_prefix_of_128_counts_each_ipv6_address() {
+        let limiter = MemoryLimiter::new(Limits {
+            ipv6_prefix: 128,
+            ..limits()
+        });
+        let app = ApplicationId::generate();
+        for n in 1..=4 {
+            let ip = ClientIp::parse(&format!("2001:db8::{n}")).unwrap();
+            assert!(limiter.count(RateLimit::SignUps, app, ip).await.is_ok());
+        }
+    }
+
     #[tokio::test]
     async fn redis_counters_limit_the_same_way() {
         let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -270,5 +339,6 @@ mod tests {
             .await
             .expect("Redis at REDIS_URL or 127.0.0.1:6379");
         exercise(&limiter).await;
+        exercise_ipv6_networks(&limiter).await;
     }
 }
