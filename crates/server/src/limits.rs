@@ -35,7 +35,23 @@ impl Limits {
     }
 }
 
-type Key = (RateLimit, ApplicationId, IpBanRange);
+/// Who a counter counts: a client network, or an account (a canonical username).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Subject {
+    Network(IpBanRange),
+    Account(String),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Network(range) => f.write_str(&range.prefix()),
+            Self::Account(name) => write!(f, "account:{name}"),
+        }
+    }
+}
+
+type Key = (RateLimit, ApplicationId, Subject);
 
 /// Counters in this process: each instance limits on its own.
 pub struct MemoryLimiter {
@@ -55,26 +71,25 @@ impl MemoryLimiter {
         }
     }
 
+    /// Adds `add` to the counter; its count in the window, and whether that is over.
     fn apply(
         &self,
         limit: RateLimit,
         app: ApplicationId,
-        ip: ClientIp,
+        subject: Subject,
         add: u32,
-    ) -> Result<(), Limited> {
+    ) -> (u32, Result<(), Limited>) {
         let (allowed, window) = self.limits.of(limit);
         let now = Instant::now();
         let Ok(mut windows) = self.windows.lock() else {
-            return Ok(());
+            return (0, Ok(()));
         };
         if windows.len() > Self::PRUNE_ABOVE {
             windows.retain(|(limit, _, _), (started, _)| {
                 now.duration_since(*started) < self.limits.of(*limit).1
             });
         }
-        let entry = windows
-            .entry((limit, app, self.limits.network(ip)))
-            .or_insert((now, 0));
+        let entry = windows.entry((limit, app, subject)).or_insert((now, 0));
         if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
@@ -85,11 +100,10 @@ impl MemoryLimiter {
             entry.1 >= allowed
         };
         if over {
-            return Err(Limited {
-                retry_after: window.saturating_sub(now.duration_since(entry.0)),
-            });
+            let retry_after = window.saturating_sub(now.duration_since(entry.0));
+            return (entry.1, Err(Limited { retry_after }));
         }
-        Ok(())
+        (entry.1, Ok(()))
     }
 }
 
@@ -101,7 +115,8 @@ impl RateLimiter for MemoryLimiter {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited> {
-        self.apply(limit, app, ip, 1)
+        self.apply(limit, app, Subject::Network(self.limits.network(ip)), 1)
+            .1
     }
 
     async fn check(
@@ -110,7 +125,26 @@ impl RateLimiter for MemoryLimiter {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited> {
-        self.apply(limit, app, ip, 0)
+        self.apply(limit, app, Subject::Network(self.limits.network(ip)), 0)
+            .1
+    }
+
+    async fn count_account_failure(&self, app: ApplicationId, account: &str) {
+        let account = Subject::Account(account.to_owned());
+        let _ = self.apply(RateLimit::FailedAttempts, app, account, 1);
+    }
+
+    async fn check_account(
+        &self,
+        app: ApplicationId,
+        account: &str,
+        ip: ClientIp,
+    ) -> Result<(), Limited> {
+        let account = Subject::Account(account.to_owned());
+        let (_, verdict) = self.apply(RateLimit::FailedAttempts, app, account, 0);
+        let address = Subject::Network(self.limits.network(ip));
+        let (failed_here, _) = self.apply(RateLimit::FailedAttempts, app, address, 0);
+        if failed_here == 0 { Ok(()) } else { verdict }
     }
 }
 
@@ -143,16 +177,16 @@ impl RedisLimiter {
         })
     }
 
+    /// Adds `add` to the counter; its count in the window, and whether that is over.
     async fn apply(
         &self,
         limit: RateLimit,
         app: ApplicationId,
-        ip: ClientIp,
+        subject: Subject,
         add: u32,
-    ) -> Result<(), Limited> {
+    ) -> (u64, Result<(), Limited>) {
         let (allowed, window) = self.limits.of(limit);
-        let network = self.limits.network(ip).prefix();
-        let key = format!("latchkey:limit:{limit:?}:{app}:{network}");
+        let key = format!("latchkey:limit:{limit:?}:{app}:{subject}");
         let mut connection = self.connection.clone();
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
         let answer: redis::RedisResult<(u64, i64)> = self
@@ -166,7 +200,7 @@ impl RedisLimiter {
             Ok(answer) => answer,
             Err(error) => {
                 tracing::warn!(%error, "rate limiter unavailable: letting the request through");
-                return Ok(());
+                return (0, Ok(()));
             }
         };
         let over = if add > 0 {
@@ -176,9 +210,9 @@ impl RedisLimiter {
         };
         if over {
             let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
-            return Err(Limited { retry_after: left });
+            return (count, Err(Limited { retry_after: left }));
         }
-        Ok(())
+        (count, Ok(()))
     }
 }
 
@@ -190,7 +224,8 @@ impl RateLimiter for RedisLimiter {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited> {
-        self.apply(limit, app, ip, 1).await
+        let network = Subject::Network(self.limits.network(ip));
+        self.apply(limit, app, network, 1).await.1
     }
 
     async fn check(
@@ -199,7 +234,26 @@ impl RateLimiter for RedisLimiter {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited> {
-        self.apply(limit, app, ip, 0).await
+        let network = Subject::Network(self.limits.network(ip));
+        self.apply(limit, app, network, 0).await.1
+    }
+
+    async fn count_account_failure(&self, app: ApplicationId, account: &str) {
+        let account = Subject::Account(account.to_owned());
+        let _ = self.apply(RateLimit::FailedAttempts, app, account, 1).await;
+    }
+
+    async fn check_account(
+        &self,
+        app: ApplicationId,
+        account: &str,
+        ip: ClientIp,
+    ) -> Result<(), Limited> {
+        let account = Subject::Account(account.to_owned());
+        let (_, verdict) = self.apply(RateLimit::FailedAttempts, app, account, 0).await;
+        let address = Subject::Network(self.limits.network(ip));
+        let (failed_here, _) = self.apply(RateLimit::FailedAttempts, app, address, 0).await;
+        if failed_here == 0 { Ok(()) } else { verdict }
     }
 }
 
@@ -319,6 +373,46 @@ mod tests {
         exercise_ipv6_networks(&MemoryLimiter::new(limits())).await;
     }
 
+    async fn exercise_accounts(limiter: &dyn RateLimiter) {
+        let app = ApplicationId::generate();
+        let guesser = |n: u8| ClientIp::parse(&format!("203.0.113.{n}")).unwrap();
+        for n in 1..=3 {
+            assert!(
+                limiter
+                    .check_account(app, "owner", guesser(n))
+                    .await
+                    .is_ok()
+            );
+            let _ = limiter
+                .count(RateLimit::FailedAttempts, app, guesser(n))
+                .await;
+            limiter.count_account_failure(app, "owner").await;
+        }
+        assert!(
+            limiter
+                .check_account(app, "owner", guesser(1))
+                .await
+                .is_err(),
+            "an address that failed is refused once the account's failures reach the limit"
+        );
+        let clean = ClientIp::parse("192.0.2.50").unwrap();
+        assert!(
+            limiter.check_account(app, "owner", clean).await.is_ok(),
+            "the owner on a clean address is let through"
+        );
+        assert!(
+            limiter
+                .check_account(app, "other", guesser(1))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_counters_limit_failures_per_account_but_not_from_clean_addresses() {
+        exercise_accounts(&MemoryLimiter::new(limits())).await;
+    }
+
     #[tokio::test]
     async fn a_prefix_of_128_counts_each_ipv6_address() {
         let limiter = MemoryLimiter::new(Limits {
@@ -340,5 +434,6 @@ mod tests {
             .expect("Redis at REDIS_URL or 127.0.0.1:6379");
         exercise(&limiter).await;
         exercise_ipv6_networks(&limiter).await;
+        exercise_accounts(&limiter).await;
     }
 }

@@ -12,6 +12,7 @@ on_both_backends!(
     a_banned_device_is_refused_before_the_password_and_bans_nothing_else,
     a_cross_ban_of_an_ipv6_address_covers_its_64,
     sign_ups_and_guesses_from_one_ipv6_64_are_limited_as_one_client,
+    a_distributed_password_guesser_is_stopped_per_account_and_the_owner_still_signs_in,
 );
 
 async fn behind_proxy(backend: Backend) -> TestApp {
@@ -251,4 +252,76 @@ async fn sign_ups_and_guesses_from_one_ipv6_64_are_limited_as_one_client(backend
     )
     .await;
     assert_error(&next_guess, 429, "rate_limited");
+}
+
+async fn a_distributed_password_guesser_is_stopped_per_account_and_the_owner_still_signs_in(
+    backend: Backend,
+) {
+    let app = TestApp::spawn_with(backend, |s| {
+        s.http.trusted_proxies = "127.0.0.1".into();
+        s.limits.enabled = true;
+        s.limits.requests_per_second = 1000;
+        s.limits.sign_ups_per_hour = 1000;
+        s.limits.failed_attempts_per_minute = 3;
+    })
+    .await;
+    let creds = app.create_app(false).await;
+    let owner = json!({"username": "owner", "password": "secure_password123"});
+    assert_eq!(app.sign_up(&creds, owner).await.0, 200);
+    let code = app.mint(&creds, 1, Some(60)).await.remove(0);
+    let activate = json!({"code": code, "username": "owner", "password": "secure_password123"});
+    let activated = send(
+        app.integration(&creds, "/api/integration/activate_license")
+            .json(&activate),
+    )
+    .await;
+    assert_eq!(activated.0, 200, "{}", activated.1);
+
+    let login =
+        |password: &str| json!({"credentials": {"username": "owner", "password": password}});
+    let path = "/api/integration/auth/login";
+    // Three guesses from two networks: under the address limit of 3 on each, the account's 3.
+    for ip in ["198.51.100.1", "198.51.100.1", "203.0.113.1"] {
+        assert_error(
+            &from(&app, &creds, path, ip, &login("guess-guess")).await,
+            401,
+            "invalid_credentials",
+        );
+    }
+    let third_guess = from(&app, &creds, path, "198.51.100.1", &login("guess-guess")).await;
+    assert_error(&third_guess, 429, "rate_limited");
+    let right_from_guesser = from(
+        &app,
+        &creds,
+        path,
+        "203.0.113.1",
+        &login("secure_password123"),
+    )
+    .await;
+    assert_error(&right_from_guesser, 429, "rate_limited");
+    let activation_guess =
+        json!({"code": "NO-SUCH-CODE-0000", "username": "owner", "password": "guess-guess"});
+    let by_activation = from(
+        &app,
+        &creds,
+        "/api/integration/activate_license",
+        "203.0.113.1",
+        &activation_guess,
+    )
+    .await;
+    assert_error(&by_activation, 429, "rate_limited");
+
+    let owner_signs_in = from(
+        &app,
+        &creds,
+        path,
+        "192.0.2.10",
+        &login("secure_password123"),
+    )
+    .await;
+    assert_eq!(
+        owner_signs_in.0, 200,
+        "a clean address with the right password: {}",
+        owner_signs_in.1
+    );
 }
