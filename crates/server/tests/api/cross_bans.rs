@@ -13,6 +13,7 @@ on_both_backends!(
     a_cross_ban_of_an_ipv6_address_covers_its_64,
     sign_ups_and_guesses_from_one_ipv6_64_are_limited_as_one_client,
     a_distributed_password_guesser_is_stopped_per_account_and_the_owner_still_signs_in,
+    the_admin_api_says_whether_a_user_is_banned,
 );
 
 async fn behind_proxy(backend: Backend) -> TestApp {
@@ -324,4 +325,20 @@ async fn a_distributed_password_guesser_is_stopped_per_account_and_the_owner_sti
         "a clean address with the right password: {}",
         owner_signs_in.1
     );
+}
+
+async fn the_admin_api_says_whether_a_user_is_banned(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let creds = app.create_app(false).await;
+    let body = json!({"username": "watched", "password": "secure_password123"});
+    assert_eq!(app.sign_up(&creds, body).await.0, 200);
+    let (status, before) = app.user(&creds, "watched").await;
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(before["ban"], Value::Null);
+    let (status, ban) = app.ban(&creds, "user", "watched").await;
+    assert_eq!(status, 201, "{ban}");
+    let (_, after) = app.user(&creds, "watched").await;
+    assert_eq!(after["ban"]["id"], ban["id"], "{after}");
+    assert_eq!(after["ban"]["type"], "user");
+    assert!(after["ban"].get("expires_at").is_some(), "{after}");
 }
