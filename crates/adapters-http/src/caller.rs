@@ -86,14 +86,23 @@ where
     Fut: Future<Output = Result<T, AppContextError>>,
 {
     let attempt = matches!(caller, Caller::Credentials(_));
+    let account = match &caller {
+        Caller::Credentials(login) => throttle::password_account(&login.credentials),
+        _ => None,
+    };
     if attempt {
-        throttle::before_attempt(limiter, app.id, ip).await?;
+        throttle::before_attempt(limiter, app.id, ip, account.as_deref()).await?;
     }
     match call(caller).await {
         Ok(answer) => Ok(answer),
-        Err(error) if attempt => {
-            Err(throttle::after_failure(limiter, app.id, ip, context_error(error)).await)
-        }
+        Err(error) if attempt => Err(throttle::after_failure(
+            limiter,
+            app.id,
+            ip,
+            account.as_deref(),
+            context_error(error),
+        )
+        .await),
         Err(error) => Err(context_error(error)),
     }
 }

@@ -619,6 +619,8 @@ pub struct UserDetailsResponse {
     #[serde(flatten)]
     pub user: UserSummaryResponse,
     pub registered_devices: Vec<DeviceResponse>,
+    /// The user's ban in force, or null when the user is not banned.
+    pub ban: Option<crate::dto_bans::BanResponse>,
 }
 
 impl From<UserDetails> for UserDetailsResponse {
@@ -634,6 +636,7 @@ impl From<UserDetails> for UserDetailsResponse {
                     registered_at: device.registered_at,
                 })
                 .collect(),
+            ban: details.ban.map(Into::into),
         }
     }
 }

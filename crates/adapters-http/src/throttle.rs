@@ -1,8 +1,10 @@
 //! Applying the rate limits in handlers: sign-ups are counted before the work; failed
-//! credential or code attempts are counted after a failure and checked before each attempt.
+//! credential or code attempts are counted after a failure and checked before each attempt,
+//! per client network and, for a password, per account too (a guesser with many addresses).
 
 use crate::error::ApiError;
 use domain::ports::{RateLimit, RateLimiter};
+use domain::services::Credentials;
 use domain::values::{ApplicationId, ClientIp};
 
 /// Counts a sign-up; refuses it over the hourly limit.
@@ -19,8 +21,13 @@ pub(crate) async fn before_attempt(
     limiter: &dyn RateLimiter,
     app: ApplicationId,
     ip: ClientIp,
+    account: Option<&str>,
 ) -> Result<(), ApiError> {
-    Ok(limiter.check(RateLimit::FailedAttempts, app, ip).await?)
+    limiter.check(RateLimit::FailedAttempts, app, ip).await?;
+    if let Some(account) = account {
+        limiter.check_account(app, account, ip).await?;
+    }
+    Ok(())
 }
 
 /// Records a failed attempt when `error` is one (wrong credentials or code), then passes
@@ -29,6 +36,7 @@ pub(crate) async fn after_failure(
     limiter: &dyn RateLimiter,
     app: ApplicationId,
     ip: ClientIp,
+    account: Option<&str>,
     error: ApiError,
 ) -> ApiError {
     let failed_attempt = matches!(
@@ -41,5 +49,19 @@ pub(crate) async fn after_failure(
         // Over the limit or not, this answer stands; the next attempt is refused.
         let _ = limiter.count(RateLimit::FailedAttempts, app, ip).await;
     }
+    if let Some(account) = account
+        && matches!(error, ApiError::InvalidCredentials)
+    {
+        limiter.count_account_failure(app, account).await;
+    }
     error
+}
+
+/// The account a password guess is counted against: its canonical username (a code is its
+/// own secret, and the address limit covers it).
+pub(crate) fn password_account(credentials: &Credentials) -> Option<String> {
+    match credentials {
+        Credentials::Password { username, .. } => Some(username.canonical().to_owned()),
+        Credentials::LicenseCode(_) => None,
+    }
 }

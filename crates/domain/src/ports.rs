@@ -727,6 +727,20 @@ pub trait RateLimiter: Send + Sync {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited>;
+    /// Counts a wrong password against an account (its canonical username), in the
+    /// failed-attempt window, whichever address it came from.
+    async fn count_account_failure(&self, _app: ApplicationId, _account: &str) {}
+    /// Refuses an attempt on an account whose failures reached the failed-attempt limit,
+    /// unless `ip` has failed nothing in its window: a guesser spread over many addresses is
+    /// stopped, and the owner on a clean address still signs in (so no one can lock them out).
+    async fn check_account(
+        &self,
+        _app: ApplicationId,
+        _account: &str,
+        _ip: ClientIp,
+    ) -> Result<(), Limited> {
+        Ok(())
+    }
 }
 
 /// No limits at all (`limits.enabled = false`).

@@ -146,6 +146,8 @@ pub struct Device {
 pub struct UserDetails {
     pub user: User,
     pub devices: Vec<Device>,
+    /// The ban of the user in force now, if any.
+    pub ban: Option<crate::ban::Ban>,
 }
 
 #[cfg(test)]

@@ -195,6 +195,7 @@ async fn service_with(
         master_key,
     )
     .with_cross_ban_ttl(cross_ban_ttl)
+    .with_ipv6_prefix(settings.limits.ipv6_prefix)
     .with_max_file_size(settings.files.max_size_bytes)
     .with_max_signature_skew(chrono::Duration::seconds(
         i64::try_from(settings.signing.max_skew_seconds)
@@ -215,6 +216,7 @@ pub async fn limiter(settings: &Settings) -> anyhow::Result<Arc<dyn RateLimiter>
         requests_per_second: section.requests_per_second,
         sign_ups_per_hour: section.sign_ups_per_hour,
         failed_attempts_per_minute: section.failed_attempts_per_minute,
+        ipv6_prefix: section.ipv6_prefix,
     };
     Ok(
         match section.redis_url.as_deref().filter(|url| !url.is_empty()) {

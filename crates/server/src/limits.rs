@@ -1,9 +1,11 @@
-//! The rate limiters: fixed windows counted per (limit, application, client IP), in this
+//! The rate limiters: fixed windows counted per (limit, application, client network), in this
 //! process's memory or, with `limits.redis_url`, in Redis so that every instance shares them.
+//! A client network is an IPv4 address or an IPv6 `/limits.ipv6_prefix` (64): one IPv6
+//! subscriber holds a whole /64, so counting each /128 on its own limits nobody.
 
 use async_trait::async_trait;
 use domain::ports::{Limited, RateLimit, RateLimiter};
-use domain::values::{ApplicationId, ClientIp};
+use domain::values::{ApplicationId, ClientIp, IpBanRange};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,9 +16,16 @@ pub struct Limits {
     pub requests_per_second: u32,
     pub sign_ups_per_hour: u32,
     pub failed_attempts_per_minute: u32,
+    /// The IPv6 prefix length a client is counted by; IPv4 counts each address.
+    pub ipv6_prefix: u8,
 }
 
 impl Limits {
+    /// The one place an address becomes what every limit counts it as.
+    fn network(&self, ip: ClientIp) -> IpBanRange {
+        IpBanRange::network_of(ip, self.ipv6_prefix)
+    }
+
     fn of(&self, limit: RateLimit) -> (u32, Duration) {
         match limit {
             RateLimit::Requests => (self.requests_per_second, Duration::from_secs(1)),
@@ -26,7 +35,23 @@ impl Limits {
     }
 }
 
-type Key = (RateLimit, ApplicationId, ClientIp);
+/// Who a counter counts: a client network, or an account (a canonical username).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Subject {
+    Network(IpBanRange),
+    Account(String),
+}
+
+impl std::fmt::Display for Subject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Network(range) => f.write_str(&range.prefix()),
+            Self::Account(name) => write!(f, "account:{name}"),
+        }
+    }
+}
+
+type Key = (RateLimit, ApplicationId, Subject);
 
 /// Counters in this process: each instance limits on its own.
 pub struct MemoryLimiter {
@@ -46,24 +71,25 @@ impl MemoryLimiter {
         }
     }
 
+    /// Adds `add` to the counter; its count in the window, and whether that is over.
     fn apply(
         &self,
         limit: RateLimit,
         app: ApplicationId,
-        ip: ClientIp,
+        subject: Subject,
         add: u32,
-    ) -> Result<(), Limited> {
+    ) -> (u32, Result<(), Limited>) {
         let (allowed, window) = self.limits.of(limit);
         let now = Instant::now();
         let Ok(mut windows) = self.windows.lock() else {
-            return Ok(());
+            return (0, Ok(()));
         };
         if windows.len() > Self::PRUNE_ABOVE {
             windows.retain(|(limit, _, _), (started, _)| {
                 now.duration_since(*started) < self.limits.of(*limit).1
             });
         }
-        let entry = windows.entry((limit, app, ip)).or_insert((now, 0));
+        let entry = windows.entry((limit, app, subject)).or_insert((now, 0));
         if now.duration_since(entry.0) >= window {
             *entry = (now, 0);
         }
@@ -74,11 +100,10 @@ impl MemoryLimiter {
             entry.1 >= allowed
         };
         if over {
-            return Err(Limited {
-                retry_after: window.saturating_sub(now.duration_since(entry.0)),
-            });
+            let retry_after = window.saturating_sub(now.duration_since(entry.0));
+            return (entry.1, Err(Limited { retry_after }));
         }
-        Ok(())
+        (entry.1, Ok(()))
     }
 }
 
@@ -90,7 +115,8 @@ impl RateLimiter for MemoryLimiter {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited> {
-        self.apply(limit, app, ip, 1)
+        self.apply(limit, app, Subject::Network(self.limits.network(ip)), 1)
+            .1
     }
 
     async fn check(
@@ -99,7 +125,26 @@ impl RateLimiter for MemoryLimiter {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited> {
-        self.apply(limit, app, ip, 0)
+        self.apply(limit, app, Subject::Network(self.limits.network(ip)), 0)
+            .1
+    }
+
+    async fn count_account_failure(&self, app: ApplicationId, account: &str) {
+        let account = Subject::Account(account.to_owned());
+        let _ = self.apply(RateLimit::FailedAttempts, app, account, 1);
+    }
+
+    async fn check_account(
+        &self,
+        app: ApplicationId,
+        account: &str,
+        ip: ClientIp,
+    ) -> Result<(), Limited> {
+        let account = Subject::Account(account.to_owned());
+        let (_, verdict) = self.apply(RateLimit::FailedAttempts, app, account, 0);
+        let address = Subject::Network(self.limits.network(ip));
+        let (failed_here, _) = self.apply(RateLimit::FailedAttempts, app, address, 0);
+        if failed_here == 0 { Ok(()) } else { verdict }
     }
 }
 
@@ -132,15 +177,16 @@ impl RedisLimiter {
         })
     }
 
+    /// Adds `add` to the counter; its count in the window, and whether that is over.
     async fn apply(
         &self,
         limit: RateLimit,
         app: ApplicationId,
-        ip: ClientIp,
+        subject: Subject,
         add: u32,
-    ) -> Result<(), Limited> {
+    ) -> (u64, Result<(), Limited>) {
         let (allowed, window) = self.limits.of(limit);
-        let key = format!("latchkey:limit:{limit:?}:{app}:{ip}");
+        let key = format!("latchkey:limit:{limit:?}:{app}:{subject}");
         let mut connection = self.connection.clone();
         let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
         let answer: redis::RedisResult<(u64, i64)> = self
@@ -154,7 +200,7 @@ impl RedisLimiter {
             Ok(answer) => answer,
             Err(error) => {
                 tracing::warn!(%error, "rate limiter unavailable: letting the request through");
-                return Ok(());
+                return (0, Ok(()));
             }
         };
         let over = if add > 0 {
@@ -164,9 +210,9 @@ impl RedisLimiter {
         };
         if over {
             let left = Duration::from_millis(u64::try_from(left_ms).unwrap_or(0));
-            return Err(Limited { retry_after: left });
+            return (count, Err(Limited { retry_after: left }));
         }
-        Ok(())
+        (count, Ok(()))
     }
 }
 
@@ -178,7 +224,8 @@ impl RateLimiter for RedisLimiter {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited> {
-        self.apply(limit, app, ip, 1).await
+        let network = Subject::Network(self.limits.network(ip));
+        self.apply(limit, app, network, 1).await.1
     }
 
     async fn check(
@@ -187,7 +234,26 @@ impl RateLimiter for RedisLimiter {
         app: ApplicationId,
         ip: ClientIp,
     ) -> Result<(), Limited> {
-        self.apply(limit, app, ip, 0).await
+        let network = Subject::Network(self.limits.network(ip));
+        self.apply(limit, app, network, 0).await.1
+    }
+
+    async fn count_account_failure(&self, app: ApplicationId, account: &str) {
+        let account = Subject::Account(account.to_owned());
+        let _ = self.apply(RateLimit::FailedAttempts, app, account, 1).await;
+    }
+
+    async fn check_account(
+        &self,
+        app: ApplicationId,
+        account: &str,
+        ip: ClientIp,
+    ) -> Result<(), Limited> {
+        let account = Subject::Account(account.to_owned());
+        let (_, verdict) = self.apply(RateLimit::FailedAttempts, app, account, 0).await;
+        let address = Subject::Network(self.limits.network(ip));
+        let (failed_here, _) = self.apply(RateLimit::FailedAttempts, app, address, 0).await;
+        if failed_here == 0 { Ok(()) } else { verdict }
     }
 }
 
@@ -200,6 +266,7 @@ mod tests {
             requests_per_second: 100,
             sign_ups_per_hour: 2,
             failed_attempts_per_minute: 3,
+            ipv6_prefix: 64,
         }
     }
 
@@ -263,6 +330,102 @@ mod tests {
         exercise(&MemoryLimiter::new(limits())).await;
     }
 
+    async fn exercise_ipv6_networks(limiter: &dyn RateLimiter) {
+        let app = ApplicationId::generate();
+        let same_64 = |n: u32| ClientIp::parse(&format!("2001:db8:7:7:{n:x}::1")).unwrap();
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, same_64(1))
+                .await
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, same_64(2))
+                .await
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, same_64(3))
+                .await
+                .is_err(),
+            "three addresses of one /64 are one client"
+        );
+        let next_64 = ClientIp::parse("2001:db8:7:8::1").unwrap();
+        assert!(
+            limiter
+                .count(RateLimit::SignUps, app, next_64)
+                .await
+                .is_ok()
+        );
+        let v4 = |n: u8| ClientIp::parse(&format!("198.51.100.{n}")).unwrap();
+        for n in 1..=4 {
+            assert!(
+                limiter.count(RateLimit::SignUps, app, v4(n)).await.is_ok(),
+                "IPv4 counts each address"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_counters_count_an_ipv6_64_as_one_client() {
+        exercise_ipv6_networks(&MemoryLimiter::new(limits())).await;
+    }
+
+    async fn exercise_accounts(limiter: &dyn RateLimiter) {
+        let app = ApplicationId::generate();
+        let guesser = |n: u8| ClientIp::parse(&format!("203.0.113.{n}")).unwrap();
+        for n in 1..=3 {
+            assert!(
+                limiter
+                    .check_account(app, "owner", guesser(n))
+                    .await
+                    .is_ok()
+            );
+            let _ = limiter
+                .count(RateLimit::FailedAttempts, app, guesser(n))
+                .await;
+            limiter.count_account_failure(app, "owner").await;
+        }
+        assert!(
+            limiter
+                .check_account(app, "owner", guesser(1))
+                .await
+                .is_err(),
+            "an address that failed is refused once the account's failures reach the limit"
+        );
+        let clean = ClientIp::parse("192.0.2.50").unwrap();
+        assert!(
+            limiter.check_account(app, "owner", clean).await.is_ok(),
+            "the owner on a clean address is let through"
+        );
+        assert!(
+            limiter
+                .check_account(app, "other", guesser(1))
+                .await
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn memory_counters_limit_failures_per_account_but_not_from_clean_addresses() {
+        exercise_accounts(&MemoryLimiter::new(limits())).await;
+    }
+
+    #[tokio::test]
+    async fn a_prefix_of_128_counts_each_ipv6_address() {
+        let limiter = MemoryLimiter::new(Limits {
+            ipv6_prefix: 128,
+            ..limits()
+        });
+        let app = ApplicationId::generate();
+        for n in 1..=4 {
+            let ip = ClientIp::parse(&format!("2001:db8::{n}")).unwrap();
+            assert!(limiter.count(RateLimit::SignUps, app, ip).await.is_ok());
+        }
+    }
+
     #[tokio::test]
     async fn redis_counters_limit_the_same_way() {
         let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -270,5 +433,7 @@ mod tests {
             .await
             .expect("Redis at REDIS_URL or 127.0.0.1:6379");
         exercise(&limiter).await;
+        exercise_ipv6_networks(&limiter).await;
+        exercise_accounts(&limiter).await;
     }
 }

@@ -158,6 +158,8 @@ pub struct LimitsSection {
     pub requests_per_second: u32,
     pub sign_ups_per_hour: u32,
     pub failed_attempts_per_minute: u32,
+    /// The IPv6 prefix length a client is counted and cross-banned by (IPv4: the address).
+    pub ipv6_prefix: u8,
     /// Share the counters of all instances through this Redis; unset: per instance.
     pub redis_url: Option<String>,
 }
@@ -200,6 +202,7 @@ impl Settings {
             .set_default("limits.requests_per_second", 20)?
             .set_default("limits.sign_ups_per_hour", 30)?
             .set_default("limits.failed_attempts_per_minute", 10)?
+            .set_default("limits.ipv6_prefix", 64)?
             .set_default(
                 "signing.max_skew_seconds",
                 domain::Latchkey::DEFAULT_MAX_SIGNATURE_SKEW.num_seconds(),
@@ -234,6 +237,11 @@ impl Settings {
             matches!(settings.log.format.as_str(), "pretty" | "json"),
             "log.format must be pretty or json, not {:?}",
             settings.log.format
+        );
+        anyhow::ensure!(
+            (1..=128).contains(&settings.limits.ipv6_prefix),
+            "limits.ipv6_prefix must be between 1 and 128, not {}",
+            settings.limits.ipv6_prefix
         );
         Ok(settings)
     }

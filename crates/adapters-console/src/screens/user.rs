@@ -74,6 +74,8 @@ struct UserPage {
     username: String,
     credential: &'static str,
     membership: String,
+    /// "not banned", or the ban in force with its end and reason.
+    ban: String,
     active_until: String,
     is_lifetime: bool,
     signup_ip: String,
@@ -159,6 +161,20 @@ async fn user_page(
             Credential::LicenseCode => "license code",
         },
         membership: membership_text(stored, chrono::Utc::now()),
+        ban: details.ban.as_ref().map_or_else(
+            || "not banned".to_owned(),
+            |ban| {
+                let until = ban.expires_at.map_or_else(
+                    || "never expires".to_owned(),
+                    |at| format!("until {}", shown_time(at)),
+                );
+                let reason = ban
+                    .reason
+                    .as_deref()
+                    .map_or_else(String::new, |r| format!(": {r}"));
+                format!("banned, {until}{reason}")
+            },
+        ),
         active_until: stored
             .membership
             .active_until

@@ -82,7 +82,7 @@ pub async fn sign_up_with_license_code(
 ) -> Result<web::Json<UserResponse>, ApiError> {
     let ip = origin.0.client_ip;
     let request = body.0.try_into_domain(origin.0)?;
-    throttle::before_attempt(limiter.as_ref(), app.0.id, ip).await?;
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip, None).await?;
     throttle::sign_up(limiter.as_ref(), app.0.id, ip).await?;
     let result = service.sign_up_with_license_code(&app.0, request).await;
     let user = match result {
@@ -101,7 +101,7 @@ pub async fn sign_up_with_license_code(
                 LicenseSignUpError::InvalidCode => ApiError::InvalidLicenseCode,
                 LicenseSignUpError::Unknown(error) => ApiError::from(error),
             };
-            return Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, error).await);
+            return Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, None, error).await);
         }
     };
     Ok(web::Json(user.into()))

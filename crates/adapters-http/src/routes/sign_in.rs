@@ -38,7 +38,8 @@ pub async fn login(
 ) -> Result<web::Json<LoginResponse>, ApiError> {
     let ip = origin.0.client_ip;
     let request = body.0.try_into_domain(origin.0)?;
-    throttle::before_attempt(limiter.as_ref(), app.0.id, ip).await?;
+    let account = throttle::password_account(&request.credentials);
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip, account.as_deref()).await?;
     let error = match service.login(&app.0, request).await {
         Ok(signed_in) => {
             outcomes::signed_in("success");
@@ -47,7 +48,7 @@ pub async fn login(
         Err(error) => login_error(error),
     };
     outcomes::signed_in("refused");
-    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, error).await)
+    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, account.as_deref(), error).await)
 }
 
 /// The refusals of a sign-in, and of credentials given instead of a session.
@@ -90,7 +91,8 @@ pub async fn activate_license(
 ) -> Result<web::Json<AdjustmentResponse>, ApiError> {
     let ip = origin.0.client_ip;
     let request = body.0.try_into_domain(origin.0)?;
-    throttle::before_attempt(limiter.as_ref(), app.0.id, ip).await?;
+    let account = Some(request.username.canonical().to_owned());
+    throttle::before_attempt(limiter.as_ref(), app.0.id, ip, account.as_deref()).await?;
     let error = match service.activate_license(&app.0, request).await {
         Ok(adjustment) => {
             outcomes::redeemed("activation");
@@ -105,7 +107,7 @@ pub async fn activate_license(
         Err(ActivateLicenseError::Busy) => ApiError::Unavailable,
         Err(ActivateLicenseError::Unknown(error)) => ApiError::from(error),
     };
-    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, error).await)
+    Err(throttle::after_failure(limiter.as_ref(), app.0.id, ip, account.as_deref(), error).await)
 }
 
 /// The signed-in user's application, variables and membership.

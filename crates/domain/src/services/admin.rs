@@ -76,6 +76,22 @@ fn duration(minutes: Option<i64>) -> Result<LicenseDuration, LicenseBatchError> 
 }
 
 impl Latchkey {
+    /// The user's ban in force now, if any: one exact key, as a ban check finds it.
+    pub(super) async fn user_ban(
+        &self,
+        app: ApplicationId,
+        user: crate::values::UserId,
+    ) -> anyhow::Result<Option<Ban>> {
+        let filter = BanFilter {
+            kind: Some(crate::ban::BanKind::User),
+            match_keys: Some(vec![BanTarget::User(user).match_key()]),
+            now: self.ports.clock.now(),
+        };
+        let page = PageRequest::new(None, 1)?;
+        let listed = self.ports.bans.list(app, &filter, &page).await?;
+        Ok(listed.items.into_iter().next())
+    }
+
     /// A banned user's sessions end, and the addresses and devices recorded for them are
     /// banned too, as cross-bans that end no later than the user's ban.
     async fn ban_users_identifiers(&self, app: ApplicationId, ban: &Ban) -> anyhow::Result<()> {
@@ -93,7 +109,7 @@ impl Latchkey {
         let ips: HashSet<_> = stored.signup_ip.into_iter().chain(stored.last_ip).collect();
         let targets = ips
             .into_iter()
-            .map(|ip| BanTarget::Ip(IpBanRange::single(ip)))
+            .map(|ip| BanTarget::Ip(IpBanRange::network_of(ip, self.ipv6_prefix)))
             .chain(
                 (self.ports.devices.list_for_user(app, user).await?)
                     .into_iter()
@@ -326,7 +342,8 @@ impl AdminApi for Latchkey {
         }
         let Some(user) = user else { return Ok(None) };
         let devices = self.ports.devices.list_for_user(app, user.id).await?;
-        Ok(Some(UserDetails { user, devices }))
+        let ban = self.user_ban(app, user.id).await?;
+        Ok(Some(UserDetails { user, devices, ban }))
     }
 }
 

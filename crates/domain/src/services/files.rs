@@ -7,6 +7,7 @@
 //! leaves nothing: the blob store drops a put whose body failed, and bytes stored for a row
 //! that could not be written are deleted.
 
+use super::bans::Proof;
 use super::{Caller, Latchkey, events};
 use crate::application::Application;
 use crate::ban::BanProbe;
@@ -386,7 +387,7 @@ impl Latchkey {
             ip: Some(ip),
             ..BanProbe::default()
         };
-        match self.refusal(app, &probe).await? {
+        match self.refusal(app, &probe, Proof::Nothing).await? {
             Some(kind) => Err(AppContextError::Banned(kind)),
             None => Ok(None),
         }

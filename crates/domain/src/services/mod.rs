@@ -521,6 +521,8 @@ pub struct Latchkey {
     /// How long a ban made by the system (a cross-ban, or an identifier banned with its
     /// user) lasts; `None`: forever.
     cross_ban_ttl: Option<chrono::Duration>,
+    /// The IPv6 prefix length an address is cross-banned by (IPv4: the address).
+    ipv6_prefix: u8,
     /// How far a signed request's `created` may be from the server's clock.
     max_signature_skew: chrono::Duration,
     /// The largest file an upload may store, in bytes (before encryption).
@@ -568,6 +570,7 @@ impl Latchkey {
             ports,
             master_key,
             cross_ban_ttl: Some(Self::DEFAULT_CROSS_BAN_TTL),
+            ipv6_prefix: Self::DEFAULT_IPV6_PREFIX,
             max_signature_skew: Self::DEFAULT_MAX_SIGNATURE_SKEW,
             max_file_size: Self::DEFAULT_MAX_FILE_SIZE,
         }
@@ -628,6 +631,16 @@ impl Latchkey {
     #[must_use]
     pub const fn with_cross_ban_ttl(mut self, ttl: Option<chrono::Duration>) -> Self {
         self.cross_ban_ttl = ttl;
+        self
+    }
+
+    /// A `/64`: what one IPv6 subscriber is given, so its 2^64 addresses are one client.
+    pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+    /// The IPv6 prefix length addresses are cross-banned by (`limits.ipv6_prefix`).
+    #[must_use]
+    pub const fn with_ipv6_prefix(mut self, prefix: u8) -> Self {
+        self.ipv6_prefix = prefix;
         self
     }
 }

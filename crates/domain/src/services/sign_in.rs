@@ -6,6 +6,7 @@
 //! one transaction that locks the user's row, so concurrent sign-ins of one user take turns
 //! and cannot exceed the device or session limits.
 
+use super::bans::Proof;
 use super::{
     ActivateLicense, AppContext, Caller, Credentials, Latchkey, Login, SignInApi, SignedIn, events,
 };
@@ -136,7 +137,7 @@ impl SignInApi for Latchkey {
             ip: Some(ip),
             ..BanProbe::default()
         };
-        if let Some(kind) = self.refusal(app, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe, Proof::Nothing).await? {
             return Err(ActivateLicenseError::Banned(kind));
         }
         let user = self
@@ -146,7 +147,7 @@ impl SignInApi for Latchkey {
         let license = self.ports.licenses.find_by_code(app.id, &code).await?;
         probe.user = Some(user.id);
         probe.license = license.as_ref().map(|license| license.id);
-        if let Some(kind) = self.refusal(app, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe, Proof::Matched).await? {
             return Err(ActivateLicenseError::Banned(kind));
         }
         let license = match license {
@@ -279,7 +280,7 @@ impl Latchkey {
             hardware_id: hardware_id.clone(),
             ..BanProbe::default()
         };
-        if let Some(kind) = self.refusal(app, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe, Proof::Nothing).await? {
             return Err(LoginError::Banned(kind));
         }
         let (user, license) = self
@@ -297,7 +298,7 @@ impl Latchkey {
         };
         probe.user = Some(user.id);
         probe.license = license;
-        if let Some(kind) = self.refusal(app, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe, Proof::Matched).await? {
             return Err(LoginError::Banned(kind));
         }
         let now = self.ports.clock.now();
@@ -395,7 +396,7 @@ impl Latchkey {
             user: Some(user.id),
             ..BanProbe::default()
         };
-        if let Some(kind) = self.refusal(app, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe, Proof::Matched).await? {
             return Err(AppContextError::Banned(kind));
         }
         Ok(user)
@@ -415,7 +416,7 @@ impl Latchkey {
             ip: Some(ip),
             ..BanProbe::default()
         };
-        if let Some(kind) = self.refusal(app, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe, Proof::Nothing).await? {
             return Err(AppContextError::Banned(kind));
         }
         let mut variables = self.ports.variables.list(app.id).await?;

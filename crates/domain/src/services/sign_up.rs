@@ -3,6 +3,7 @@
 //! Order matters in both sign-ups: validation and ban checks come before hashing and before
 //! any write, and all writes share one transaction, so a refused sign-up changes nothing.
 
+use super::bans::Proof;
 use super::{IntegrationApi, Latchkey, LicenseSignUp, PasswordSignUp, events};
 use crate::application::Application;
 use crate::ban::BanProbe;
@@ -47,7 +48,7 @@ impl IntegrationApi for Latchkey {
             hardware_id: hardware_id.clone(),
             ..BanProbe::default()
         };
-        if let Some(kind) = self.refusal(app, &probe).await? {
+        if let Some(kind) = self.refusal(app, &probe, Proof::Nothing).await? {
             return Err(SignUpError::Banned(kind));
         }
         // A cheap look first so that a taken name costs no hash; the unique index decides races.
@@ -116,7 +117,13 @@ impl IntegrationApi for Latchkey {
             license: license.as_ref().map(|license| license.id),
             ..BanProbe::default()
         };
-        if let Some(kind) = self.refusal(app, &probe).await? {
+        // A code that exists proved the license; an unknown one proved nothing.
+        let proof = if license.is_some() {
+            Proof::Matched
+        } else {
+            Proof::Nothing
+        };
+        if let Some(kind) = self.refusal(app, &probe, proof).await? {
             return Err(LicenseSignUpError::Banned(kind));
         }
         let license = match license {

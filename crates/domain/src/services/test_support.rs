@@ -125,7 +125,17 @@ impl Mocks {
             .return_once(move || Ok(Box::new(tx)));
     }
 
-    pub(crate) fn service(self) -> Latchkey {
+    pub(crate) fn service(mut self) -> Latchkey {
+        // A user's details look their ban up; unless a test says otherwise, nobody is banned.
+        self.bans
+            .expect_list()
+            .withf(|_, filter, _| filter.kind == Some(crate::ban::BanKind::User))
+            .returning(|_, _, _| {
+                Ok(crate::page::Page {
+                    items: vec![],
+                    next: None,
+                })
+            });
         let mut clock = MockClock::new();
         clock.expect_now().returning(fixed_now);
         Latchkey::new(

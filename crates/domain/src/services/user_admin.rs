@@ -25,7 +25,8 @@ impl Latchkey {
             .await?
             .ok_or(UserAdminError::UnknownUser)?;
         let devices = self.ports.devices.list_for_user(app, user.id).await?;
-        Ok(UserDetails { user, devices })
+        let ban = self.user_ban(app, user.id).await?;
+        Ok(UserDetails { user, devices, ban })
     }
 
     /// Applies an admin adjustment to the user's membership, under the user's lock.

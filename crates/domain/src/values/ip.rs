@@ -72,6 +72,18 @@ impl IpBanRange {
         Self(IpNet::from(ip.addr()))
     }
 
+    /// The network an address is counted and cross-banned by: the address itself for IPv4,
+    /// its `/ipv6_prefix` for IPv6 (one subscriber gets a whole `/64`, so a `/128` is no
+    /// identity). A prefix above 128 counts single addresses.
+    #[must_use]
+    pub fn network_of(ip: ClientIp, ipv6_prefix: u8) -> Self {
+        match ip.addr() {
+            IpAddr::V4(_) => Self::single(ip),
+            IpAddr::V6(addr) => IpNet::new(IpAddr::V6(addr), ipv6_prefix.min(128))
+                .map_or_else(|_| Self::single(ip), |net| Self(net.trunc())),
+        }
+    }
+
     #[must_use]
     pub fn contains(&self, ip: ClientIp) -> bool {
         self.0.contains(&ip.addr())

@@ -377,7 +377,13 @@ async fn devices_limits_variables_ban_and_delete_each_do_what_they_say(backend: 
     let id = sign_up(&app, &credentials, "mallory").await;
     let mut browser = Browser::signed_in(&app, OWNER).await;
     let path = format!("/console/apps/{}/users/{id}", credentials.id);
-    let csrf = browser.get(&path).await.csrf();
+    let page = browser.get(&path).await;
+    assert!(
+        page.body.contains(r#"<dd id="ban">not banned</dd>"#),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
 
     let asked = browser
         .post(&format!("{path}/reset-devices"), &[("csrf", &csrf)])
@@ -463,6 +469,11 @@ async fn devices_limits_variables_ban_and_delete_each_do_what_they_say(backend: 
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let page = browser.get(&path).await.body;
+    assert!(
+        page.contains(r#"<dd id="ban">banned, never expires: fraud</dd>"#),
+        "the user page says the user is banned: {page}"
+    );
 
     let asked = browser
         .post(&format!("{path}/delete"), &[("csrf", &csrf)])

@@ -126,6 +126,7 @@ pub fn settings(url: &str) -> Settings {
             requests_per_second: 20,
             sign_ups_per_hour: 30,
             failed_attempts_per_minute: 10,
+            ipv6_prefix: 64,
             redis_url: None,
         },
         audit: AuditSection {

@@ -23,6 +23,7 @@ mod console_settings;
 mod console_users;
 mod console_variables;
 mod console_webhooks;
+mod cross_bans;
 mod faults;
 mod files;
 mod instances;
