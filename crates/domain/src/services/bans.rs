@@ -172,8 +172,9 @@ mod tests {
         assert_eq!(refused, Some(BanKind::Ip));
     }
 
-    #[tokio::test]
-    async fn nothing_is_cross_banned_before_the_request_proved_anything() {
+    /// Refuses a request from an address naming a device, with one ban of `kind` found, and
+    /// asserts that nothing is cross-banned.
+    async fn refused_without_cross_bans(kind: BanKind, proof: Proof) {
         let mut mocks = Mocks::default();
         let probe = BanProbe {
             ip: Some(ip()),
@@ -184,36 +185,24 @@ mod tests {
             .bans
             .expect_find_ban()
             .times(1)
-            .return_once(|_, _, _| Ok(Some(BanKind::Ip)));
+            .return_once(move |_, _, _| Ok(Some(kind)));
         mocks.bans.expect_create().never();
         let refused = mocks
             .service()
-            .refusal(&cross_banning_app(), &probe, Proof::Nothing)
+            .refusal(&cross_banning_app(), &probe, proof)
             .await
             .unwrap();
-        assert_eq!(refused, Some(BanKind::Ip));
+        assert_eq!(refused, Some(kind));
+    }
+
+    #[tokio::test]
+    async fn nothing_is_cross_banned_before_the_request_proved_anything() {
+        refused_without_cross_bans(BanKind::Ip, Proof::Nothing).await;
     }
 
     #[tokio::test]
     async fn a_banned_device_never_gets_an_address_banned() {
-        let mut mocks = Mocks::default();
-        let probe = BanProbe {
-            ip: Some(ip()),
-            hardware_id: Some(HardwareId::parse("hw").unwrap()),
-            ..BanProbe::default()
-        };
-        mocks
-            .bans
-            .expect_find_ban()
-            .times(1)
-            .return_once(|_, _, _| Ok(Some(BanKind::HardwareId)));
-        mocks.bans.expect_create().never();
-        let refused = mocks
-            .service()
-            .refusal(&cross_banning_app(), &probe, Proof::Matched)
-            .await
-            .unwrap();
-        assert_eq!(refused, Some(BanKind::HardwareId));
+        refused_without_cross_bans(BanKind::HardwareId, Proof::Matched).await;
     }
 
     #[tokio::test]
